@@ -1,0 +1,96 @@
+"""The ``syncd`` entry point: the one place where errors become exit codes (CLI.md).
+
+1. Subcommands live in their own modules and are imported only when invoked, so
+   ``syncd serve`` does not pay for the client's imports and the reverse.
+2. A ``SyncdError`` becomes one line on stderr and its class's exit code; any other
+   exception becomes one line too (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from syncd import __version__
+from syncd.errors import SyncdError
+
+# name -> "module:attribute"; a module not present yet is simply not listed.
+COMMANDS: dict[str, str] = {
+    "serve": "syncd.cli.serve:serve",
+    "admin": "syncd.cli.admin:admin",
+    "sync": "syncd.cli.sync:sync",
+    "run": "syncd.cli.run:run",
+    "status": "syncd.cli.status:status",
+    "demo": "syncd.cli.demo:demo",
+}
+
+
+def _load(name: str) -> click.Command | None:
+    module_name, _, attr = COMMANDS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, attr)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _load(name) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return _load(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="syncd")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """syncd: two-way sync of a local folder with a workspace server."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and map every failure to one stderr line and a CLI.md exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="syncd", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("syncd: aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except SyncdError as exc:
+        if debug:
+            logging.getLogger("syncd").exception("failed")
+        hint = f" ({exc.hint})" if exc.hint else ""
+        click.echo(f"syncd: {exc}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if debug:
+            raise
+        click.echo(f"syncd: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(0)

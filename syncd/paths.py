@@ -1,0 +1,86 @@
+"""Relative workspace paths: the rules of PROTOCOL.md (General), for client and server alike.
+
+1. ``normalize`` returns the NFC spelling of a valid path, or raises ``InvalidPath``.
+2. The same rules guard the server's input and every path the client receives before it
+   touches the disk, so a hostile server cannot name anything outside the folder.
+3. Nothing here reads or writes the file system.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from syncd.errors import InvalidPath
+
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_BYTES = 4096
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def normalize(path: str | bytes) -> str:
+    """Validate a workspace-relative path and return its NFC form.
+
+    Bytes are decoded as strict UTF-8, so invalid UTF-8 is refused rather than replaced.
+    Length limits apply to the NFC spelling, since that is the name the server stores.
+    """
+    if isinstance(path, bytes):
+        try:
+            path = path.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidPath("path is not valid UTF-8", path=repr(path)) from exc
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates
+        raise InvalidPath("path is not valid UTF-8", path=repr(path)) from exc
+    if not path:
+        raise InvalidPath("path is empty", path=path)
+    if path.startswith("/"):
+        raise InvalidPath("path must not start with '/'", path=path)
+    if any(_is_control(ch) for ch in path):
+        raise InvalidPath("path contains a control character", path=repr(path))
+    nfc = unicodedata.normalize("NFC", path)
+    if len(nfc.encode("utf-8")) > MAX_PATH_BYTES:
+        raise InvalidPath(f"path is longer than {MAX_PATH_BYTES} bytes", path=path)
+    for segment in nfc.split("/"):
+        if not segment:
+            raise InvalidPath("path has an empty segment", path=path)
+        if segment in (".", ".."):
+            raise InvalidPath(f"path has a '{segment}' segment", path=path)
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise InvalidPath(f"a segment is longer than {MAX_SEGMENT_BYTES} bytes", path=path)
+    return nfc
+
+
+def is_valid(path: str) -> bool:
+    """True when ``normalize`` would accept ``path``."""
+    try:
+        normalize(path)
+    except InvalidPath:
+        return False
+    return True
+
+
+def parent(path: str) -> str:
+    """The parent of a relative path; ``""`` for a top-level name."""
+    head, _, _ = path.rpartition("/")
+    return head
+
+
+def ancestors(path: str) -> list[str]:
+    """Every proper ancestor of ``path``, outermost first (``a/b/c`` -> ``a``, ``a/b``)."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def is_within(path: str, root: str) -> bool:
+    """True when ``path`` is ``root`` or lies below it."""
+    return path == root or path.startswith(root + "/")
+
+
+def fold_key(path: str) -> str:
+    """The key under which a case-insensitive, normalising file system would store ``path``."""
+    return unicodedata.normalize("NFC", path).casefold()

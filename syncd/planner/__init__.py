@@ -1,0 +1,1 @@
+"""The pure planner: (local, remote, base, policy) -> Plan. No I/O, no clock, no logging."""

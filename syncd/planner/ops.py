@@ -1,0 +1,208 @@
+"""The operations a Plan is made of: frozen values the worker executes one by one.
+
+1. Every op names its ``path`` and the ``reason`` (the decision-table row) that chose it,
+   so a log line ``op=Upload path=a.txt reason=LOCAL_CHANGED`` reads as a trace.
+2. Every op that overwrites or deletes carries what the plan saw (``local`` / ``remote``),
+   so the worker can refuse when the world moved on: a local file that is no longer what
+   the plan saw becomes a conflict, a remote one a 412 and a re-plan.
+3. The worker records the base from what it observes after an op, never from the op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
+
+
+class Reason(StrEnum):
+    """The row of the decision table (NOTES.md) or the special case that chose an op."""
+
+    LOCAL_NEW = "LOCAL_NEW"
+    LOCAL_CHANGED = "LOCAL_CHANGED"
+    REMOTE_NEW = "REMOTE_NEW"
+    REMOTE_CHANGED = "REMOTE_CHANGED"
+    LOCAL_DELETED = "LOCAL_DELETED"
+    REMOTE_DELETED = "REMOTE_DELETED"
+    EDIT_BEATS_DELETE = "EDIT_BEATS_DELETE"
+    BOTH_EQUAL = "BOTH_EQUAL"
+    BOTH_CHANGED = "BOTH_CHANGED"
+    BOTH_DELETED = "BOTH_DELETED"
+    LOCAL_MOVED = "LOCAL_MOVED"
+    REMOTE_MOVED = "REMOTE_MOVED"
+    TYPE_CHANGED = "TYPE_CHANGED"
+    MERGE_LOCAL_ONLY = "MERGE_LOCAL_ONLY"
+    MERGE_REMOTE_ONLY = "MERGE_REMOTE_ONLY"
+    MERGE_DIFFERENT = "MERGE_DIFFERENT"
+    NAME_CLASH = "NAME_CLASH"
+    UNCHANGED = "UNCHANGED"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    path: str
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Upload(Op):
+    """Send the local file at ``path``; conditional on ``remote`` (None: must not exist)."""
+
+    local: LocalNode | None = None
+    remote: RemoteNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Download(Op):
+    """Fetch ``remote`` to ``path``; the local file must still be ``local`` (None: absent)."""
+
+    remote: RemoteNode | None = None
+    local: LocalNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MkdirRemote(Op):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MkdirLocal(Op):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRemote(Op):
+    """Move ``path`` to ``dest`` on the server (one request, also for a directory)."""
+
+    dest: str = ""
+    remote: RemoteNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveLocal(Op):
+    """Rename ``path`` to ``dest`` on disk (one rename, also for a directory)."""
+
+    dest: str = ""
+    local: LocalNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRemote(Op):
+    """Delete ``path`` on the server, conditional on ``remote``; a directory only when empty
+    of anything the base does not know (the planner emits per-file deletes otherwise)."""
+
+    remote: RemoteNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrashLocal(Op):
+    """Move the local ``path`` into the trash, only if it is still ``local``."""
+
+    local: LocalNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeepBoth(Op):
+    """Conflict: rename the local version to ``conflict_path`` (then upload it as a new
+    file), and download ``remote`` to ``path``. Nothing is lost on either side."""
+
+    conflict_path: str = ""
+    local: LocalNode | None = None
+    remote: RemoteNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBase(Op):
+    """Both sides already agree at ``path``: store it as the base, no transfer."""
+
+    local: LocalNode | None = None
+    remote: RemoteNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetBase(Op):
+    """Both sides lack ``path``: drop its base row."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A guard's refusal: the reconciler turns it into SafetyStop before any op runs."""
+
+    kind: str  # "mass_delete" | "root_vanished"
+    message: str
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """Facts the planner needs before it can decide; the reconciler gathers them.
+
+    ``local_hashes``: local paths to hash. ``remote_contents``: remote paths whose
+    content must be fetched and compared (base-only server, no hashes).
+    """
+
+    local_hashes: frozenset[str] = frozenset()
+    remote_contents: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    ops: tuple[Op, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+    need: Need | None = None
+
+    @property
+    def is_refused(self) -> bool:
+        return bool(self.refusals)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything the planner may know besides the trees.
+
+    ``is_merge``: first sync or reset after revision_obsoleted; nothing may be deleted.
+    ``folds_case`` / ``folds_unicode``: the local file system treats names that differ
+    only in case / normalisation as one name. ``now``: the time for conflict names, as
+    ``YYYY-MM-DD HHMMSS``; ``host``: this machine's name for conflict names.
+    ``max_delete_count`` / ``max_delete_ratio``: deletes on either side above both is a
+    refusal unless ``allow_mass_delete``. ``root_marker_ok``: False when the local folder's
+    identity marker is gone while the base says it held files.
+    """
+
+    is_merge: bool = False
+    has_hashes: bool = True
+    folds_case: bool = False
+    folds_unicode: bool = False
+    now: str = "1970-01-01 000000"
+    host: str = "host"
+    max_delete_count: int = 20
+    max_delete_ratio: float = 0.5
+    allow_mass_delete: bool = False
+    root_marker_ok: bool = True
+    equal_contents: frozenset[str] = field(default_factory=frozenset)
+    different_contents: frozenset[str] = field(default_factory=frozenset)
+
+
+__all__ = [
+    "BaseNode",
+    "DeleteRemote",
+    "Download",
+    "ForgetBase",
+    "KeepBoth",
+    "LocalNode",
+    "MkdirLocal",
+    "MkdirRemote",
+    "MoveLocal",
+    "MoveRemote",
+    "Need",
+    "Op",
+    "Plan",
+    "Policy",
+    "Reason",
+    "RecordBase",
+    "Refusal",
+    "RemoteNode",
+    "TrashLocal",
+    "Upload",
+]

@@ -1,0 +1,24 @@
+"""Shared fixtures: a real reference server per test module (full and base-only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A fresh full-protocol server on a loopback port, with its own data directory."""
+    with ServerProcess(tmp_path / "server-data") as proc:
+        yield proc
+
+
+@pytest.fixture
+def base_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A fresh server with every extension switched off (``--base-only``)."""
+    with ServerProcess(tmp_path / "server-data-base", extra_args=["--base-only"]) as proc:
+        yield proc
