@@ -1,0 +1,730 @@
+"""The only code that talks to the state database (SQLite through SQLAlchemy Core).
+
+1. WAL mode: ``syncd status`` reads while the daemon writes, and neither blocks the other.
+2. ``synchronous=FULL``: a commit is on disk before the call returns. In WAL mode NORMAL
+   survives a killed process but may roll back the last commits on a power cut; the
+   journal's promise ("the intent is stored before the effect happens") and the base's
+   ("never older than the disk it describes") need FULL. Writers batch rows into one
+   transaction so the fsync is paid per group, not per file.
+3. Writes run in ``BEGIN IMMEDIATE`` transactions, serialised by one lock in this process
+   and by SQLite's busy timeout across processes, so a writer never fails half way.
+4. Hot paths (base tree, hash cache) use Core ``executemany`` and plain rows, no ORM.
+5. A database written by a newer syncd is refused with a ``UsageError``; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select
+from sqlalchemy.dialects.sqlite import insert
+
+from syncd.errors import UsageError
+from syncd.paths import is_within
+from syncd.planner.trees import BaseNode, Kind, RemoteNode
+from syncd.state import schema as s
+from syncd.state.paths import canonical_folder, canonical_server
+from syncd.state.schema import MetaKey
+
+if TYPE_CHECKING:
+    from syncd.local.hashing import StatSig
+    from syncd.local.scan import HashRecord
+
+BUSY_TIMEOUT_S = 30.0
+_KINDS = {k.value: k for k in Kind}
+
+
+def now_iso() -> str:
+    """The current time as the protocol writes it."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+class Store:
+    """One open state database. Safe to share between threads; cheap to keep open."""
+
+    def __init__(self, db_path: Path, engine: Engine) -> None:
+        self.path = db_path
+        self._engine = engine
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._hashes: dict[str, tuple[int, int, int, int, str]] | None = None
+        self._hashes_lock = threading.Lock()
+        self._close_hooks: list[Callable[[], None]] = []
+
+    @classmethod
+    def open(cls, db_path: Path, *, create: bool = True) -> Store:
+        """Open (and on first use create) the database; refuse one from a newer syncd.
+
+        ``create=False`` is for readers such as ``syncd status``: a missing database is a
+        ``UsageError`` instead of a new empty file.
+        """
+        db_path = Path(db_path)
+        if not db_path.exists():
+            if not create:
+                raise UsageError(f"no sync state at {db_path}", hint="run `syncd sync` first")
+            db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = create_engine(f"sqlite:///{db_path}", connect_args={"timeout": BUSY_TIMEOUT_S})
+        event.listen(engine, "connect", _on_connect)
+        store = cls(db_path, engine)
+        try:
+            store._prepare()
+        except exc.DatabaseError as error:
+            engine.dispose()
+            raise UsageError(
+                f"cannot open the state database {db_path}: {error.orig}",
+                hint="move the file away to start over (the next sync is then a merge)",
+            ) from error
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        """Check the version with a plain read (so ``status`` never waits for the
+        daemon's write lock); take the write lock only to create missing tables."""
+        with self._read() as conn:
+            tables = {
+                row[0]
+                for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            version = self._meta(conn, MetaKey.SCHEMA_VERSION) if "meta" in tables else None
+        if "meta" in tables:
+            if version is None or not version.isdigit():
+                raise UsageError(f"{self.path} is not a syncd state database (no version)")
+            if int(version) > s.SCHEMA_VERSION:
+                raise UsageError(
+                    f"the state database {self.path} has schema version {version}, newer "
+                    f"than this syncd understands ({s.SCHEMA_VERSION})",
+                    hint="upgrade syncd, or pass another --state-dir",
+                )
+        if not tables.issuperset(s.metadata.tables):
+            with self.transaction() as conn:
+                s.metadata.create_all(conn)  # only the missing ones
+                if version is None:
+                    self._put_meta(conn, {MetaKey.SCHEMA_VERSION: str(s.SCHEMA_VERSION)})
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first thing in ``close()`` (the journal flushes its buffer)."""
+        self._close_hooks.append(callback)
+
+    def close(self) -> None:
+        """Run the close hooks, then release every connection; the data is durable."""
+        hooks, self._close_hooks = self._close_hooks, []
+        try:
+            for hook in hooks:
+                hook()
+        finally:
+            self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Group several writes into one commit (one fsync). Nested calls on the same
+        thread join the outer transaction; an exception rolls everything back."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            if not self._local.write:
+                raise RuntimeError("write inside a read-only snapshot")
+            yield current
+            return
+        with self._write_lock, self._engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            self._local.conn, self._local.write = conn, True
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A consistent read of several tables (for ``status``); never blocks a writer."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            self._local.conn, self._local.write = conn, False
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
+                conn.rollback()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._engine.connect() as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def in_transaction(self) -> bool:
+        """True when this thread is inside ``transaction()`` (writes join it)."""
+        return getattr(self._local, "conn", None) is not None and self._local.write
+
+    # -- base tree ---------------------------------------------------------------------
+
+    def base(self) -> dict[str, BaseNode]:
+        """The whole base tree, keyed by path (plain DBAPI rows: this is the hot path)."""
+        with self._read() as conn:
+            rows = _raw(conn).execute(f"SELECT {', '.join(_BASE_COLS)} FROM base").fetchall()
+        kinds = _KINDS
+        with _gc_paused():
+            return {
+                r[0]: BaseNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows
+            }
+
+    def put_base(self, nodes: Iterable[BaseNode]) -> None:
+        """Upsert base rows in one transaction; a path that synced loses its item error."""
+        rows = [
+            (
+                n.path,
+                n.kind.value,
+                n.size,
+                n.hash,
+                n.local_mtime_ns,
+                n.local_inode,
+                n.remote_revision,
+                n.remote_modified_time,
+            )
+            for n in nodes
+        ]
+        if rows:
+            with self.transaction() as conn:
+                _raw(conn).executemany(_upsert_sql("base", _BASE_COLS), rows)
+                self._delete_errors(conn, [r[0] for r in rows])
+
+    def drop_base(self, paths: Iterable[str], *, subtree: bool = False) -> None:
+        """Delete base rows (with ``subtree``, also every row below each path)."""
+        paths = list(paths)
+        if not paths:
+            return
+        with self.transaction() as conn:
+            _delete_paths(conn, "base", paths, subtree=subtree)
+            self._delete_errors(conn, paths)
+
+    def move_base(self, src: str, dest: str) -> None:
+        """Rename ``src`` and its subtree to ``dest`` in the base and the hash cache, so a
+        move costs no re-transfer and no rehash; rows already at ``dest`` are replaced."""
+        if is_within(dest, src):
+            raise ValueError(f"cannot move {src!r} into itself ({dest!r})")
+        with self.transaction() as conn:
+            for table in ("base", "hash_cache"):
+                _delete_paths(conn, table, [dest], subtree=True)
+                _raw(conn).execute(
+                    f"UPDATE {table} SET path = ? || substr(path, ?) "
+                    "WHERE path = ? OR (path >= ? AND path < ?)",
+                    (dest, len(src) + 1, src, src + "/", src + "0"),
+                )
+        with self._hashes_lock:
+            self._hashes = None
+
+    def base_count(self) -> int:
+        with self._read() as conn:
+            return conn.execute(select(func.count()).select_from(s.base)).scalar_one()
+
+    # -- remote mirror (the change feed's tree) -------------------------------------------
+
+    def remote_tree(self) -> dict[str, RemoteNode]:
+        """The remote tree as of the stored cursor."""
+        with self._read() as conn:
+            rows = _raw(conn).execute(f"SELECT {', '.join(_REMOTE_COLS)} FROM remote").fetchall()
+        kinds = _KINDS
+        with _gc_paused():
+            return {r[0]: RemoteNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5]) for r in rows}
+
+    def apply_remote(
+        self, *, upserts: Iterable[RemoteNode], deletes: Iterable[str], cursor: int
+    ) -> None:
+        """Apply one feed page and its cursor in one commit. Deletes go first and take
+        their subtrees (a deleted directory implies its descendants), then upserts."""
+        rows = [
+            (n.path, n.kind.value, n.size, n.modified_time, n.revision, n.hash) for n in upserts
+        ]
+        with self.transaction() as conn:
+            _delete_paths(conn, "remote", list(deletes), subtree=True)
+            _raw(conn).executemany(_upsert_sql("remote", _REMOTE_COLS), rows)
+            self._put_meta(conn, {MetaKey.CURSOR: str(cursor)})
+
+    def reset_remote(self, *, drop_base: bool) -> None:
+        """Forget the mirror and the cursor (read the feed from 0 again). With
+        ``drop_base`` (after ``revision_obsoleted``) the base goes too and the next sync
+        is a merge, so the reset itself can never cause a delete. One commit."""
+        with self.transaction() as conn:
+            conn.execute(s.remote.delete())
+            values: dict[str, str | None] = {MetaKey.CURSOR: None}
+            if drop_base:
+                conn.execute(s.base.delete())
+                values[MetaKey.MERGE_PENDING] = "1"
+            self._put_meta(conn, values)
+
+    # -- meta --------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            return self._meta(conn, key)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.transaction() as conn:
+            self._put_meta(conn, {key: value})
+
+    def set_metas(self, values: Mapping[str, str | None]) -> None:
+        """Several meta values in one commit, so they never disagree after a crash."""
+        with self.transaction() as conn:
+            self._put_meta(conn, values)
+
+    @staticmethod
+    def _meta(conn: Connection, key: str) -> str | None:
+        return conn.execute(select(s.meta.c.value).where(s.meta.c.key == key)).scalar()
+
+    @staticmethod
+    def _put_meta(conn: Connection, values: Mapping[str, str | None]) -> None:
+        stmt = insert(s.meta)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[s.meta.c.key], set_={"value": stmt.excluded.value}
+        )
+        conn.execute(stmt, [{"key": str(k), "value": v} for k, v in values.items()])
+
+    def get_json(self, key: str) -> Any:
+        raw = self.get_meta(key)
+        return None if raw is None else json.loads(raw)
+
+    def set_json(self, key: str, value: Any) -> None:
+        self.set_meta(key, None if value is None else json.dumps(value, sort_keys=True))
+
+    # -- hash cache (implements syncd.local.scan.HashCache) ------------------------------
+
+    def lookup(self, path: str, sig: StatSig) -> str | None:
+        """The cached hash of ``path`` if its stat is exactly ``sig``, else None.
+
+        The whole cache is loaded into memory on first use: one query instead of one per
+        file. A stale entry cannot mislead, since it matches only the stat it was read
+        under.
+        """
+        with self._hashes_lock:
+            if self._hashes is None:
+                with self._read() as conn:
+                    sql = f"SELECT {', '.join(_HASH_COLS)} FROM hash_cache"
+                    rows = _raw(conn).execute(sql).fetchall()
+                self._hashes = {r[0]: r[1:] for r in rows}
+            entry = self._hashes.get(path)
+        if entry is None or entry[:4] != (sig.size, sig.mtime_ns, sig.inode, sig.ctime_ns):
+            return None
+        return entry[4]
+
+    def store_hashes(self, records: Iterable[HashRecord]) -> None:
+        """Remember hashes in one transaction."""
+        rows = [
+            (r.path, r.sig.size, r.sig.mtime_ns, r.sig.inode, r.sig.ctime_ns, r.hash)
+            for r in records
+        ]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            _raw(conn).executemany(_upsert_sql("hash_cache", _HASH_COLS), rows)
+        with self._hashes_lock:
+            if self._hashes is not None:
+                self._hashes.update((r[0], r[1:]) for r in rows)
+
+    def drop_hashes(self, paths: Iterable[str], *, subtree: bool = False) -> None:
+        """Forget cached hashes of paths that are gone (with ``subtree``, below them too)."""
+        paths = list(paths)
+        if not paths:
+            return
+        with self.transaction() as conn:
+            _delete_paths(conn, "hash_cache", paths, subtree=subtree)
+        with self._hashes_lock:
+            self._hashes = None  # reload on next lookup: simpler than matching subtrees
+
+    # -- meta: lineage, cursor, merge, capabilities, last sync ----------------------
+
+    def bind(self, server: str, workspace_id: str, folder: Path | str) -> None:
+        """Record which triple this database serves on first use (and mark the first
+        sync a merge); afterwards refuse a database that belongs to another triple."""
+        wanted = s.Lineage(canonical_server(server), workspace_id, str(canonical_folder(folder)))
+        with self.transaction() as conn:
+            known = self._lineage(conn)
+            if known is None:
+                self._put_meta(
+                    conn,
+                    {
+                        MetaKey.SERVER_URL: wanted.server_url,
+                        MetaKey.WORKSPACE_ID: wanted.workspace_id,
+                        MetaKey.LOCAL_FOLDER: wanted.local_folder,
+                        MetaKey.MERGE_PENDING: "1",
+                    },
+                )
+            elif known != wanted:
+                raise UsageError(
+                    f"the state database {self.path} belongs to {known.server_url} "
+                    f"workspace {known.workspace_id} folder {known.local_folder}",
+                    hint="pass the --state-dir that belongs to this folder",
+                )
+
+    def lineage(self) -> s.Lineage | None:
+        with self._read() as conn:
+            return self._lineage(conn)
+
+    def _lineage(self, conn: Connection) -> s.Lineage | None:
+        server = self._meta(conn, MetaKey.SERVER_URL)
+        if server is None:
+            return None
+        workspace = self._meta(conn, MetaKey.WORKSPACE_ID) or ""
+        return s.Lineage(server, workspace, self._meta(conn, MetaKey.LOCAL_FOLDER) or "")
+
+    def folder_id(self) -> str | None:
+        """The id of the folder's root marker; None before the first sync wrote one."""
+        return self.get_meta(MetaKey.FOLDER_ID)
+
+    def set_folder_id(self, folder_id: str) -> None:
+        self.set_meta(MetaKey.FOLDER_ID, folder_id)
+
+    def get_cursor(self) -> int | None:
+        """The feed revision the base tree is consistent with; None: read from 0."""
+        raw = self.get_meta(MetaKey.CURSOR)
+        return None if raw is None else int(raw)
+
+    def set_cursor(self, revision: int | None) -> None:
+        self.set_meta(MetaKey.CURSOR, None if revision is None else str(revision))
+
+    def is_merge_pending(self) -> bool:
+        """True when the next sync must merge (first sync, or a reset after a 410)."""
+        return self.get_meta(MetaKey.MERGE_PENDING) == "1"
+
+    def start_reset(self) -> None:
+        """After ``revision_obsoleted``: forget the cursor and make the next sync a merge,
+        in one commit, so a crash cannot leave a reset half recorded."""
+        self.set_metas({MetaKey.CURSOR: None, MetaKey.MERGE_PENDING: "1"})
+
+    def finish_merge(self, cursor: int | None) -> None:
+        """The merge converged: store its cursor and resume three-way sync, in one commit."""
+        value = None if cursor is None else str(cursor)
+        self.set_metas({MetaKey.CURSOR: value, MetaKey.MERGE_PENDING: None})
+
+    def capabilities(self) -> dict[str, Any] | None:
+        """The last ``/capabilities`` answer seen; None for a base-only server or never."""
+        return self.get_json(MetaKey.CAPABILITIES)
+
+    def set_capabilities(self, capabilities: Mapping[str, Any] | None) -> None:
+        self.set_json(MetaKey.CAPABILITIES, None if capabilities is None else dict(capabilities))
+
+    def record_sync(self, result: Mapping[str, Any], *, time: str | None = None) -> None:
+        """Store when the last sync ended and its summary (counts, exit code)."""
+        self.set_metas(
+            {
+                MetaKey.LAST_SYNC_TIME: time or now_iso(),
+                MetaKey.LAST_SYNC_RESULT: json.dumps(dict(result), sort_keys=True),
+            }
+        )
+
+    def last_sync(self) -> s.LastSync | None:
+        with self.snapshot() as conn:
+            time = self._meta(conn, MetaKey.LAST_SYNC_TIME)
+            raw = self._meta(conn, MetaKey.LAST_SYNC_RESULT)
+        if time is None:
+            return None
+        return s.LastSync(time, json.loads(raw) if raw else {})
+
+    # -- upload sessions (implements syncd.transport.uploads.UploadSessionStore) --------
+
+    def find(self, workspace_id: str, path: str, size: int, mtime_ns: int) -> str | None:
+        """The upload id to resume, only for the very same local file and before expiry."""
+        t = s.upload_sessions
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.c.upload_id, t.c.size, t.c.mtime_ns, t.c.expires_time).where(
+                    t.c.workspace_id == workspace_id, t.c.path == path
+                )
+            ).first()
+        if row is None or (row.size, row.mtime_ns) != (size, mtime_ns):
+            return None
+        if _parse_time(row.expires_time) <= datetime.now(UTC):
+            return None
+        return row.upload_id
+
+    def remember(
+        self,
+        workspace_id: str,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        upload_id: str,
+        expires_time: str,
+    ) -> None:
+        """Keep an upload session so a restart resumes it; replaces any older one."""
+        row = {
+            "workspace_id": workspace_id,
+            "path": path,
+            "size": size,
+            "mtime_ns": mtime_ns,
+            "upload_id": upload_id,
+            "expires_time": expires_time,
+        }
+        stmt = insert(s.upload_sessions)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace_id", "path"],
+            set_={c: stmt.excluded[c] for c in ("size", "mtime_ns", "upload_id", "expires_time")},
+        )
+        with self.transaction() as conn:
+            conn.execute(stmt, row)
+
+    def forget(self, workspace_id: str, path: str) -> None:
+        t = s.upload_sessions
+        with self.transaction() as conn:
+            conn.execute(t.delete().where(t.c.workspace_id == workspace_id, t.c.path == path))
+
+    # -- conflicts -----------------------------------------------------------------------
+
+    def add_conflict(self, path: str, conflict_path: str, *, time: str | None = None) -> None:
+        """Record a conflict copy; recording the same copy again changes nothing."""
+        stmt = insert(s.conflicts).on_conflict_do_nothing(index_elements=["conflict_path"])
+        with self.transaction() as conn:
+            conn.execute(
+                stmt, {"path": path, "conflict_path": conflict_path, "time": time or now_iso()}
+            )
+
+    def conflicts(self) -> list[s.Conflict]:
+        t = s.conflicts
+        with self._read() as conn:
+            rows = conn.execute(select(t.c.path, t.c.conflict_path, t.c.time).order_by(t.c.time))
+            return [s.Conflict(*r) for r in rows]
+
+    def clear_conflicts(self, conflict_paths: Iterable[str]) -> None:
+        if params := [(p,) for p in conflict_paths]:
+            with self.transaction() as conn:
+                conn.exec_driver_sql("DELETE FROM conflicts WHERE conflict_path = ?", params)
+
+    # -- per-item errors ---------------------------------------------------------------
+
+    def record_item_error(self, path: str, reason: str, *, time: str | None = None) -> None:
+        """Count one more failed sync of ``path``; the first time is kept."""
+        when = time or now_iso()
+        stmt = insert(s.item_errors).values(
+            path=path, reason=reason, count=1, first_time=when, last_time=when
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["path"],
+            set_={
+                "reason": stmt.excluded.reason,
+                "count": s.item_errors.c.count + 1,
+                "last_time": stmt.excluded.last_time,
+            },
+        )
+        with self.transaction() as conn:
+            conn.execute(stmt)
+
+    def item_errors(self) -> list[s.ItemErrorRecord]:
+        t = s.item_errors
+        with self._read() as conn:
+            rows = conn.execute(
+                select(t.c.path, t.c.reason, t.c.count, t.c.first_time, t.c.last_time).order_by(
+                    t.c.path
+                )
+            )
+            return [s.ItemErrorRecord(*r) for r in rows]
+
+    def clear_item_errors(self, paths: Iterable[str]) -> None:
+        if params := list(paths):
+            with self.transaction() as conn:
+                self._delete_errors(conn, params)
+
+    errors = item_errors
+    record_error = record_item_error
+    clear_errors = clear_item_errors
+
+    @staticmethod
+    def _delete_errors(conn: Connection, paths: list[str]) -> None:
+        raw = _raw(conn)
+        if raw.execute("SELECT 1 FROM item_errors LIMIT 1").fetchone():
+            raw.executemany("DELETE FROM item_errors WHERE path = ?", [(p,) for p in paths])
+
+    # -- dirty paths (the daemon's watcher) ----------------------------------------------
+
+    def mark_dirty(self, paths: Iterable[str], *, time: str | None = None) -> None:
+        """Note paths the watcher saw change; a path already noted keeps its first time."""
+        when = time or now_iso()
+        rows = [{"path": p, "first_seen": when} for p in paths]
+        if rows:
+            stmt = insert(s.dirty_paths).on_conflict_do_nothing(index_elements=["path"])
+            with self.transaction() as conn:
+                conn.execute(stmt, rows)
+
+    def dirty_paths(self) -> dict[str, str]:
+        """Dirty path -> first seen, oldest first."""
+        t = s.dirty_paths
+        with self._read() as conn:
+            rows = conn.execute(select(t.c.path, t.c.first_seen).order_by(t.c.first_seen))
+            return {r.path: r.first_seen for r in rows}
+
+    def clear_dirty(self, paths: Iterable[str]) -> None:
+        """Drop exactly the paths a sync covered; marks that arrived meanwhile stay."""
+        if params := list(paths):
+            with self.transaction() as conn:
+                _delete_paths(conn, "dirty_paths", params, subtree=False)
+
+    # -- daemon status -------------------------------------------------------------------
+
+    def set_daemon_status(
+        self,
+        state: s.DaemonState | str,
+        *,
+        transfers: Iterable[Mapping[str, Any]] = (),
+        pid: int | None = None,
+        time: str | None = None,
+    ) -> None:
+        """Publish what the daemon does now (one row, overwritten)."""
+        row = {
+            "id": 1,
+            "state": s.DaemonState(state).value,
+            "transfers": json.dumps([dict(t) for t in transfers], sort_keys=True),
+            "updated_time": time or now_iso(),
+            "pid": os.getpid() if pid is None else pid,
+        }
+        stmt = insert(s.daemon_status)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"], set_={c: stmt.excluded[c] for c in row if c != "id"}
+        )
+        with self.transaction() as conn:
+            conn.execute(stmt, row)
+
+    def daemon_status(self) -> s.DaemonStatus | None:
+        t = s.daemon_status
+        with self._read() as conn:
+            row = conn.execute(select(t).where(t.c.id == 1)).first()
+        if row is None:
+            return None
+        return s.DaemonStatus(
+            s.DaemonState(row.state), json.loads(row.transfers), row.updated_time, row.pid
+        )
+
+    def clear_daemon_status(self) -> None:
+        """The daemon stopped cleanly: no row means no daemon."""
+        with self.transaction() as conn:
+            conn.execute(s.daemon_status.delete())
+
+    # -- journal rows (syncd.state.journal gives them meaning) ---------------------------
+
+    def journal_insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert journal rows in one commit; their ids in the order given."""
+        if not rows:
+            return []
+        stmt = insert(s.journal).returning(s.journal.c.id, sort_by_parameter_order=True)
+        with self.transaction() as conn:
+            return list(conn.execute(stmt, rows).scalars())
+
+    def journal_update(self, updates: list[dict[str, Any]]) -> None:
+        """Set ``status`` (and the times / error given) of rows by ``id``, one commit."""
+        if not updates:
+            return
+        params = [
+            (u["status"], u.get("started_time"), u.get("finished_time"), u.get("error"), u["id"])
+            for u in updates
+        ]
+        with self.transaction() as conn:
+            conn.exec_driver_sql(
+                "UPDATE journal SET status = ?, started_time = COALESCE(?, started_time), "
+                "finished_time = COALESCE(?, finished_time), error = COALESCE(?, error) "
+                "WHERE id = ?",
+                params,
+            )
+
+    def journal_rows(self, statuses: Iterable[str]) -> list[dict[str, Any]]:
+        """Journal rows with one of ``statuses``, oldest first."""
+        t = s.journal
+        with self._read() as conn:
+            rows = conn.execute(select(t).where(t.c.status.in_(list(statuses))).order_by(t.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    def journal_delete(self, statuses: Iterable[str]) -> int:
+        """Delete rows with one of ``statuses``; how many went."""
+        t = s.journal
+        with self.transaction() as conn:
+            return conn.execute(t.delete().where(t.c.status.in_(list(statuses)))).rowcount
+
+
+_BASE_COLS = tuple(c.name for c in s.base.columns)
+_REMOTE_COLS = tuple(c.name for c in s.remote.columns)
+_HASH_COLS = tuple(c.name for c in s.hash_cache.columns)
+
+
+def _upsert_sql(table: str, cols: tuple[str, ...]) -> str:
+    """``INSERT .. ON CONFLICT(path) DO UPDATE`` for a table keyed by its first column."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+    marks = ", ".join("?" for _ in cols)
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
+        f"ON CONFLICT({cols[0]}) DO UPDATE SET {sets}"
+    )
+
+
+def _raw(conn: Connection) -> Any:
+    """The sqlite3 connection under ``conn``, inside the same transaction: for bulk rows,
+    where SQLAlchemy's per-row parameter processing would cost more than SQLite does."""
+    return conn.connection.driver_connection
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while building many acyclic values: its passes over a
+    growing heap would otherwise cost as much as the building itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_time(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _delete_paths(conn: Connection, table: str, paths: list[str], *, subtree: bool) -> None:
+    """Delete rows by path; a subtree is the byte range ``p/`` .. ``p0`` ('0' follows '/')."""
+    raw = _raw(conn)
+    raw.executemany(f"DELETE FROM {table} WHERE path = ?", [(p,) for p in paths])
+    if subtree:
+        raw.executemany(
+            f"DELETE FROM {table} WHERE path >= ? AND path < ?",
+            [(p + "/", p + "0") for p in paths],
+        )
