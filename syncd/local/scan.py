@@ -1,0 +1,374 @@
+"""The local tree: what the disk holds now, keyed by NFC workspace path (first stage of the flow).
+
+1. ``os.scandir`` only, never following a symlink: a symlink is reported and its path is
+   unknown; nothing outside the folder is ever read.
+2. A file is hashed only when its ``StatSig`` (size, mtime_ns, inode, ctime) differs from
+   the cache; hashes computed here come back in ``new_hashes`` for the caller to store in
+   one transaction. A no-op scan costs one ``lstat`` per entry.
+3. Unreadable is not deleted: a folder that cannot be listed, a file that cannot be read or
+   that changed while it was hashed, a symlink, or a name clash puts its path into
+   ``unknown`` (that path and everything below it). The planner must treat those paths
+   as unknown for this cycle, never as deleted.
+4. A missing folder raises ``RootVanished`` and an unlistable one ``RootUnreadable``: the
+   caller decides, nothing is inferred from a blind scan.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import unicodedata
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from syncd.errors import ItemError, RootVanished, UsageError
+from syncd.local.errors import RootUnreadable
+from syncd.local.hashing import StatSig, hash_file_stable
+from syncd.local.ignore import (
+    IGNORE_FILE,
+    Ignore,
+    is_builtin_ignored,
+    is_builtin_name,
+    is_our_temp_file,
+)
+from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, is_within, normalize
+from syncd.planner.trees import Kind, LocalNode
+
+__all__ = ["HashCache", "HashRecord", "Problem", "ScanResult", "scan"]
+
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class HashCache(Protocol):
+    """Hashes known from earlier scans; ``None`` when ``sig`` is not the cached version."""
+
+    def lookup(self, path: str, sig: StatSig) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A path that cannot be synced this cycle, with a reason fit for the user."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HashRecord:
+    """A hash computed by this scan, for the hash cache."""
+
+    path: str
+    hash: str
+    sig: StatSig
+
+
+@dataclass
+class ScanResult:
+    """The local tree and what could not be known.
+
+    ``ignored``: paths present on disk that ``.syncdignore`` excludes (not the built-in
+    ignores); the reconciler keeps them out of the comparison, never deletes them remotely.
+    ``temp_files``: leftover temp files of ours, for ``write.remove_temp_files``.
+    ``sigs``: the ``StatSig`` of every file in ``tree``.
+    """
+
+    tree: dict[str, LocalNode] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
+    new_hashes: list[HashRecord] = field(default_factory=list)
+    ignored: set[str] = field(default_factory=set)
+    temp_files: list[Path] = field(default_factory=list)
+    sigs: dict[str, StatSig] = field(default_factory=dict)
+
+
+def _display(disk_rel: str) -> str:
+    """A printable spelling of a disk name that may hold undecodable bytes."""
+    return disk_rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _key_name(name: str) -> str | None:
+    """The NFC spelling of one disk name, or None when no workspace path may hold it."""
+    if _CONTROL_RE.search(name):
+        return None
+    if name.isascii():
+        return name if len(name) <= MAX_SEGMENT_BYTES else None
+    try:
+        nfc = unicodedata.normalize("NFC", name)
+        size = len(nfc.encode("utf-8"))
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates by os.fsdecode
+        return None
+    return nfc if size <= MAX_SEGMENT_BYTES else None
+
+
+@dataclass
+class _Dir:
+    abs_path: str
+    disk_prefix: str  # "" or "a/b/" as spelled on disk
+    key_prefix: str  # "" or "a/b/" in NFC
+    ignore: Ignore
+
+    @property
+    def same_spelling(self) -> bool:
+        return self.disk_prefix == self.key_prefix
+
+
+_BAD_NAME = "name not allowed in a workspace (control character, bad UTF-8 or too long)"
+_TOO_LONG = f"path longer than {MAX_PATH_BYTES} bytes"
+_HASH_THREADS = 4
+
+
+class _Scanner:
+    def __init__(self, cache: HashCache | None, hash_files: bool) -> None:
+        self.cache = cache
+        self.hash_files = hash_files
+        self.result = ScanResult()
+        self.pending: list[tuple[str, str, str | None]] = []  # (rel, abs path, disk_name)
+
+    def problem(self, path: str, reason: str, *, unknown: str | None = None) -> None:
+        self.result.problems.append(Problem(path, reason))
+        if unknown is not None:
+            self.result.unknown.add(unknown)
+
+    def listing(self, d: _Dir) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(d.abs_path) as it:
+                return list(it)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            if not d.key_prefix:
+                raise RootVanished(
+                    "the local folder is missing", hint="is the disk mounted?"
+                ) from exc
+            self.result.unknown.add(d.key_prefix[:-1])  # vanished mid-scan: unknown, not gone
+        except OSError as exc:
+            if not d.key_prefix:
+                raise RootUnreadable(f"cannot list the local folder: {exc.strerror}") from exc
+            folder = d.key_prefix[:-1]
+            self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
+        return []
+
+    def entries(self, d: _Dir, want: str | None = None) -> list[tuple[str, os.DirEntry[str]]]:
+        """List one folder as (NFC name, entry); report bad names and NFC clashes.
+
+        ASCII names (nearly all) take a fast path: they are their own NFC spelling.
+        """
+        limit = MAX_PATH_BYTES - len(d.key_prefix.encode("utf-8"))
+        out: list[tuple[str, os.DirEntry[str]]] = []
+        odd: dict[str, list[os.DirEntry[str]]] = {}
+        for entry in self.listing(d):
+            name = entry.name
+            if name.isascii():
+                if want is not None and name != want:
+                    continue
+                if len(name) > MAX_SEGMENT_BYTES or _CONTROL_RE.search(name):
+                    self.problem(d.disk_prefix + name, _BAD_NAME)
+                elif len(name) > limit:
+                    self.problem(d.disk_prefix + name, _TOO_LONG)
+                else:
+                    out.append((name, entry))
+                continue
+            key = _key_name(name)
+            if want is not None and key != want:
+                continue
+            if key is None:
+                self.problem(_display(d.disk_prefix + name), _BAD_NAME)
+            elif len(key.encode("utf-8")) > limit:
+                self.problem(_display(d.disk_prefix + name), _TOO_LONG)
+            else:
+                odd.setdefault(key, []).append(entry)
+        if odd:
+            self._add_non_ascii(d, out, odd)
+        return out
+
+    def _add_non_ascii(
+        self,
+        d: _Dir,
+        out: list[tuple[str, os.DirEntry[str]]],
+        odd: dict[str, list[os.DirEntry[str]]],
+    ) -> None:
+        # Two spellings of one name (NFC and NFD, or a compatibility singleton such as the
+        # Kelvin sign): keep the NFC spelling, report the others; none NFC -> unknown.
+        plain = {key for key, _ in out}
+        for key, group in odd.items():
+            keep = None if key in plain else next((e for e in group if e.name == key), None)
+            if len(group) == 1 and key not in plain:
+                out.append((key, group[0]))
+                continue
+            clash = key in plain or keep is not None
+            for e in group:
+                if e is not keep:
+                    self.problem(
+                        _display(d.disk_prefix + e.name),
+                        "another name in this folder has the same Unicode normal form",
+                        unknown=None if clash else d.key_prefix + key,
+                    )
+            if keep is not None:
+                out.append((key, keep))
+
+    def visit(self, d: _Dir, key: str, entry: os.DirEntry[str], stack: list[_Dir]) -> None:
+        """Add one entry to the tree (or to problems / unknown / ignored / pending hashes)."""
+        res = self.result
+        name = entry.name
+        if is_builtin_name(key, at_root=not d.key_prefix):
+            if is_our_temp_file(name) and entry.is_file(follow_symlinks=False):
+                res.temp_files.append(Path(entry.path))
+            return
+        rel = d.key_prefix + key
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            res.unknown.add(rel)  # vanished between listing and stat: next cycle decides
+            return
+        except OSError as exc:
+            self.problem(rel, f"cannot stat: {exc.strerror}", unknown=rel)
+            return
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFLNK:
+            self.problem(rel, "symbolic link: not followed", unknown=rel)
+            return
+        is_dir = fmt == stat.S_IFDIR
+        if d.ignore.specs and d.ignore.matches_rules(rel, is_dir):
+            res.ignored.add(rel)
+            return
+        disk_name = None if d.same_spelling and key == name else d.disk_prefix + name
+        if is_dir:
+            res.tree[rel] = LocalNode(rel, Kind.DIR, inode=st.st_ino, disk_name=disk_name)
+            stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
+            return
+        if fmt != stat.S_IFREG:
+            self.problem(rel, "not a regular file (device, socket or pipe)", unknown=rel)
+            return
+        sig = StatSig(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        digest = self.cache.lookup(rel, sig) if self.cache is not None else None
+        if digest is None and self.hash_files:
+            self.pending.append((rel, entry.path, disk_name))
+            return
+        res.sigs[rel] = sig
+        res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
+
+    def hash_pending(self) -> None:
+        """Hash every file the cache did not know, a few at a time (reads release the GIL)."""
+        res = self.result
+
+        def one(item: tuple[str, str, str | None]) -> tuple[str, StatSig] | ItemError:
+            try:
+                return hash_file_stable(Path(item[1]), rel_path=item[0])
+            except ItemError as exc:
+                return exc
+
+        if len(self.pending) > 1:
+            with ThreadPoolExecutor(_HASH_THREADS) as pool:
+                outcomes = list(pool.map(one, self.pending))
+        else:
+            outcomes = [one(item) for item in self.pending]
+        for (rel, _, disk_name), outcome in zip(self.pending, outcomes, strict=True):
+            if isinstance(outcome, ItemError):
+                hint = f" ({outcome.hint})" if outcome.hint else ""
+                self.problem(rel, outcome.message + hint, unknown=rel)
+                continue
+            digest, sig = outcome
+            res.new_hashes.append(HashRecord(rel, digest, sig))
+            res.sigs[rel] = sig
+            res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
+        self.pending.clear()
+
+    def with_nested_ignore(
+        self, d: _Dir, listed: list[tuple[str, os.DirEntry[str]]]
+    ) -> _Dir | None:
+        """Add the folder's own ``.syncdignore``; None (folder unknown) if it is unusable."""
+        if not d.key_prefix:
+            return d  # the root file is the caller's ``Ignore.load``
+        entry = next((e for key, e in listed if key == IGNORE_FILE), None)
+        if entry is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            return d
+        folder = d.key_prefix[:-1]
+        try:
+            with open(entry.path, encoding="utf-8") as fh:
+                text = fh.read()
+            return _Dir(d.abs_path, d.disk_prefix, d.key_prefix, d.ignore.with_folder(folder, text))
+        except (OSError, UnicodeDecodeError, UsageError) as exc:
+            self.problem(
+                f"{folder}/{IGNORE_FILE}", f"cannot use these ignore rules: {exc}", unknown=folder
+            )
+            return None
+
+    def walk(self, start: list[_Dir]) -> None:
+        stack = start
+        while stack:
+            d = stack.pop()
+            listed = self.entries(d)
+            nested = self.with_nested_ignore(d, listed)
+            if nested is None:
+                continue
+            for key, entry in listed:
+                self.visit(nested, key, entry, stack)
+
+    def walk_only(self, root: str, ignore: Ignore, rel: str) -> None:
+        """Scan one path and its subtree, resolving each ancestor without following links."""
+        d = _Dir(root, "", "", ignore)
+        segments = rel.split("/")
+        for i, seg in enumerate(segments):
+            found = self.entries(d, want=seg)
+            if not found:
+                return  # absent (or unknown, already recorded)
+            key, entry = found[0]
+            if i == len(segments) - 1:
+                stack: list[_Dir] = []
+                self.visit(d, key, entry, stack)
+                self.walk(stack)
+                return
+            here = d.key_prefix + key
+            if is_builtin_ignored(here) or d.ignore.matches_rules(here, True):
+                self.result.ignored.add(here)
+                return
+            if entry.is_symlink():
+                self.result.unknown.add(rel)
+                return
+            if not entry.is_dir(follow_symlinks=False):
+                return  # an ancestor is a file: the path is absent
+            child = _Dir(entry.path, d.disk_prefix + entry.name + "/", here + "/", d.ignore)
+            nested = self.with_nested_ignore(child, self.entries(child, want=IGNORE_FILE))
+            if nested is None:
+                self.result.unknown.add(rel)
+                return
+            d = nested
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    ordered = sorted({normalize(p) for p in paths})
+    out: list[str] = []
+    for p in ordered:
+        if not out or not is_within(p, out[-1]):
+            out.append(p)
+    return out
+
+
+def scan(
+    root: Path,
+    *,
+    ignore: Ignore,
+    cache: HashCache | None,
+    hash_files: bool = True,
+    only: Iterable[str] | None = None,
+) -> ScanResult:
+    """Scan the folder (or only the given paths and their subtrees) into a ``ScanResult``.
+
+    With ``hash_files=False`` a file missing from the cache gets ``hash=None`` (the planner
+    asks for it with a ``Need``). With ``only``, the tree holds those paths and their
+    subtrees, never their ancestors; a path absent from the tree and from ``unknown`` is
+    absent on disk.
+    """
+    scanner = _Scanner(cache, hash_files)
+    top = os.fspath(root)
+    if only is None:
+        scanner.walk([_Dir(top, "", "", ignore)])
+    else:
+        if not os.path.isdir(top):
+            scanner.entries(_Dir(top, "", "", ignore))  # raises the root error
+        for rel in _outermost(only):
+            scanner.walk_only(top, ignore, rel)
+    scanner.hash_pending()
+    return scanner.result

@@ -1,0 +1,120 @@
+"""trash.py: readable layout, cross-device copy before remove, pruning."""
+
+from __future__ import annotations
+
+import errno
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyfakefs.fake_filesystem import FakeFilesystem
+
+from syncd.errors import ItemError, SourceChanged
+from syncd.local import trash as trash_module
+from syncd.local.trash import Trash
+
+NOW = datetime(2026, 11, 22, 10, 30, 5)
+
+
+def _trash(path: str = "/state/trash", now: datetime = NOW) -> Trash:
+    return Trash(Path(path), clock=lambda: now)
+
+
+def test_put_keeps_the_tree_readable(fs: FakeFilesystem) -> None:
+    fs.create_file("/root/docs/a.txt", contents=b"old")
+    dest = _trash().put(Path("/root/docs/a.txt"), "docs/a.txt")
+    assert dest.read_bytes() == b"old"
+    assert not Path("/root/docs/a.txt").exists()
+    assert dest.parts[:4] == ("/", "state", "trash", "2026-11-22")
+    assert dest.parent.parent.name.startswith("103005-")
+    assert dest.relative_to(dest.parent.parent).as_posix() == "docs/a.txt"
+
+
+def test_two_puts_of_one_path_never_collide(fs: FakeFilesystem) -> None:
+    trash = _trash()
+    fs.create_file("/root/a.txt", contents=b"1")
+    first = trash.put(Path("/root/a.txt"), "a.txt")
+    fs.create_file("/root/a.txt", contents=b"2")
+    second = trash.put(Path("/root/a.txt"), "a.txt")
+    assert first != second
+    assert (first.read_bytes(), second.read_bytes()) == (b"1", b"2")
+
+
+def test_cross_device_file_is_copied_then_removed(fs: FakeFilesystem) -> None:
+    fs.add_mount_point("/mnt/usb")
+    fs.create_file("/mnt/usb/root/a.txt", contents=b"precious")
+    os.utime("/mnt/usb/root/a.txt", ns=(1, 123_000_000_000))
+    dest = _trash().put(Path("/mnt/usb/root/a.txt"), "a.txt")
+    assert dest.read_bytes() == b"precious"
+    assert os.stat(dest).st_mtime_ns == 123_000_000_000
+    assert not Path("/mnt/usb/root/a.txt").exists()
+
+
+def test_cross_device_folder_is_copied_then_removed(fs: FakeFilesystem) -> None:
+    fs.add_mount_point("/mnt/usb")
+    fs.create_file("/mnt/usb/root/d/x.txt", contents=b"x")
+    fs.create_file("/mnt/usb/root/d/e/y.txt", contents=b"y")
+    fs.create_dir("/mnt/usb/root/d/empty")
+    dest = _trash().put(Path("/mnt/usb/root/d"), "d")
+    assert (dest / "x.txt").read_bytes() == b"x"
+    assert (dest / "e" / "y.txt").read_bytes() == b"y"
+    assert (dest / "empty").is_dir()
+    assert not Path("/mnt/usb/root/d").exists()
+
+
+def test_cross_device_source_that_changes_during_copy_is_kept(
+    fs: FakeFilesystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs.add_mount_point("/mnt/usb")
+    fs.create_file("/mnt/usb/root/a.txt", contents=b"v1")
+    real_copy = trash_module._copy_file
+
+    def copy_then_edit(src: str, dest: str):  # type: ignore[no-untyped-def]
+        sig = real_copy(src, dest)
+        with open(src, "ab") as fh:
+            fh.write(b" and v2")
+        return sig
+
+    monkeypatch.setattr(trash_module, "_copy_file", copy_then_edit)
+    with pytest.raises(SourceChanged):
+        _trash().put(Path("/mnt/usb/root/a.txt"), "a.txt")
+    assert Path("/mnt/usb/root/a.txt").read_bytes() == b"v1 and v2"
+    (entry,) = _trash().list()
+    assert entry.path.read_bytes() == b"v1"
+
+
+def test_cross_device_copy_failure_never_removes_the_source(
+    fs: FakeFilesystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fs.add_mount_point("/mnt/usb")
+    fs.create_file("/mnt/usb/root/a.txt", contents=b"only copy")
+
+    def disk_full(src: str, dest: str):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(trash_module, "_copy_file", disk_full)
+    with pytest.raises(ItemError) as info:
+        _trash().put(Path("/mnt/usb/root/a.txt"), "a.txt")
+    assert "space" in (info.value.hint or "")
+    assert Path("/mnt/usb/root/a.txt").read_bytes() == b"only copy"
+
+
+def test_list_and_prune(fs: FakeFilesystem) -> None:
+    old, recent = _trash(now=NOW - timedelta(days=31)), _trash(now=NOW - timedelta(days=2))
+    fs.create_file("/root/old.txt", contents=b"o")
+    fs.create_file("/root/new/n.txt", contents=b"n")
+    old.put(Path("/root/old.txt"), "old.txt")
+    recent.put(Path("/root/new"), "new")
+    fs.create_file("/state/trash/not-ours/keep.txt")
+    trash = _trash()
+    assert sorted(e.rel_path for e in trash.list()) == ["new/n.txt", "old.txt"]
+    removed = trash.prune(30)
+    assert len(removed) == 1
+    assert [e.rel_path for e in trash.list()] == ["new/n.txt"]
+    assert Path("/state/trash/not-ours/keep.txt").exists()
+    assert not (Path("/state/trash") / (NOW - timedelta(days=31)).strftime("%Y-%m-%d")).exists()
+
+
+def test_repr_is_short(fs: FakeFilesystem) -> None:
+    assert repr(_trash()) == "Trash('/state/trash')"
