@@ -64,6 +64,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # one line per request is the server's access log, not ours
+    logging.getLogger("httpx").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="syncd", standalone_mode=False)
+        code = cli.main(args=args, prog_name="syncd", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("syncd: aborted", err=True)
         sys.exit(130)
@@ -93,4 +96,4 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"syncd: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

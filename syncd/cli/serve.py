@@ -1,0 +1,99 @@
+"""``syncd serve``: the reference server of PROTOCOL.md (CLI.md, Reference server)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from syncd.errors import UsageError
+from syncd.server.settings import DEFAULT_MAX_BODY, DEFAULT_UPLOAD_TTL, ServerSettings
+
+
+def prepare_data_dir(data_dir: Path) -> Path:
+    """Create the data directory if needed; a file, or a folder we cannot write, is UsageError."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use data directory {data_dir}: {exc.strerror or exc}") from exc
+    if not data_dir.is_dir():
+        raise UsageError(f"data directory {data_dir} is not a directory")
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"data directory {data_dir} is not writable")
+    return data_dir.resolve()
+
+
+def database_url(data_dir: Path, url: str | None) -> str:
+    from syncd.server.db import default_url
+
+    return url or default_url(data_dir)
+
+
+@click.command("serve")
+@click.option(
+    "--data-dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where the database, blobs, uploads and backups live (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port; 0 picks a free one (the 'listening on' line shows it).",
+)
+@click.option("--base-only", is_flag=True, help="Switch every extension off (base API only).")
+@click.option(
+    "--max-body",
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest request body in bytes (PUT or upload chunk); larger is 413 too_large.",
+)
+@click.option(
+    "--history",
+    default=None,
+    type=click.IntRange(1),
+    help="Keep change-feed history for the last N revisions (default: all).",
+)
+@click.option(
+    "--upload-ttl",
+    default=DEFAULT_UPLOAD_TTL,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds an unfinished upload session lives.",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="SQLAlchemy URL of the metadata database (default: SQLite in the data directory).",
+)
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    base_only: bool,
+    max_body: int,
+    history: int | None,
+    upload_ttl: float,
+    database_url: str | None,
+) -> None:
+    """Run the reference server until SIGTERM or SIGINT."""
+    from syncd.server.run import serve as run_server
+
+    data_dir = prepare_data_dir(data_dir)
+    settings = ServerSettings(
+        data_dir=data_dir,
+        database_url=_url(data_dir, database_url),
+        base_only=base_only,
+        max_body=max_body,
+        history=history,
+        upload_ttl=upload_ttl,
+    )
+    run_server(settings, host, port)
+
+
+_url = database_url

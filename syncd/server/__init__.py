@@ -1,0 +1,7 @@
+"""The reference server: the whole of PROTOCOL.md over HTTP, durably, on one machine.
+
+routes/   HTTP only: parse, call storage, shape JSON   (app.py wires them, one per family)
+storage   workspaces, entries, revisions, feed, uploads (no HTTP; one transaction each)
+blobs     content-addressed files on disk (temp, fsync, rename; refcounted)
+db        the one module that knows SQLite (engine, WAL, pragmas, write serialisation)
+"""

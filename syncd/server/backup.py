@@ -1,0 +1,279 @@
+"""Workspace backups: one self-contained tar file per snapshot, and their restore.
+
+1. A backup is consistent: its manifest is read in one transaction and the blobs it names
+   are pinned (collection skips them) until they are copied, so a running server can go on.
+2. The file is written under a temp name, fsynced and renamed: a crash leaves no half backup.
+3. A restore gives the workspace back its id, contents and name, and starts a new revision
+   lineage: the revision and the history floor jump above every revision ever issued, so
+   every older cursor answers 410 and no revision number is reused.
+4. ``DELETE`` of a workspace writes its backup in the same transaction that deletes it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import tarfile
+from pathlib import Path
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from syncd.errors import InvalidPath, UsageError, WorkspaceNotFound
+from syncd.paths import normalize
+from syncd.server import entries, storage
+from syncd.server import uploads as sessions
+from syncd.server.blobs import BlobStore
+from syncd.server.db import Database
+from syncd.server.schema import accounts, backups, blob_pins, workspaces
+from syncd.server.schema import entries as entries_table
+from syncd.server.schema import uploads as uploads_table
+from syncd.server.timefmt import later_iso, now_iso
+
+FORMAT = "syncd-workspace-backup/1"
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _manifest(conn: Connection, workspace_id: str, include_deleted: bool = False) -> dict:
+    query = select(workspaces).where(workspaces.c.id == workspace_id)
+    if not include_deleted:
+        query = query.where(workspaces.c.deleted_time.is_(None))
+    ws = conn.execute(query).first()
+    if ws is None:
+        raise WorkspaceNotFound(f"no workspace {workspace_id!r}")
+    account = conn.execute(select(accounts).where(accounts.c.id == ws.account_id)).one()
+    rows = entries.list_entries(conn, workspace_id)
+    return {
+        "format": FORMAT,
+        "create_time": now_iso(),
+        "account": {"id": account.id, "tag": account.tag, "create_time": account.create_time},
+        "workspace": {
+            "id": ws.id,
+            "name": ws.name,
+            "create_time": ws.create_time,
+            "modified_time": ws.modified_time,
+            "revision": ws.revision,
+        },
+        "entries": [
+            {
+                "path": row.path,
+                "type": row.type,
+                "size": row.size,
+                "hash": row.hash,
+                "modified_time": row.modified_time,
+            }
+            for row in rows
+        ],
+    }
+
+
+def _write_tar(manifest: dict, store: BlobStore, target: Path) -> None:
+    """PROMISE 2: temp name, fsync, rename; the manifest comes first in the archive."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(temp, "wb") as raw:
+            with tarfile.open(fileobj=raw, mode="w") as tar:
+                data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+                info = tarfile.TarInfo("manifest.json")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                seen: set[str] = set()
+                for entry in manifest["entries"]:
+                    digest = entry["hash"]
+                    if digest and digest not in seen:
+                        seen.add(digest)
+                        tar.add(store.path_of(digest), arcname=f"blobs/{digest}")
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _record(conn: Connection, manifest: dict, target: Path, reason: str) -> None:
+    items = manifest["entries"]
+    conn.execute(
+        insert(backups).values(
+            workspace_id=manifest["workspace"]["id"],
+            name=manifest["workspace"]["name"],
+            file=str(target.resolve()),
+            reason=reason,
+            revision=manifest["workspace"]["revision"],
+            entry_count=len(items),
+            size=sum(item["size"] or 0 for item in items),
+            create_time=manifest["create_time"],
+        )
+    )
+
+
+def backup_workspace(db: Database, store: BlobStore, workspace_id: str, target: Path) -> dict:
+    """A consistent snapshot of one workspace into ``target`` (PROMISES 1 and 2)."""
+    holder = secrets.token_hex(8)
+    with db.write() as conn:
+        manifest = _manifest(conn, workspace_id)
+        hashes = {item["hash"] for item in manifest["entries"] if item["hash"]}
+        expires = later_iso(24 * 3600)
+        if hashes:
+            conn.execute(
+                insert(blob_pins),
+                [{"hash": h, "holder": holder, "expires_time": expires} for h in hashes],
+            )
+    try:
+        _write_tar(manifest, store, target)
+    finally:
+        with db.write() as conn:
+            conn.execute(delete(blob_pins).where(blob_pins.c.holder == holder))
+            if os.path.exists(target):
+                _record(conn, manifest, target, "manual")
+            store.collect(conn)
+    return manifest
+
+
+def delete_with_backup(
+    db: Database,
+    store: BlobStore,
+    backup_dir: Path,
+    upload_dir: Path,
+    account_id: str,
+    workspace_id: str,
+) -> Path:
+    """``DELETE`` of a workspace: back it up, then delete it, in one transaction."""
+    with db.write() as conn:
+        storage.get_workspace(conn, account_id, workspace_id)
+        manifest = _manifest(conn, workspace_id)
+        stamp = manifest["create_time"].replace(":", "").replace("-", "")[:15]
+        target = backup_dir / f"{workspace_id}-{stamp}-{secrets.token_hex(3)}.tar"
+        _write_tar(manifest, store, target)
+        _record(conn, manifest, target, "deleted")
+        entries.drop_all(conn, store, workspace_id)
+        for row in conn.execute(
+            select(uploads_table.c.id).where(uploads_table.c.workspace_id == workspace_id)
+        ):
+            sessions.remove(conn, row.id)
+            (upload_dir / row.id).unlink(missing_ok=True)
+        storage.soft_delete(conn, workspace_id)
+    return target
+
+
+def list_backups(db: Database) -> list[dict]:
+    with db.read() as conn:
+        rows = conn.execute(select(backups).order_by(backups.c.create_time, backups.c.id))
+        return [dict(row._mapping) for row in rows]
+
+
+def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple[Path, int]]]:
+    """The manifest and every blob of an archive, each blob in a verified temp file."""
+    staged: dict[str, tuple[Path, int]] = {}
+    manifest = None
+    try:
+        with tarfile.open(source, mode="r:") as tar:
+            for member in tar:
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                if member.name == "manifest.json":
+                    manifest = json.loads(handle.read())
+                    continue
+                digest = member.name.removeprefix("blobs/")
+                if not HEX64.match(digest):
+                    raise UsageError(f"{source}: unexpected member {member.name!r}")
+                temp = store.temp()
+                while chunk := handle.read(1 << 20):
+                    temp.write(chunk)
+                if temp.finish() != digest:
+                    temp.discard()
+                    raise UsageError(f"{source}: blob {digest} is damaged")
+                staged[digest] = (temp.path, temp.size)
+    except (OSError, tarfile.TarError, ValueError, UsageError) as exc:
+        for path, _ in staged.values():
+            path.unlink(missing_ok=True)
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"cannot read backup {source}: {reason}") from exc
+    if not manifest or manifest.get("format") != FORMAT:
+        raise UsageError(f"{source} is not a syncd workspace backup")
+    return manifest, staged
+
+
+def restore(db: Database, store: BlobStore, source: Path, upload_dir: Path) -> dict:
+    """Put a backup back under its workspace id, as a new revision lineage (PROMISE 3)."""
+    manifest, staged = _read_archive(source, store)
+    try:
+        for item in manifest["entries"]:
+            try:
+                normalize(item["path"])
+            except InvalidPath as exc:
+                raise UsageError(f"{source}: bad path {item['path']!r}") from exc
+            if item["hash"] and item["hash"] not in staged:
+                raise UsageError(f"{source}: blob of {item['path']!r} is missing")
+        with db.write() as conn:
+            return _restore_rows(conn, store, manifest, staged, upload_dir)
+    finally:
+        for path, _ in staged.values():
+            path.unlink(missing_ok=True)
+
+
+def _restore_rows(
+    conn: Connection, store: BlobStore, manifest: dict, staged: dict, upload_dir: Path
+) -> dict:
+    account, ws = manifest["account"], manifest["workspace"]
+    if conn.execute(select(accounts.c.id).where(accounts.c.id == account["id"])).first() is None:
+        if conn.execute(select(accounts.c.id).where(accounts.c.tag == account["tag"])).first():
+            raise UsageError(f"tag {account['tag']!r} belongs to another account here")
+        conn.execute(
+            insert(accounts).values(
+                id=account["id"],
+                tag=account["tag"],
+                create_time=account["create_time"],
+                total_active_days=0,
+            )
+        )
+    existing = conn.execute(select(workspaces).where(workspaces.c.id == ws["id"])).first()
+    revision = max(ws["revision"], existing.revision if existing else 0) + 1
+    values = {
+        "account_id": account["id"],
+        "name": ws["name"],
+        "create_time": ws["create_time"],
+        "modified_time": now_iso(),
+        "revision": revision,
+        "history_floor": revision,
+        "deleted_time": None,
+    }
+    if existing is None:
+        conn.execute(insert(workspaces).values(id=ws["id"], **values))
+    else:
+        if existing.account_id != account["id"]:
+            raise UsageError(f"workspace {ws['id']} belongs to another account here")
+        entries.drop_all(conn, store, ws["id"])
+        for row in conn.execute(
+            select(uploads_table.c.id).where(uploads_table.c.workspace_id == ws["id"])
+        ):
+            sessions.remove(conn, row.id)
+            (upload_dir / row.id).unlink(missing_ok=True)
+        conn.execute(update(workspaces).where(workspaces.c.id == ws["id"]).values(**values))
+    adopted: set[str] = set()
+    for item in manifest["entries"]:
+        digest = item["hash"]
+        if digest:
+            if digest in adopted:
+                store.ref(conn, digest)
+            else:
+                path, size = staged[digest]
+                store.adopt(conn, path, digest, size)
+                adopted.add(digest)
+        conn.execute(
+            insert(entries_table).values(
+                workspace_id=ws["id"],
+                path=item["path"],
+                type=item["type"],
+                size=item["size"],
+                hash=digest,
+                modified_time=item["modified_time"],
+                revision=revision,
+                created_revision=revision,
+            )
+        )
+    store.collect(conn)
+    return {"workspace_id": ws["id"], "revision": revision, "entries": len(manifest["entries"])}

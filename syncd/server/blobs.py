@@ -1,0 +1,219 @@
+"""Content-addressed file store: every file's bytes live once, named by their sha256.
+
+1. A blob is written to a temp file in the same file system, fsynced, then renamed into
+   ``blobs/ab/cd/<hex>``, so a crash never leaves half a blob under a real name.
+2. A blob row with ``refcount > 0`` always has its file. Collection deletes files only for
+   rows that are unreferenced and unpinned, in a write transaction, and only in the server
+   process (``collects``).
+3. In the server, placing a blob and committing its reference happen under the blob's
+   claim (a striped lock), which collection only try-locks: the slow fsyncs of a PUT run
+   outside the database write lock, yet collection never deletes a blob being published.
+   ``adopt`` (used by restore in another process) renames inside the write transaction.
+4. Temp files that a crash left behind are removed at start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from syncd.server.db import Database
+from syncd.server.schema import blob_pins, blobs
+from syncd.server.timefmt import now_iso
+
+
+@dataclass
+class TempBlob:
+    """Bytes received so far for one body: hashed and counted as they are written."""
+
+    path: Path
+    file: BinaryIO
+    size: int = 0
+
+    def __post_init__(self) -> None:
+        self._hasher = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self._hasher.update(chunk)
+        self.size += len(chunk)
+
+    def finish(self) -> str:
+        """Flush and fsync; return the sha256 hex. Called before the file is adopted."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        return self._hasher.hexdigest()
+
+    def discard(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class BlobStore:
+    """The ``blobs/`` folder of a data directory and the rules of PROMISES 1-3."""
+
+    def __init__(self, root: Path, *, is_server: bool = True) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.collects = is_server
+        self._stripes = [threading.Lock() for _ in range(256)]
+        if is_server:  # an admin command must not race the server's temp files
+            for leftover in self.tmp.iterdir():
+                leftover.unlink(missing_ok=True)
+
+    def _stripe(self, digest: str) -> threading.Lock:
+        return self._stripes[int(digest[:2], 16)]
+
+    @contextmanager
+    def publishing(self, db: Database, source: Path, digest: str) -> Iterator[None]:
+        """Place ``source`` as blob ``digest`` for the block that commits its reference.
+
+        The fsyncs happen here, outside the database write lock (PROMISE 3). If the block
+        fails, a blob that nothing references is removed again.
+        """
+        with self._stripe(digest):
+            self._place(source, digest)
+            try:
+                yield
+            except BaseException:
+                with db.write() as conn:
+                    row = conn.execute(
+                        select(blobs.c.refcount).where(blobs.c.hash == digest)
+                    ).first()
+                    if row is None or row.refcount <= 0:
+                        self.path_of(digest).unlink(missing_ok=True)
+                raise
+
+    def _place(self, source: Path, digest: str) -> None:
+        target = self.path_of(digest)
+        if target.exists():  # identical contents are shared; the file there is complete
+            source.unlink(missing_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        _fsync_dir(target.parent)
+
+    def add_ref(self, conn: Connection, digest: str, size: int) -> None:
+        """One more reference to a placed blob (inside ``publishing``)."""
+        changed = conn.execute(
+            update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount + 1)
+        ).rowcount
+        if not changed:
+            conn.execute(insert(blobs).values(hash=digest, size=size, refcount=1))
+
+    def path_of(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest[2:4] / digest
+
+    def temp(self) -> TempBlob:
+        """A new temp file for a body that is about to arrive."""
+        path = self.tmp / f"{secrets.token_hex(12)}.part"
+        return TempBlob(path=path, file=open(path, "wb"))
+
+    def adopt(self, conn: Connection, source: Path, digest: str, size: int) -> None:
+        """Take one reference to ``digest``, moving ``source`` into place if needed.
+
+        Runs inside the caller's write transaction; ``source`` is fsynced already. When the
+        blob is live already the source is simply removed (identical contents are shared).
+        """
+        row = conn.execute(select(blobs.c.refcount).where(blobs.c.hash == digest)).first()
+        if row is not None and row.refcount > 0:
+            source.unlink(missing_ok=True)
+            conn.execute(
+                update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount + 1)
+            )
+            return
+        target = self.path_of(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        _fsync_dir(target.parent)
+        if row is None:
+            conn.execute(insert(blobs).values(hash=digest, size=size, refcount=1))
+        else:
+            conn.execute(update(blobs).where(blobs.c.hash == digest).values(refcount=1))
+
+    def ref(self, conn: Connection, digest: str, count: int = 1) -> None:
+        """Add references to a blob that is live already (a copy)."""
+        conn.execute(
+            update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount + count)
+        )
+
+    def unref(self, conn: Connection, digests: list[str]) -> bool:
+        """Drop one reference per item; True when some blob may now be collectable."""
+        freed = False
+        for digest in digests:
+            conn.execute(
+                update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount - 1)
+            )
+            freed = True
+        return freed
+
+    def collect(self, conn: Connection) -> int:
+        """Delete unreferenced, unpinned blobs (in the caller's write transaction)."""
+        if not self.collects:
+            return 0
+        now = now_iso()
+        conn.execute(delete(blob_pins).where(blob_pins.c.expires_time < now))
+        pinned = select(blob_pins.c.hash)
+        rows = conn.execute(
+            select(blobs.c.hash).where(blobs.c.refcount <= 0, blobs.c.hash.not_in(pinned))
+        ).all()
+        removed = 0
+        for row in rows:
+            stripe = self._stripe(row.hash)
+            if not stripe.acquire(blocking=False):
+                continue  # being published right now: look again next time
+            try:
+                self.path_of(row.hash).unlink(missing_ok=True)
+                conn.execute(delete(blobs).where(blobs.c.hash == row.hash))
+                removed += 1
+            finally:
+                stripe.release()
+        return removed
+
+    def sweep_orphans(self, conn: Connection) -> int:
+        """Remove blob files that no row names (a crash between rename and commit)."""
+        known = {row.hash for row in conn.execute(select(blobs.c.hash))}
+        removed = 0
+        for first in self.root.iterdir():
+            if first == self.tmp or not first.is_dir():
+                continue
+            for second in first.iterdir():
+                for item in second.iterdir():
+                    if item.name not in known:
+                        item.unlink(missing_ok=True)
+                        removed += 1
+        return removed
+
+    def total(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(blobs)).scalar_one())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def hash_file(path: Path, block: int = 1 << 20) -> tuple[str, int]:
+    """sha256 hex and size of a file, read in blocks (never whole into memory)."""
+    hasher = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size

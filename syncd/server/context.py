@@ -1,0 +1,116 @@
+"""What every request handler shares: settings, database, blob store, wake-ups.
+
+1. Database work runs in worker threads (``run``); the event loop never blocks on SQLite.
+2. ``authenticate`` answers from a cache of keys already seen (keys are never revoked), so
+   a request costs a database round trip only for its own work.
+3. ``changed`` is called after a commit: it wakes long polls and collects freed blobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio.to_thread
+from starlette.requests import Request
+
+from syncd.errors import Unauthorized
+from syncd.server import auth, uploads
+from syncd.server.blobs import BlobStore
+from syncd.server.db import Database, open_database
+from syncd.server.feed import Notifier
+from syncd.server.settings import ServerSettings
+
+T = TypeVar("T")
+log = logging.getLogger("syncd.server")
+
+
+class ServerContext:
+    """The long-lived parts of one server process."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.base_only = settings.base_only
+        settings.upload_dir.mkdir(parents=True, exist_ok=True)
+        settings.backup_dir.mkdir(parents=True, exist_ok=True)
+        self.db: Database = open_database(settings.database_url)
+        self.store = BlobStore(settings.blob_dir)
+        self.notifier = Notifier()
+        self._keys: dict[str, str] = {}
+        self._active_marked: dict[str, str] = {}
+        self._upload_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self.limiter = anyio.CapacityLimiter(32)
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
+    async def authenticate(self, request: Request) -> str:
+        """The caller's account id; ``Unauthorized`` for a missing or unknown key."""
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise Unauthorized("missing Bearer API key")
+        digest = auth.hash_key(key)
+        account_id = self._keys.get(digest)
+        if account_id is None:
+            account_id = await self.run(self._lookup, key)
+            self._keys[digest] = account_id
+        day = auth.today()
+        if self._active_marked.get(account_id) != day:
+            await self.run(self._mark_active, account_id)
+            self._active_marked[account_id] = day
+        return account_id
+
+    def _lookup(self, key: str) -> str:
+        with self.db.read() as conn:
+            return auth.account_for_key(conn, key)
+
+    def _mark_active(self, account_id: str) -> None:
+        with self.db.write() as conn:
+            auth.mark_active(conn, account_id)
+
+    def upload_lock(self, upload_id: str) -> asyncio.Lock:
+        lock = self._upload_locks.get(upload_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._upload_locks[upload_id] = lock
+        return lock
+
+    async def changed(self, workspace_id: str, freed: bool = False) -> None:
+        """After a commit: wake the workspace's long polls; collect blobs if some were freed."""
+        self.notifier.notify(workspace_id)
+        if freed:
+            await self.run(self.collect)
+
+    def collect(self) -> None:
+        with self.db.write() as conn:
+            self.store.collect(conn)
+
+    def housekeeping(self) -> None:
+        """Expired upload sessions, orphan upload files, unreferenced blobs."""
+        with self.db.write() as conn:
+            for upload_id in uploads.expired(conn):
+                (self.settings.upload_dir / upload_id).unlink(missing_ok=True)
+            for orphan in uploads.orphan_files(conn, self.settings.upload_dir):
+                if orphan.is_dir():
+                    shutil.rmtree(orphan, ignore_errors=True)
+                else:
+                    orphan.unlink(missing_ok=True)
+            self.store.collect(conn)
+
+    def startup(self) -> None:
+        """Crash leftovers: orphan blob files, then the usual housekeeping."""
+        with self.db.write() as conn:
+            self.store.sweep_orphans(conn)
+        self.housekeeping()
+
+    def close(self) -> None:
+        self.notifier.close()
+        self.db.dispose()

@@ -1,0 +1,270 @@
+"""The file tree of a workspace: list, put, delete, mkdir, move, copy (no HTTP).
+
+1. Every mutation runs inside the caller's write transaction and issues exactly one
+   revision, or none when nothing changed (``mkdir`` of an existing directory).
+2. Parents are explicit directory rows; a file where a directory is needed, or the reverse,
+   is ``PathConflict`` and changes nothing.
+3. Conditions (E4) are checked before anything else; a lost race is ``PreconditionFailed``.
+4. Each deleted path leaves a tombstone for the change feed; blob references are counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+
+from syncd.errors import NotFound, PathConflict, PreconditionFailed
+from syncd.paths import ancestors, is_within
+from syncd.server.blobs import BlobStore
+from syncd.server.schema import entries, tombstones
+from syncd.server.storage import bump
+from syncd.server.timefmt import now_iso
+
+FILE = "file"
+DIR = "directory"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """E4 preconditions of one request; the empty condition always holds."""
+
+    if_match: int | None = None  # the entry must exist at exactly this revision
+    must_not_exist: bool = False  # If-None-Match: * / if_revision 0
+
+    def check(self, entry: Row | None) -> None:
+        if self.must_not_exist and entry is not None:
+            raise PreconditionFailed("the entry exists already")
+        if self.if_match is not None and (entry is None or entry.revision != self.if_match):
+            raise PreconditionFailed("the entry is not at the expected revision")
+
+
+NO_CONDITION = Condition()
+
+
+def subtree(workspace_id: str, path: str):
+    """``path`` and everything below it; a binary range, so no LIKE escaping is needed."""
+    return and_(
+        entries.c.workspace_id == workspace_id,
+        or_(entries.c.path == path, and_(entries.c.path > path + "/", entries.c.path < path + "0")),
+    )
+
+
+def list_entries(conn: Connection, workspace_id: str) -> list[Row]:
+    return list(
+        conn.execute(
+            select(entries).where(entries.c.workspace_id == workspace_id).order_by(entries.c.path)
+        )
+    )
+
+
+def get_entry(conn: Connection, workspace_id: str, path: str) -> Row | None:
+    return conn.execute(
+        select(entries).where(entries.c.workspace_id == workspace_id, entries.c.path == path)
+    ).first()
+
+
+def _ensure_parents(
+    conn: Connection, workspace_id: str, path: str, revision: int, now: str
+) -> None:
+    for parent in ancestors(path):
+        row = get_entry(conn, workspace_id, parent)
+        if row is None:
+            conn.execute(
+                insert(entries).values(
+                    workspace_id=workspace_id,
+                    path=parent,
+                    type=DIR,
+                    size=None,
+                    hash=None,
+                    modified_time=now,
+                    revision=revision,
+                    created_revision=revision,
+                )
+            )
+
+
+def _check_parents(conn: Connection, workspace_id: str, path: str) -> None:
+    for parent in ancestors(path):
+        row = get_entry(conn, workspace_id, parent)
+        if row is None:
+            return
+        if row.type != DIR:
+            raise PathConflict(f"{parent!r} is a file, not a directory")
+
+
+def _tombstone(conn: Connection, workspace_id: str, rows: list[Row], revision: int) -> None:
+    """Record the latest deletion of each path (an older tombstone of the path is replaced)."""
+    if not rows:
+        return
+    paths = [row.path for row in rows]
+    for start in range(0, len(paths), 500):
+        conn.execute(
+            delete(tombstones).where(
+                tombstones.c.workspace_id == workspace_id,
+                tombstones.c.path.in_(paths[start : start + 500]),
+            )
+        )
+    conn.execute(
+        insert(tombstones),
+        [
+            {"workspace_id": workspace_id, "path": row.path, "type": row.type, "revision": revision}
+            for row in rows
+        ],
+    )
+
+
+def put_file(
+    conn: Connection,
+    store: BlobStore,
+    workspace_id: str,
+    path: str,
+    blob: tuple[str, int],
+    condition: Condition,
+    history: int | None,
+) -> tuple[Row, bool]:
+    """Publish a placed blob (sha256 hex, size) at ``path``; return (entry, blob freed).
+
+    Runs inside ``BlobStore.publishing``, which removes the blob again if this refuses.
+    """
+    digest, size = blob
+    existing = get_entry(conn, workspace_id, path)
+    condition.check(existing)
+    if existing is not None and existing.type == DIR:
+        raise PathConflict(f"{path!r} is a directory")
+    _check_parents(conn, workspace_id, path)
+    revision = bump(conn, workspace_id, history)
+    now = now_iso()
+    _ensure_parents(conn, workspace_id, path, revision, now)
+    store.add_ref(conn, digest, size)
+    values = {
+        "type": FILE,
+        "size": size,
+        "hash": digest,
+        "modified_time": now,
+        "revision": revision,
+    }
+    if existing is None:
+        conn.execute(
+            insert(entries).values(
+                workspace_id=workspace_id, path=path, created_revision=revision, **values
+            )
+        )
+        freed = False
+    else:
+        conn.execute(
+            update(entries)
+            .where(entries.c.workspace_id == workspace_id, entries.c.path == path)
+            .values(**values)
+        )
+        freed = store.unref(conn, [existing.hash])
+    return get_entry(conn, workspace_id, path), freed  # type: ignore[return-value]
+
+
+def delete_path(
+    conn: Connection,
+    store: BlobStore,
+    workspace_id: str,
+    path: str,
+    condition: Condition,
+    history: int | None,
+) -> bool:
+    """Delete a file, or a directory with its contents; True when blobs were freed."""
+    existing = get_entry(conn, workspace_id, path)
+    condition.check(existing)
+    if existing is None:
+        raise NotFound(f"no entry {path!r}", path=path)
+    rows = list(conn.execute(select(entries).where(subtree(workspace_id, path))))
+    revision = bump(conn, workspace_id, history)
+    conn.execute(delete(entries).where(subtree(workspace_id, path)))
+    _tombstone(conn, workspace_id, rows, revision)
+    return store.unref(conn, [row.hash for row in rows if row.hash])
+
+
+def mkdir(
+    conn: Connection, workspace_id: str, path: str, condition: Condition, history: int | None
+) -> None:
+    """Create a directory (and its parents); an existing directory is left alone."""
+    existing = get_entry(conn, workspace_id, path)
+    condition.check(existing)
+    if existing is not None:
+        if existing.type == DIR:
+            return
+        raise PathConflict(f"{path!r} is a file")
+    _check_parents(conn, workspace_id, path)
+    revision = bump(conn, workspace_id, history)
+    now = now_iso()
+    _ensure_parents(conn, workspace_id, path, revision, now)
+    conn.execute(
+        insert(entries).values(
+            workspace_id=workspace_id,
+            path=path,
+            type=DIR,
+            size=None,
+            hash=None,
+            modified_time=now,
+            revision=revision,
+            created_revision=revision,
+        )
+    )
+
+
+def transfer(
+    conn: Connection,
+    store: BlobStore,
+    workspace_id: str,
+    source: str,
+    dest: str,
+    condition: Condition,
+    history: int | None,
+    *,
+    is_move: bool,
+) -> None:
+    """Move or copy a file or a whole subtree onto a path that does not exist yet."""
+    existing = get_entry(conn, workspace_id, source)
+    condition.check(existing)
+    if existing is None:
+        raise NotFound(f"no entry {source!r}", path=source)
+    if is_within(dest, source):
+        raise PathConflict(f"cannot {'move' if is_move else 'copy'} {source!r} into itself")
+    if get_entry(conn, workspace_id, dest) is not None:
+        raise PathConflict(f"{dest!r} exists already")
+    _check_parents(conn, workspace_id, dest)
+    rows = list(conn.execute(select(entries).where(subtree(workspace_id, source))))
+    revision = bump(conn, workspace_id, history)
+    now = now_iso()
+    _ensure_parents(conn, workspace_id, dest, revision, now)
+    if is_move:
+        conn.execute(delete(entries).where(subtree(workspace_id, source)))
+        _tombstone(conn, workspace_id, rows, revision)
+    for row in rows:
+        new_path = dest + row.path[len(source) :]
+        conn.execute(
+            insert(entries).values(
+                workspace_id=workspace_id,
+                path=new_path,
+                type=row.type,
+                size=row.size,
+                hash=row.hash,
+                modified_time=row.modified_time if is_move else now,
+                revision=revision,
+                created_revision=revision,
+            )
+        )
+        if row.hash and not is_move:
+            store.ref(conn, row.hash)
+
+
+def drop_all(conn: Connection, store: BlobStore, workspace_id: str) -> bool:
+    """Remove every entry and tombstone of a workspace (DELETE, restore)."""
+    hashes = [
+        row.hash
+        for row in conn.execute(
+            select(entries.c.hash).where(
+                entries.c.workspace_id == workspace_id, entries.c.hash.is_not(None)
+            )
+        )
+    ]
+    conn.execute(delete(entries).where(entries.c.workspace_id == workspace_id))
+    conn.execute(delete(tombstones).where(tombstones.c.workspace_id == workspace_id))
+    return store.unref(conn, hashes)

@@ -1,0 +1,151 @@
+"""HTTP plumbing shared by the route modules: errors, JSON, paths, bodies, conditions.
+
+1. Every refusal is a ``SyncdError`` from the one tree; ``error_response`` turns it into the
+   status and ``{"error", "message"}`` body of PROTOCOL.md (plus ``offset`` for E3).
+2. File paths come from the raw request target, percent-decoded exactly once as strict
+   UTF-8, then ``syncd.paths.normalize`` (so invalid UTF-8 is a 400, never U+FFFD).
+3. Bodies are streamed to a temp file as they arrive and refused past ``max_body``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from syncd import errors
+from syncd.paths import normalize
+from syncd.server.blobs import TempBlob
+from syncd.server.entries import NO_CONDITION, Condition
+
+JSON = "application/json"
+
+# (class, status, code), most specific first.
+_STATUS: list[tuple[type[errors.SyncdError], int, str]] = [
+    (errors.Unauthorized, 401, "unauthorized"),
+    (errors.WorkspaceNotFound, 404, "not_found"),
+    (errors.NotFound, 404, "not_found"),
+    (errors.OffsetMismatch, 409, "offset_mismatch"),
+    (errors.PathConflict, 409, "conflict"),
+    (errors.FeedReset, 410, "revision_obsoleted"),
+    (errors.PreconditionFailed, 412, "precondition_failed"),
+    (errors.TooLarge, 413, "too_large"),
+    (errors.ServerBusy, 503, "unavailable"),
+    (errors.ItemError, 400, "invalid_parameter"),  # InvalidPath, InvalidParameter
+]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(data, status_code=status, media_type=JSON, headers=headers)
+
+
+def error_body(status: int, code: str, message: str, **extra: Any) -> Response:
+    return json_response({"error": code, "message": message, **extra}, status)
+
+
+def error_response(exc: errors.SyncdError) -> Response:
+    """The PROTOCOL.md answer for one refusal; unknown classes are 500 ``internal``."""
+    for cls, status, code in _STATUS:
+        if isinstance(exc, cls):
+            extra = {"offset": exc.offset} if isinstance(exc, errors.OffsetMismatch) else {}
+            return error_body(status, code, str(exc), **extra)
+    return error_body(500, "internal", "internal server error")
+
+
+def raw_file_path(request: Request, skip: int) -> str:
+    """The NFC file path after the first ``skip`` segments of the raw request target."""
+    raw: bytes = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+    parts = raw.split(b"/")
+    # parts[0] is the empty string before the leading "/".
+    encoded = b"/".join(parts[skip + 1 :])
+    return normalize(unquote_to_bytes(encoded))
+
+
+async def read_json(request: Request, limit: int = 1 << 20) -> dict[str, Any]:
+    """A small JSON object body; an empty body is ``{}``; anything else is invalid_parameter."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise errors.TooLarge("the JSON body is too large")
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.InvalidParameter("the body is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise errors.InvalidParameter("the body must be a JSON object")
+    return value
+
+
+def declared_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError as exc:
+        raise errors.InvalidParameter("bad Content-Length") from exc
+    if length < 0:
+        raise errors.InvalidParameter("bad Content-Length")
+    return length
+
+
+async def receive_body(request: Request, temp: TempBlob, limit: int) -> None:
+    """Stream the body into ``temp``; ``TooLarge`` as soon as it passes ``limit``."""
+    length = declared_length(request)
+    if length is not None and length > limit:
+        raise errors.TooLarge(f"the body is larger than {limit} bytes")
+    async for chunk in request.stream():
+        if chunk:
+            temp.write(chunk)
+            if temp.size > limit:
+                raise errors.TooLarge(f"the body is larger than {limit} bytes")
+
+
+def _revision_tag(value: str) -> int:
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise errors.InvalidParameter(f"bad entity tag {value!r}: expected a revision")
+    return int(text)
+
+
+def condition_from(request: Request, base_only: bool, allow_none_match: bool) -> Condition:
+    """The E4 condition of a request (none on a base-only server, which ignores them)."""
+    if base_only:
+        return NO_CONDITION
+    if_match = request.headers.get("if-match")
+    if_none = request.headers.get("if-none-match")
+    must_not_exist = False
+    if if_none is not None and allow_none_match:
+        if if_none.strip() != "*":
+            raise errors.InvalidParameter("If-None-Match supports only *")
+        must_not_exist = True
+    return Condition(
+        if_match=_revision_tag(if_match) if if_match is not None else None,
+        must_not_exist=must_not_exist,
+    )
+
+
+def int_query(request: Request, name: str, default: int | None, low: int, high: int) -> int:
+    """An integer query parameter within [low, high]; else invalid_parameter."""
+    value = request.query_params.get(name)
+    if value is None:
+        if default is None:
+            raise errors.InvalidParameter(f"{name} is required")
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise errors.InvalidParameter(f"{name} must be an integer") from exc
+    if not low <= number <= high:
+        raise errors.InvalidParameter(f"{name} must be between {low} and {high}")
+    return number

@@ -1,0 +1,124 @@
+"""The server's tables: what each row guarantees (SQLAlchemy Core, no ORM).
+
+1. Times are ISO 8601 UTC strings with microseconds and ``+00:00``; they sort as text.
+2. Paths are NFC and compared in binary order, which is code-point order for UTF-8.
+3. A blob row's ``refcount`` counts the entries that name it; a file on disk exists for
+   every row with ``refcount > 0``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String, primary_key=True),  # a-<random>, never reused
+    Column("tag", String, nullable=False, unique=True),  # globally unique display name
+    Column("create_time", String, nullable=False),
+    Column("last_active_day", String),  # YYYY-MM-DD, at most one write per day
+    Column("total_active_days", Integer, nullable=False, default=0),
+    Column("active_workspace_id", String),  # a live workspace of this account, or NULL
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String, primary_key=True),  # sha256 hex of the key; the key is never stored
+    Column("account_id", String, ForeignKey("accounts.id"), nullable=False),
+    Column("create_time", String, nullable=False),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String, primary_key=True),  # w-<random>, kept (soft-deleted) after DELETE
+    Column("account_id", String, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("create_time", String, nullable=False),
+    Column("modified_time", String, nullable=False),
+    Column("revision", Integer, nullable=False, default=0),  # highest revision ever issued
+    Column("history_floor", Integer, nullable=False, default=0),  # oldest servable cursor
+    Column("deleted_time", String),  # set by DELETE; the row keeps the revision lineage
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("workspace_id", String, ForeignKey("workspaces.id"), primary_key=True),
+    Column("path", String, primary_key=True),
+    Column("type", String, nullable=False),  # "file" | "directory"
+    Column("size", Integer),  # NULL for a directory
+    Column("hash", String),  # sha256 hex of a file's blob; NULL for a directory
+    Column("modified_time", String, nullable=False),
+    Column("revision", Integer, nullable=False),  # revision of the last change
+    Column("created_revision", Integer, nullable=False),  # revision that created this path
+)
+Index("entries_by_revision", entries.c.workspace_id, entries.c.revision)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    # The latest deletion of each path, while it is within the feed history.
+    Column("workspace_id", String, ForeignKey("workspaces.id"), primary_key=True),
+    Column("path", String, primary_key=True),
+    Column("type", String, nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+Index("tombstones_by_revision", tombstones.c.workspace_id, tombstones.c.revision)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("hash", String, primary_key=True),  # sha256 hex, also the file name on disk
+    Column("size", Integer, nullable=False),
+    Column("refcount", Integer, nullable=False),
+)
+
+blob_pins = Table(
+    "blob_pins",
+    metadata,
+    # A blob a running backup still needs; collection skips it until the pin expires.
+    Column("hash", String, primary_key=True),
+    Column("holder", String, primary_key=True),
+    Column("expires_time", String, nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    # An unfinished upload session; its bytes live in uploads/<id> under the data directory.
+    Column("id", String, primary_key=True),
+    Column("workspace_id", String, ForeignKey("workspaces.id"), nullable=False),
+    Column("path", String, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("hash", String),  # declared sha256 hex, checked at commit
+    Column("offset", Integer, nullable=False),  # bytes durably received
+    Column("create_time", String, nullable=False),
+    Column("expires_time", String, nullable=False),
+)
+
+backups = Table(
+    "backups",
+    metadata,
+    # Every backup file written on this data directory (admin backup or workspace DELETE).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("file", String, nullable=False),
+    Column("reason", String, nullable=False),  # "manual" | "deleted"
+    Column("revision", Integer, nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("create_time", String, nullable=False),
+)

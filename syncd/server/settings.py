@@ -1,0 +1,36 @@
+"""What ``syncd serve`` was asked to be: one frozen value, built by the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MAX_BODY = 1 << 30  # 1 GiB: larger files go through E3 uploads
+DEFAULT_CHUNK = 8 << 20  # the largest upload chunk, when max_body allows
+DEFAULT_UPLOAD_TTL = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    data_dir: Path
+    database_url: str
+    base_only: bool = False
+    max_body: int = DEFAULT_MAX_BODY
+    history: int | None = None  # keep feed history for this many revisions; None = all
+    upload_ttl: float = DEFAULT_UPLOAD_TTL
+
+    @property
+    def chunk_size(self) -> int:
+        return min(self.max_body, DEFAULT_CHUNK)
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.data_dir / "backups"

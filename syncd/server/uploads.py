@@ -1,0 +1,103 @@
+"""Upload sessions (E3): persisted in the database, bytes in ``uploads/<id>``.
+
+1. A session survives a restart: its row holds the offset that is durably on disk; bytes
+   past it (a chunk cut short by a crash) are truncated away by the next chunk.
+2. Nothing is visible in the workspace until ``commit``, which checks size and hash and
+   publishes through ``entries.put_file`` in one transaction.
+3. Expired sessions answer ``NotFound`` and are removed with their files.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from syncd.errors import InvalidParameter, NotFound, OffsetMismatch
+from syncd.server.schema import uploads
+from syncd.server.timefmt import later_iso, now_iso
+
+HASH_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
+
+
+def parse_hash(value: object) -> str | None:
+    """``"sha256:<hex>"`` -> hex; None stays None; anything else is invalid_parameter."""
+    if value is None:
+        return None
+    match = HASH_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise InvalidParameter('hash must be "sha256:<64 lowercase hex digits>"')
+    return match.group(1)
+
+
+def create(
+    conn: Connection, workspace_id: str, path: str, size: int, digest: str | None, ttl: float
+) -> Row:
+    upload_id = secrets.token_urlsafe(18)
+    conn.execute(
+        insert(uploads).values(
+            id=upload_id,
+            workspace_id=workspace_id,
+            path=path,
+            size=size,
+            hash=digest,
+            offset=0,
+            create_time=now_iso(),
+            expires_time=later_iso(ttl),
+        )
+    )
+    return get(conn, workspace_id, upload_id)
+
+
+def get(conn: Connection, workspace_id: str, upload_id: str) -> Row:
+    """A live session of this workspace, or ``NotFound`` (also once it expired)."""
+    row = conn.execute(
+        select(uploads).where(uploads.c.id == upload_id, uploads.c.workspace_id == workspace_id)
+    ).first()
+    if row is None or row.expires_time <= now_iso():
+        raise NotFound(f"no upload {upload_id!r}")
+    return row
+
+
+def check_offset(row: Row, offset: int) -> None:
+    if offset != row.offset:
+        raise OffsetMismatch(f"the upload is at offset {row.offset}", offset=row.offset)
+
+
+def advance(conn: Connection, workspace_id: str, upload_id: str, old: int, new: int) -> None:
+    """Record bytes that are fsynced; refuses if another chunk moved the offset meanwhile."""
+    row = get(conn, workspace_id, upload_id)
+    check_offset(row, old)
+    conn.execute(update(uploads).where(uploads.c.id == upload_id).values(offset=new))
+
+
+def remove(conn: Connection, upload_id: str) -> None:
+    conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+
+
+def expired(conn: Connection) -> list[str]:
+    """Delete expired sessions; return their ids so the caller removes their files."""
+    ids = [
+        row.id
+        for row in conn.execute(select(uploads.c.id).where(uploads.c.expires_time <= now_iso()))
+    ]
+    if ids:
+        conn.execute(delete(uploads).where(uploads.c.id.in_(ids)))
+    return ids
+
+
+def orphan_files(conn: Connection, folder: Path) -> list[Path]:
+    """Files in ``uploads/`` with no session row (expired while no server ran, or aborted)."""
+    known = {row.id for row in conn.execute(select(uploads.c.id))}
+    return [item for item in folder.iterdir() if item.name not in known]
+
+
+def session_json(row: Row, chunk_size: int) -> dict[str, object]:
+    return {
+        "upload_id": row.id,
+        "offset": row.offset,
+        "chunk_size": chunk_size,
+        "expires_time": row.expires_time,
+    }

@@ -1,0 +1,64 @@
+"""Fixtures for the reference server's tests: one real server per module, fresh workspaces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A full server shared by the tests of one module (each test uses its own workspace)."""
+    with ServerProcess(tmp_path_factory.mktemp("server") / "data") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def api_key(shared_server: ServerProcess) -> str:
+    return shared_server.create_account(f"user-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def client(shared_server: ServerProcess, api_key: str) -> Iterator[httpx.Client]:
+    with shared_server.client(api_key) as http:
+        yield http
+
+
+@pytest.fixture
+def ws(client: httpx.Client) -> str:
+    """A fresh, empty workspace of the module's account."""
+    response = client.post("/api/v1/workspaces", json={"name": "test"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def files_url(ws: str, path: str = "") -> str:
+    return f"/api/v1/workspaces/{ws}/files" + (f"/{path}" if path else "")
+
+
+def listing(client: httpx.Client, ws: str) -> dict[str, dict]:
+    response = client.get(files_url(ws))
+    assert response.status_code == 200, response.text
+    return {entry["path"]: entry for entry in response.json()["entries"]}
+
+
+def put(client: httpx.Client, ws: str, path: str, data: bytes, **headers: str) -> httpx.Response:
+    return client.put(files_url(ws, path), content=data, headers=headers)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == code
+    assert isinstance(body["message"], str)
+    return body
+
+
+def data_dir_of(server: ServerProcess) -> Path:
+    return server.data_dir
