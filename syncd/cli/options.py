@@ -1,0 +1,68 @@
+"""The options shared by ``sync``, ``run`` and ``status`` (CLI.md, Client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+F = Callable[..., Any]
+
+
+def common_options(fn: F) -> F:
+    """Add the common client options; each maps one-to-one to a Settings field."""
+    decorators = [
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False),
+            help="TOML config file (default: $XDG_CONFIG_HOME/syncd/config.toml).",
+        ),
+        click.option("--server", help="Base URL of the server."),
+        click.option("--workspace", help="Workspace id, or a name to resolve."),
+        click.option("--dir", "dir", type=click.Path(file_okay=False), help="The local folder."),
+        click.option(
+            "--api-key-file",
+            type=click.Path(dir_okay=False),
+            help="File holding the API key (else SYNCD_API_KEY, else the config).",
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False),
+            help="Where the state database lives (never inside the folder).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def safety_options(fn: F) -> F:
+    """Add the safety options of ``sync`` and ``run``."""
+    decorators = [
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            default=None,
+            help="Print the plan with the reason for each op; change nothing.",
+        ),
+        click.option(
+            "--max-delete", help="Mass-delete threshold, N or N% (default: >50% and >20)."
+        ),
+        click.option(
+            "--allow-mass-delete",
+            is_flag=True,
+            default=None,
+            help="Consent, for this run, to deletes above the threshold.",
+        ),
+        click.option("--transfers", type=click.IntRange(1, 64), help="Transfers in flight (4)."),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def flags_of(**kwargs: Any) -> dict[str, Any]:
+    """The options the user actually gave (None = not given), for load_settings."""
+    return {k: v for k, v in kwargs.items() if v is not None and k != "config_file"}

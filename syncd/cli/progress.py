@@ -1,0 +1,85 @@
+"""Transfer progress for the terminal (rich) or plain log lines when not a terminal.
+
+The transport reports bytes through this object from several transfer threads at once;
+rich's Progress is thread-safe, and the plain variant only counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+
+class TransferDisplay:
+    """A progress sink: ``start(path, total)``, ``advance(path, n)``, ``finish(path)``."""
+
+    def __init__(self, console: Console | None) -> None:
+        self._lock = threading.Lock()
+        self._tasks: dict[str, TaskID] = {}
+        self.files_done = 0
+        self.bytes_done = 0
+        self._progress = (
+            Progress(
+                TextColumn("{task.description}", justify="left"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            if console is not None
+            else None
+        )
+        self._overall: TaskID | None = None
+
+    @classmethod
+    def for_stream(cls, stream: IO[str]) -> TransferDisplay:
+        """Rich bars on a terminal, nothing drawn otherwise (the log lines say enough)."""
+        console = Console(file=stream) if stream.isatty() else None
+        return cls(console)
+
+    def __enter__(self) -> TransferDisplay:
+        if self._progress is not None:
+            self._progress.start()
+            self._overall = self._progress.add_task("total", total=None)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def start(self, path: str, total: int | None) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            name = path if len(path) <= 40 else "…" + path[-39:]
+            self._tasks[path] = self._progress.add_task(name, total=total)
+
+    def advance(self, path: str, nbytes: int) -> None:
+        with self._lock:
+            self.bytes_done += nbytes
+            task = self._tasks.get(path)
+        if self._progress is not None:
+            if task is not None:
+                self._progress.advance(task, nbytes)
+            if self._overall is not None:
+                self._progress.advance(self._overall, nbytes)
+
+    def finish(self, path: str) -> None:
+        with self._lock:
+            self.files_done += 1
+            task = self._tasks.pop(path, None)
+        if self._progress is not None and task is not None:
+            self._progress.remove_task(task)

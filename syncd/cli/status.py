@@ -1,0 +1,89 @@
+"""``syncd status``: last sync, pending work, conflicts and errors, read from the state database.
+
+It only reads, so it works while ``syncd run`` holds the folder: SQLite in WAL mode lets a
+reader in beside the writer. It needs the server only to resolve a workspace given by name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from syncd.cli.options import common_options, flags_of
+from syncd.cli.session import db_path_for, require, resolve_workspace
+from syncd.config import load_settings
+from syncd.errors import UsageError
+from syncd.state.store import Store
+from syncd.transport.client import Client
+
+
+def gather(store: Store) -> dict[str, Any]:
+    """The status as one JSON-ready value (``--json`` prints exactly this)."""
+    last = store.last_sync()
+    daemon = store.daemon_status()
+    if daemon is not None:
+        state = daemon.state.value
+    elif last is None:
+        state = "never synced"
+    else:
+        state = "idle"
+    return {
+        "last_sync": last.time if last else None,
+        "last_result": last.result if last else None,
+        "state": state,
+        "daemon": daemon.as_dict() if daemon else None,
+        "synced_paths": store.base_count(),
+        "pending": [e.path for e in store_pending(store)],
+        "conflicts": [
+            {"path": c.path, "conflict_path": c.conflict_path} for c in store.conflicts()
+        ],
+        "errors": [{"path": e.path, "reason": e.reason, "count": e.count} for e in store.errors()],
+        "cursor": store.get_cursor(),
+        "merge_pending": store.is_merge_pending(),
+    }
+
+
+def store_pending(store: Store) -> list[Any]:
+    from syncd.state.journal import Journal
+
+    return Journal(store).pending()
+
+
+@click.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
+    """Show the last sync, pending work, conflicts and failed items."""
+    settings = load_settings(flags_of(**kwargs), config_file=config_file)
+    require(settings, "server", "workspace", "dir")
+    workspace_id = settings.workspace
+    db_path = db_path_for(settings, workspace_id)
+    if not db_path.exists() and settings.api_key:
+        with Client(settings.transport()) as client:
+            workspace_id = resolve_workspace(client, settings.workspace)
+        db_path = db_path_for(settings, workspace_id)
+    if not db_path.exists():
+        raise UsageError(f"no state for this folder and workspace yet ({db_path}); run sync first")
+    with Store.open(db_path, create=False) as store:
+        info = gather(store)
+    info["folder"] = str(settings.dir)
+    info["workspace"] = workspace_id
+    if as_json:
+        click.echo(json.dumps(info, indent=2, sort_keys=True))
+        return
+    console = Console()
+    table = Table(show_header=False, box=None)
+    for key in ("folder", "workspace", "state", "last_sync", "last_result", "synced_paths"):
+        table.add_row(key.replace("_", " "), str(info[key]))
+    table.add_row("pending", str(len(info["pending"])))
+    table.add_row("conflicts", str(len(info["conflicts"])))
+    table.add_row("failed", str(len(info["errors"])))
+    console.print(table)
+    for c in info["conflicts"]:
+        console.print(f"conflict: {c['path']} -> {c['conflict_path']}")
+    for e in info["errors"]:
+        console.print(f"failed: {e['path']}: {e['reason']}")

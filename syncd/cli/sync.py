@@ -1,0 +1,66 @@
+"""``syncd sync``: bring the folder and the workspace into agreement once, then exit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from syncd.cli.options import common_options, flags_of, safety_options
+from syncd.cli.progress import TransferDisplay
+from syncd.cli.session import open_session
+from syncd.config import load_settings
+from syncd.errors import SafetyStop
+from syncd.planner import ops
+from syncd.reconciler import Report
+
+
+def describe(op: ops.Op) -> str:
+    """One line per op, the same words as the log: ``op=Upload path=a reason=LOCAL_NEW``."""
+    extra = ""
+    if isinstance(op, ops.MoveLocal | ops.MoveRemote):
+        extra = f" dest={op.dest}"
+    elif isinstance(op, ops.KeepBoth):
+        extra = f" conflict_copy={op.conflict_path}"
+    return f"op={type(op).__name__} path={op.path}{extra} reason={op.reason}"
+
+
+def summary(report: Report) -> str:
+    return ", ".join(f"{key} {value}" for key, value in report.totals().items())
+
+
+@click.command()
+@common_options
+@safety_options
+@click.pass_context
+def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
+    """Bring the local folder and the workspace into agreement, then exit.
+
+    Exit codes: 0 both sides agree, 1 some items could not be synced (listed on stderr),
+    2 bad usage, 3 refused by the server, 4 server unreachable, 5 refused for safety.
+    """
+    settings = load_settings(flags_of(**kwargs), config_file=config_file)
+    display = TransferDisplay.for_stream(sys.stderr)
+    with display, open_session(settings, progress=display) as session:
+        report = session.engine.sync(dry_run=bool(settings.dry_run))
+    if settings.dry_run:
+        for op in report.planned:
+            click.echo(describe(op))
+        for refusal in report.refusals:
+            click.echo(f"refused: {refusal.message}", err=True)
+        click.echo(f"dry run: {len(report.planned)} operations planned, nothing changed")
+        if report.refusals:
+            raise SafetyStop("; ".join(r.message for r in report.refusals))
+        return
+    if report.was_reset:
+        click.echo(
+            "the server's change history was reset: merged both sides, deleted nothing", err=True
+        )
+    for conflict in report.conflicts:
+        click.echo(f"conflict: kept both versions, local copy at {conflict}", err=True)
+    for path, reason in report.failed:
+        click.echo(f"could not sync {path}: {reason}", err=True)
+    click.echo(summary(report))
+    if report.failed:
+        ctx.exit(1)

@@ -1,0 +1,342 @@
+"""Gather the three trees, call the pure planner, hand the plan to the worker, re-plan.
+
+1. Facts first: the local scan, the remote tree (feed or listing) and the base are read
+   before anything is planned; the planner's ``Need`` (hashes, remote bytes to compare) is
+   gathered here and the planner runs again.
+2. A refusal of the planner's guards becomes ``SafetyStop`` before any op runs.
+3. Re-plans (412, a local file that moved on, a path conflict) are planned again from freshly
+   observed facts, a bounded number of rounds; nothing is forced.
+4. Subtrees that could not be read this cycle, ignored paths and hostile remote entries are
+   kept out of the plan: unknown is never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from syncd.errors import SafetyStop, UsageError
+from syncd.local import root as local_root
+from syncd.local.scan import scan
+from syncd.local.write import remove_temp_files
+from syncd.planner import ops
+from syncd.planner.plan import plan as make_plan
+from syncd.planner.trees import BaseNode, Kind
+from syncd.remote.feed import follow_feed
+from syncd.remote.listing import list_remote
+from syncd.worker.ops import Context
+from syncd.worker.outcome import Outcome, Status
+from syncd.worker.queue import Worker
+
+log = logging.getLogger("syncd.reconciler")
+
+MAX_ROUNDS = 4
+MAX_NEED_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class DeleteLimit:
+    """The mass-delete threshold: refuse when deletes exceed both (CLI.md default)."""
+
+    count: int = 20
+    ratio: float = 0.5
+
+    @classmethod
+    def parse(cls, text: str | None) -> DeleteLimit:
+        if text is None or text == "":
+            return cls()
+        raw = text.strip()
+        try:
+            if raw.endswith("%"):
+                return cls(count=0, ratio=float(raw[:-1]) / 100.0)
+            return cls(count=int(raw), ratio=0.0)
+        except ValueError as exc:
+            raise UsageError(f"--max-delete: expected N or N%, got {text!r}") from exc
+
+
+@dataclass
+class Report:
+    """What one sync did; the CLI prints it and computes the exit code from it."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    planned: list[ops.Op] = field(default_factory=list)
+    refusals: list[ops.Refusal] = field(default_factory=list)
+    was_reset: bool = False
+    rounds: int = 0
+    remote_changed: set[str] = field(default_factory=set)
+
+    def count(self, *kinds: type[ops.Op]) -> int:
+        return sum(1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds))
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        failed = [(o.path, o.detail) for o in self.outcomes if o.status is Status.FAILED]
+        replans = {o.path for o in self.outcomes if o.status is Status.REPLAN}
+        done = {o.path for o in self.outcomes if o.status is Status.DONE}
+        failed += [(p, "kept changing during the sync") for p in sorted(replans - done)]
+        return failed + self.problems
+
+    def totals(self) -> dict[str, int]:
+        """The counts of the summary line, also stored as the last sync's result."""
+        return {
+            "uploaded": self.count(ops.Upload),
+            "downloaded": self.count(ops.Download),
+            "moved": self.count(ops.MoveLocal, ops.MoveRemote),
+            "deleted": self.count(ops.TrashLocal, ops.DeleteRemote),
+            "conflicts": len(self.conflicts),
+            "failed": len(self.failed),
+        }
+
+    @property
+    def conflicts(self) -> list[str]:
+        return [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]
+
+
+@dataclass
+class Engine:
+    """One (folder, workspace) pair and the services to sync it; built by the caller."""
+
+    client: object
+    store: object
+    workspace_id: str
+    root: Path
+    trash: object
+    ignore: object
+    journal: object | None = None
+    transfers: int = 4
+    delete_limit: DeleteLimit = field(default_factory=DeleteLimit)
+    allow_mass_delete: bool = False
+    folds_case: bool = False
+    folds_unicode: bool = False
+    progress: object | None = None
+    on_outcome: Callable[[Outcome], None] | None = None
+    feed_wait: float = 0.0
+
+    # -- facts -------------------------------------------------------------------------
+    def check_root(self) -> None:
+        """Refuse (exit 5) when the folder or its identity vanished while the base is full.
+
+        The first sync writes the marker; from then on a folder without it, or with another
+        one, is not the folder we synced (an unmounted disk, a replaced folder), and acting
+        on it would turn every file into a delete.
+        """
+        folder_id = self.store.folder_id()
+        has_base = self.store.base_count() > 0
+        status = local_root.check_root(self.root, folder_id)
+        if status is local_root.RootStatus.MISSING and not has_base:
+            raise UsageError(f"local folder {self.root} does not exist")
+        if folder_id is None or (status is not local_root.RootStatus.OK and not has_base):
+            self.store.set_folder_id(local_root.ensure_marker(self.root))
+            return
+        local_root.refuse_unless_ok(status)
+
+    def remote_tree(self, report: Report) -> dict:
+        caps = self.client.capabilities
+        if caps.changes:
+            result = follow_feed(self.client, self.store, self.workspace_id, wait=self.feed_wait)
+            report.was_reset = report.was_reset or result.was_reset
+            report.remote_changed |= result.changed
+            report.problems.extend((p, f"bad entry from server: {r}") for p, r in result.rejected)
+            return result.tree
+        listing = list_remote(self.client, self.workspace_id)
+        report.problems.extend((p, f"bad entry from server: {r}") for p, r in listing.rejected)
+        return listing.tree
+
+    # -- one sync ----------------------------------------------------------------------
+    def sync(self, *, dry_run: bool = False, scope: set[str] | None = None) -> Report:
+        """Bring both sides into agreement; with ``scope``, only those paths and subtrees.
+
+        A scoped sync is what the daemon runs for dirty paths: the scan, the remote tree and
+        the base are cut down to the scope, so nothing outside it is planned.
+        """
+        report = Report()
+        self.check_root()
+        for rnd in range(MAX_ROUNDS):
+            report.rounds = rnd + 1
+            plan, local = self._plan_round(report, first=rnd == 0, scope=scope)
+            if plan.refusals:
+                report.refusals = list(plan.refusals)
+                report.planned = list(plan.ops)
+                if dry_run:
+                    return report
+                raise SafetyStop("; ".join(r.message for r in plan.refusals))
+            if dry_run:
+                report.planned = list(plan.ops)
+                return report
+            if not plan.ops:
+                break
+            outcomes = self._worker(local).execute(plan.ops)
+            report.outcomes.extend(outcomes)
+            if not any(o.status is Status.REPLAN for o in outcomes):
+                break
+        self._record_errors(report)
+        if not report.failed and self.store.is_merge_pending():
+            self.store.finish_merge(self.store.get_cursor())
+        self.store.record_sync(report.totals())
+        return report
+
+    def _worker(self, local_tree: Mapping) -> Worker:
+        caps = self.client.capabilities
+        ctx = Context(
+            client=self.client,
+            workspace_id=self.workspace_id,
+            root=self.root,
+            trash=self.trash,
+            progress=self.progress,
+            is_conditional=bool(caps.conditional),
+            local_tree=local_tree,
+        )
+        return Worker(
+            ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
+        )
+
+    def _plan_round(
+        self, report: Report, *, first: bool, scope: set[str] | None = None
+    ) -> tuple[ops.Plan, Mapping]:
+        scanned = scan(self.root, ignore=self.ignore, cache=self.store, only=scope)
+        if scanned.temp_files:
+            removed = remove_temp_files(scanned.temp_files)
+            log.info("event=temp_cleanup removed=%d", len(removed))
+        if scanned.new_hashes:
+            self.store.store_hashes(scanned.new_hashes)
+        if first:
+            report.problems.extend((p.path, p.reason) for p in scanned.problems)
+        remote = self.remote_tree(report)
+        base = self.store.base()
+        if scope is not None:
+            remote = {p: n for p, n in remote.items() if _under(p, scope)}
+            base = {p: n for p, n in base.items() if _under(p, scope)}
+        echoes = refresh_echoes(remote, base)
+        if echoes:
+            self.store.put_base(echoes)
+            base = {**base, **{b.path: b for b in echoes}}
+        local, remote, base = exclude(
+            scanned.tree, remote, base, unknown=scanned.unknown, ignore=self.ignore
+        )
+        policy = self._policy(is_merge=not base or self.store.is_merge_pending())
+        plan = make_plan(local, remote, base, policy)
+        for _ in range(MAX_NEED_ROUNDS):
+            if plan.need is None:
+                break
+            local, policy = self._gather(plan.need, local, remote, policy)
+            plan = make_plan(local, remote, base, policy)
+        return plan, local
+
+    def _policy(self, *, is_merge: bool) -> ops.Policy:
+        caps = self.client.capabilities
+        return ops.Policy(
+            is_merge=is_merge,
+            has_hashes=bool(caps.hashes),
+            folds_case=self.folds_case,
+            folds_unicode=self.folds_unicode,
+            now=time.strftime("%Y-%m-%d %H%M%S"),
+            host=socket.gethostname().split(".")[0] or "host",
+            max_delete_count=self.delete_limit.count,
+            max_delete_ratio=self.delete_limit.ratio,
+            allow_mass_delete=self.allow_mass_delete,
+        )
+
+    def _gather(self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy):
+        """Hash the local files the planner asked about; fetch and compare remote bytes."""
+        from syncd.local.hashing import hash_file
+        from syncd.local.write import temp_path_for
+
+        local = dict(local)
+        for path in sorted(need.local_hashes):
+            node = local.get(path)
+            if node is None or node.is_dir:
+                continue
+            digest, _ = hash_file(self.root / (node.disk_name or path))
+            local[path] = replace(node, hash=digest)
+        equal, different = set(policy.equal_contents), set(policy.different_contents)
+        for path in sorted(need.remote_contents):
+            node = local.get(path)
+            if node is None or node.is_dir:
+                continue
+            if node.hash is None:
+                digest, _ = hash_file(self.root / (node.disk_name or path))
+                node = local[path] = replace(node, hash=digest)
+            temp = temp_path_for(self.store.path.parent / "compare")
+            try:
+                result = self.client.files.download(self.workspace_id, path, temp)
+            finally:
+                temp.unlink(missing_ok=True)
+            (equal if result.hash == node.hash else different).add(path)
+        return local, replace(
+            policy, equal_contents=frozenset(equal), different_contents=frozenset(different)
+        )
+
+    def _record_errors(self, report: Report) -> None:
+        synced = {o.path for o in report.outcomes if o.status is Status.DONE}
+        self.store.clear_errors(synced)
+        for path, reason in report.failed:
+            self.store.record_error(path, reason)
+
+
+def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNode]:
+    """Adopt the server's new revision for paths whose content is what the base agreed on.
+
+    A PUT answers 204 without the new revision, so our own upload comes back through the
+    feed as a change; with the same hash (or, on a base-only server, the same size after
+    an upload that did not learn the time) it is no change at all.
+    """
+    updated = []
+    for path, b in base.items():
+        r = remote.get(path)
+        if r is None or r.kind is not b.kind:
+            continue
+        if b.kind is Kind.DIR:
+            if r.revision != b.remote_revision or r.modified_time != b.remote_modified_time:
+                updated.append(
+                    replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
+                )
+            continue
+        same_hash = r.hash is not None and r.hash == b.hash
+        unlearned = (
+            r.revision is None
+            and b.remote_revision is None
+            and b.remote_modified_time is None
+            and r.size == b.size
+        )
+        if (same_hash and r.revision != b.remote_revision) or unlearned:
+            updated.append(
+                replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
+            )
+    return updated
+
+
+def _under(path: str, prefixes: set[str]) -> bool:
+    """True when ``path`` or one of its ancestors is in ``prefixes`` (O(depth), not O(n))."""
+    if path in prefixes:
+        return True
+    end = path.find("/")
+    while end != -1:
+        if path[:end] in prefixes:
+            return True
+        end = path.find("/", end + 1)
+    return False
+
+
+def exclude(local: Mapping, remote: Mapping, base: Mapping, *, unknown: set[str], ignore: object):
+    """Keep out of the plan what must not be acted on this cycle.
+
+    Unknown (unreadable) local subtrees are removed from all three trees, so they can turn
+    into neither deletes nor downloads; ignored remote paths are neither downloaded nor
+    deleted.
+    """
+
+    def keep(path: str, is_dir: bool) -> bool:
+        if unknown and _under(path, unknown):
+            return False
+        return not ignore.matches(path, is_dir)
+
+    return (
+        {p: n for p, n in local.items() if not (unknown and _under(p, unknown))},
+        {p: n for p, n in remote.items() if keep(p, n.is_dir)},
+        {p: n for p, n in base.items() if keep(p, n.is_dir)},
+    )

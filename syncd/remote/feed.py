@@ -1,0 +1,84 @@
+"""Follow the change feed into the persisted remote mirror (E2).
+
+1. The mirror in the state database is the remote tree as of the stored cursor; each feed page
+   is applied together with its cursor in one transaction, so a crash never leaves the cursor
+   ahead of the mirror.
+2. Within a page, deletes are applied before creates and updates: the feed reports net
+   changes, so an entry in ``created``/``updated`` exists at ``end_revision``, and a deleted
+   directory takes its (implied) descendants with it.
+3. ``410 revision_obsoleted`` (``FeedReset``) drops the mirror and the base together and
+   starts from revision 0: with no base, the planner can only merge, so nothing is deleted
+   on either side because of the reset (PROTOCOL.md, E2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from syncd.errors import FeedReset
+from syncd.planner.trees import RemoteNode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedResult:
+    """What following the feed produced: the tree, and whether a reset happened."""
+
+    tree: dict[str, RemoteNode]
+    was_reset: bool = False
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    end_revision: int = 0
+    changed: set[str] = field(default_factory=set)
+
+
+def follow_feed(
+    client: object,
+    store: object,
+    workspace_id: str,
+    *,
+    limit: int = 1000,
+    wait: float = 0,
+    on_page: Callable[[int], None] | None = None,
+) -> FeedResult:
+    """Bring the mirror up to date with the server and return the remote tree.
+
+    ``wait`` > 0 long-polls the first page (the daemon's idle state); later pages never wait.
+    """
+    cursor = store.get_cursor()
+    was_reset = False
+    if cursor is None:
+        store.reset_remote(drop_base=False)
+        cursor = 0
+    rejected: list[tuple[str, str]] = []
+    changed: set[str] = set()
+    first = True
+    while True:
+        try:
+            page = client.changes.page(workspace_id, cursor, limit=limit, wait=wait if first else 0)
+        except FeedReset:
+            log.warning("event=feed_reset from_revision=%s action=merge", cursor)
+            store.reset_remote(drop_base=True)
+            cursor, was_reset, first = 0, True, False
+            continue
+        first = False
+        upserts = [entry.to_remote_node() for entry in (*page.created, *page.updated)]
+        deletes = [item.path for item in page.deleted]
+        store.apply_remote(upserts=upserts, deletes=deletes, cursor=page.end_revision)
+        changed.update(node.path for node in upserts)
+        changed.update(deletes)
+        rejected.extend(getattr(page, "rejected", []) or [])
+        cursor = page.end_revision
+        if on_page is not None:
+            on_page(cursor)
+        if not page.has_more:
+            break
+    return FeedResult(
+        tree=store.remote_tree(),
+        was_reset=was_reset,
+        rejected=rejected,
+        end_revision=cursor,
+        changed=changed,
+    )

@@ -1,0 +1,270 @@
+"""One executor per op kind: each checks the facts the plan saw, acts, and observes the result.
+
+1. A local overwrite or delete happens only if the file is still what the plan saw, and the
+   old version goes to the trash first (``syncd.local.write``); a changed file is a re-plan.
+2. A remote overwrite, delete or move carries the revision the plan saw when the server has
+   E4; a 412 is a re-plan, never a force.
+3. The base is built from what is observed after the op (the stat of the installed file, the
+   hash of the bytes actually sent), never from the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syncd.errors import ItemError, Replan
+from syncd.local import write
+from syncd.local.hashing import StatSig
+from syncd.planner import ops
+from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
+from syncd.transport.progress import PerTransfer
+from syncd.worker.outcome import Outcome, Status
+
+log = logging.getLogger("syncd.worker")
+
+
+@dataclass
+class Context:
+    """What every executor may use: handed in by the reconciler, never built here."""
+
+    client: object
+    workspace_id: str
+    root: Path
+    trash: object
+    progress: object | None = None
+    is_conditional: bool = True
+    local_tree: Mapping[str, LocalNode] = field(default_factory=dict)
+
+    def transfer_progress(self) -> PerTransfer | None:
+        """A per-transfer reporter onto the shared display (None: nobody is watching)."""
+        return PerTransfer(self.progress) if self.progress is not None else None
+
+    def known_under(self, rel: str) -> dict[str, LocalNode]:
+        """The plan's local nodes below a folder: only these may go to the trash with it."""
+        prefix = rel + "/"
+        return {p: n for p, n in self.local_tree.items() if p.startswith(prefix)}
+
+    def local_path(self, rel: str, node: LocalNode | None = None) -> Path:
+        name = node.disk_name if node is not None and node.disk_name else rel
+        return self.root / name
+
+
+def _stat(path: Path) -> StatSig | None:
+    try:
+        return StatSig.from_stat(path.stat())
+    except FileNotFoundError:
+        return None
+
+
+def _revision(node: RemoteNode | None) -> int | None:
+    return node.revision if node is not None else None
+
+
+def _file_base(
+    path: str, size: int, hash_: str | None, sig: StatSig | None, remote: RemoteNode | None
+) -> BaseNode:
+    return BaseNode(
+        path=path,
+        kind=Kind.FILE,
+        size=size,
+        hash=hash_,
+        local_mtime_ns=sig.mtime_ns if sig else None,
+        local_inode=sig.inode if sig else None,
+        remote_revision=remote.revision if remote else None,
+        remote_modified_time=remote.modified_time if remote else None,
+    )
+
+
+def _dir_base(path: str, remote: RemoteNode | None = None) -> BaseNode:
+    return BaseNode(
+        path=path,
+        kind=Kind.DIR,
+        remote_revision=remote.revision if remote else None,
+        remote_modified_time=remote.modified_time if remote else None,
+    )
+
+
+def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode | None) -> Outcome:
+    """Send the local file; record the hash of the bytes sent with the stat seen before them.
+
+    If the file's stat after the upload differs from the one before, the local facts are left
+    out of the base, so the next scan sees a change and compares by hash: a write that raced
+    the upload is never mistaken for the synced version.
+    """
+    source = ctx.local_path(path, local)
+    before = _stat(source)
+    if before is None:
+        raise Replan(f"{path}: vanished before upload")
+    result = ctx.client.files.upload(
+        ctx.workspace_id,
+        path,
+        source,
+        if_revision=_revision(remote) if ctx.is_conditional else None,
+        create_only=remote is None and ctx.is_conditional,
+        progress=ctx.transfer_progress(),
+    )
+    after = _stat(source)
+    sig = before if after == before else None
+    entry = result.entry.to_remote_node() if result.entry is not None else None
+    base = _file_base(path, result.size, result.hash, sig, entry)
+    return Outcome(
+        ops.Upload(path, ops.Reason.LOCAL_CHANGED), Status.DONE, bytes=result.size, base_put=[base]
+    )
+
+
+def download(
+    ctx: Context, path: str, remote: RemoteNode | None, local: LocalNode | None
+) -> Outcome:
+    """Fetch to a temp file beside the target, verify, then install over what the plan saw."""
+    assert remote is not None
+    target = ctx.local_path(path, local)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = write.temp_path_for(target)
+    try:
+        result = ctx.client.files.download(
+            ctx.workspace_id, path, temp, expected_hash=remote.hash, progress=ctx.transfer_progress()
+        )
+        sig = write.install(
+            temp,
+            target,
+            expected=local,
+            expected_hash=result.hash,
+            trash=ctx.trash,
+            rel_path=path,
+        )
+    finally:
+        temp.unlink(missing_ok=True)
+    revision = result.revision if result.revision is not None else remote.revision
+    seen = RemoteNode(
+        path=path,
+        kind=Kind.FILE,
+        size=result.size,
+        modified_time=remote.modified_time,
+        revision=revision,
+        hash=result.hash,
+    )
+    base = _file_base(path, result.size, result.hash, sig, seen)
+    return Outcome(
+        ops.Download(path, ops.Reason.REMOTE_CHANGED),
+        Status.DONE,
+        bytes=result.size,
+        base_put=[base],
+    )
+
+
+def run_op(ctx: Context, op: ops.Op) -> Outcome:
+    """Execute one op; a ``Replan`` or ``ItemError`` becomes an Outcome, not an exception."""
+    try:
+        outcome = _dispatch(ctx, op)
+    except Replan as exc:
+        return Outcome(op, Status.REPLAN, detail=str(exc))
+    except ItemError as exc:
+        return Outcome(op, Status.FAILED, detail=str(exc))
+    outcome.op = op
+    return outcome
+
+
+def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
+    match op:
+        case ops.Upload():
+            return upload(ctx, op.path, op.local, op.remote)
+        case ops.Download():
+            return download(ctx, op.path, op.remote, op.local)
+        case ops.KeepBoth():
+            return keep_both(ctx, op)
+        case ops.MkdirLocal():
+            write.mkdir(ctx.root / op.path, rel_path=op.path)
+            return Outcome(op, Status.DONE, base_put=[_dir_base(op.path)])
+        case ops.MkdirRemote():
+            ctx.client.files.mkdir(ctx.workspace_id, op.path)
+            return Outcome(op, Status.DONE, base_put=[_dir_base(op.path)])
+        case ops.MoveRemote():
+            ctx.client.files.move(
+                ctx.workspace_id,
+                op.path,
+                op.dest,
+                if_revision=_revision(op.remote) if ctx.is_conditional else None,
+            )
+            return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
+        case ops.MoveLocal():
+            (ctx.root / op.dest).parent.mkdir(parents=True, exist_ok=True)
+            write.rename(
+                ctx.local_path(op.path, op.local), ctx.root / op.dest, op.local, rel_path=op.path
+            )
+            return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
+        case ops.DeleteRemote():
+            ctx.client.files.delete(
+                ctx.workspace_id,
+                op.path,
+                if_revision=_revision(op.remote)
+                if ctx.is_conditional and op.remote is not None and not op.remote.is_dir
+                else None,
+            )
+            return Outcome(op, Status.DONE, base_drop=[op.path])
+        case ops.TrashLocal():
+            write.trash_path(
+                ctx.local_path(op.path, op.local),
+                op.local,
+                trash=ctx.trash,
+                rel_path=op.path,
+                known=ctx.known_under(op.path) if op.local and op.local.is_dir else None,
+            )
+            return Outcome(op, Status.DONE, base_drop=[op.path])
+        case ops.RecordBase():
+            return Outcome(op, Status.DONE, base_put=[record_base(op)])
+        case ops.ForgetBase():
+            return Outcome(op, Status.DONE, base_drop=[op.path])
+    raise ItemError(f"unknown op {type(op).__name__}", path=op.path)
+
+
+def record_base(op: ops.RecordBase) -> BaseNode:
+    """Both sides agree: the base takes the local stat and the remote revision."""
+    local, remote = op.local, op.remote
+    kind = (local or remote).kind  # type: ignore[union-attr]
+    if kind is Kind.DIR:
+        return _dir_base(op.path, remote)
+    hash_ = (local.hash if local else None) or (remote.hash if remote else None)
+    size = local.size if local and local.size is not None else (remote.size if remote else 0)
+    sig = (
+        StatSig(
+            size=local.size or 0, mtime_ns=local.mtime_ns or 0, inode=local.inode or 0, ctime_ns=0
+        )
+        if local is not None
+        else None
+    )
+    return _file_base(op.path, size or 0, hash_, sig, remote)
+
+
+def keep_both(ctx: Context, op: ops.KeepBoth) -> Outcome:
+    """Conflict: the local version moves aside and is uploaded; the remote one takes the path.
+
+    Each step leaves both versions somewhere: after the rename the local bytes live at the
+    conflict name (locally), after the upload also remotely, and only then is the remote
+    version installed at the path, which the rename left free.
+    """
+    local, remote = op.local, op.remote
+    outcome = Outcome(op, Status.DONE, conflict=op.conflict_path)
+    if local is not None:
+        source = ctx.local_path(op.path, local)
+        write.rename(source, ctx.root / op.conflict_path, local, rel_path=op.path)
+        log.info("op=KeepBoth path=%s conflict_copy=%s", op.path, op.conflict_path)
+        if local.is_dir:
+            outcome.base_move = None
+        else:
+            moved = LocalNode(
+                op.conflict_path, Kind.FILE, local.size, local.mtime_ns, local.inode, local.hash
+            )
+            up = upload(ctx, op.conflict_path, moved, None)
+            outcome.base_put.extend(up.base_put)
+            outcome.bytes += up.bytes
+    if remote is not None and not remote.is_dir:
+        down = download(ctx, op.path, remote, None)
+        outcome.base_put.extend(down.base_put)
+        outcome.bytes += down.bytes
+    elif remote is not None:
+        write.mkdir(ctx.root / op.path)
+        outcome.base_put.append(_dir_base(op.path, remote))
+    return outcome

@@ -1,0 +1,100 @@
+"""Drive ``syncd sync`` as a user does: a subprocess with flags, a real folder, a real state db."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from tests.support.server import ServerProcess
+
+
+def create_workspace(server: ServerProcess, api_key: str, name: str = "work") -> str:
+    with server.client(api_key) as http:
+        answer = http.post("/api/v1/workspaces", json={"name": name})
+        answer.raise_for_status()
+        return answer.json()["id"]
+
+
+@dataclass
+class SyncClient:
+    """One local folder synced with one workspace through the ``syncd`` command."""
+
+    server: ServerProcess
+    api_key: str
+    workspace: str
+    folder: Path
+    state_dir: Path
+
+    def run(
+        self, *args: str, command: str = "sync", timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "SYNCD_API_KEY": self.api_key, "PYTHONUNBUFFERED": "1"}
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "syncd",
+                command,
+                "--server",
+                self.server.url,
+                "--workspace",
+                self.workspace,
+                "--dir",
+                str(self.folder),
+                "--state-dir",
+                str(self.state_dir),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+
+    def sync(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
+        proc = self.run(*args)
+        if expect is not None:
+            assert proc.returncode == expect, (
+                f"sync exited {proc.returncode}, expected {expect}\n"
+                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
+        return proc
+
+    def tree(self) -> dict[str, str]:
+        return local_tree(self.folder)
+
+
+def local_tree(root: Path) -> dict[str, str]:
+    """path -> sha256 of every file of the user's (our marker and temp files left out)."""
+    result = {}
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            if name.startswith(".syncd-"):
+                continue
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            result[rel] = hashlib.sha256(full.read_bytes()).hexdigest()
+    return result
+
+
+def remote_tree(server: ServerProcess, api_key: str, workspace: str) -> dict[str, str]:
+    """path -> sha256 of every file on the server, fetched over the base API."""
+    result = {}
+    with server.client(api_key) as http:
+        entries = http.get(f"/api/v1/workspaces/{workspace}/files").json()["entries"]
+        for entry in entries:
+            if entry["type"] != "file":
+                continue
+            body = http.get(f"/api/v1/workspaces/{workspace}/files/{_quote(entry['path'])}")
+            body.raise_for_status()
+            result[entry["path"]] = hashlib.sha256(body.content).hexdigest()
+    return result
+
+
+def _quote(path: str) -> str:
+    return quote(path, safe="/")
