@@ -22,6 +22,8 @@ class SyncdError(Exception):
 
     exit_code: int = 1
     title: str = "error"
+    status: int | None = None  # the HTTP status, when the error came from a server answer
+    code: str | None = None  # the protocol's error code, likewise
 
     def __init__(self, message: str = "", *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -1,0 +1,93 @@
+"""The E2 change feed: pages, the long poll, and 410 as ``FeedReset``.
+
+1. ``page`` asks one page; ``iter_pages`` follows ``has_more`` from ``end_revision``.
+2. ``wait`` holds the request up to that many seconds (0 to 60); the read timeout is
+   stretched by it, so a quiet long poll is not mistaken for a dead connection.
+3. On a base-only server there is no feed: revision 0 is answered from the full listing
+   (every entry ``created``, ``end_revision`` 0), any other cursor is refused with
+   ``InvalidParameter``; callers check ``supported`` and poll ``files.list`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from syncd.errors import InvalidParameter, ProtocolViolation
+from syncd.transport.capabilities import CapabilitiesAPI
+from syncd.transport.client import Connection, workspace_url
+from syncd.transport.errors import parse_json
+from syncd.transport.models import ChangesPage, parse_changes
+
+if TYPE_CHECKING:
+    from syncd.transport.files import FilesAPI
+
+MAX_WAIT = 60
+
+
+class ChangesAPI:
+    def __init__(
+        self, connection: Connection, capabilities: CapabilitiesAPI, files: FilesAPI
+    ) -> None:
+        self._connection = connection
+        self._capabilities = capabilities
+        self._files = files
+
+    @property
+    def supported(self) -> bool:
+        """True when the server has the change feed (E2)."""
+        return self._capabilities.get().changes
+
+    def page(
+        self, workspace_id: str, from_revision: int, *, limit: int = 1000, wait: float = 0
+    ) -> ChangesPage:
+        """Changes after ``from_revision``; ``FeedReset`` when the cursor is gone (410)."""
+        if from_revision < 0 or not 1 <= limit <= 10000 or not 0 <= wait <= MAX_WAIT:
+            raise InvalidParameter(
+                f"feed: from_revision={from_revision} limit={limit} wait={wait} out of range"
+            )
+        if not self.supported:
+            return self._listing_page(workspace_id, from_revision)
+        params = {"from_revision": from_revision, "limit": limit}
+        if wait:
+            params["wait"] = int(wait)
+        what = f"GET changes of {workspace_id} from {from_revision}"
+        response = self._connection.request(
+            "GET",
+            workspace_url(workspace_id, "changes"),
+            what=what,
+            context="feed",
+            params=params,
+            timeout=self._connection.settings.timeout + wait,
+        )
+        assert response is not None
+        return parse_changes(parse_json(response, what))
+
+    def iter_pages(
+        self, workspace_id: str, from_revision: int, *, limit: int = 1000
+    ) -> Iterator[ChangesPage]:
+        """Every page from ``from_revision`` until ``has_more`` is false (no long poll)."""
+        cursor = from_revision
+        while True:
+            page = self.page(workspace_id, cursor, limit=limit)
+            yield page
+            if not page.has_more:
+                return
+            if page.end_revision <= cursor and cursor != 0:
+                raise ProtocolViolation(f"feed did not advance past revision {cursor}")
+            cursor = page.end_revision
+
+    def _listing_page(self, workspace_id: str, from_revision: int) -> ChangesPage:
+        if from_revision != 0:
+            raise InvalidParameter(
+                "the server has no change feed (base API only); list the files instead"
+            )
+        listing = self._files.list(workspace_id)
+        return ChangesPage(
+            end_revision=0,
+            created=list(listing),
+            updated=[],
+            deleted=[],
+            has_more=False,
+            rejected=list(listing.rejected),
+        )

@@ -1,0 +1,144 @@
+"""Translate HTTP answers and httpx failures into the one error tree (``syncd.errors``).
+
+1. This is the only place that knows status codes and error codes; above the transport
+   callers see ``Unauthorized``, ``PathConflict``, ``ServerBusy``... never ``httpx``.
+2. Every raised error carries ``status`` and ``code`` attributes and the server's message,
+   trimmed, with the API key scrubbed out (a hostile server could echo it).
+3. ``ambiguous`` tells the retry policy whether the request may have been applied
+   (a reset after sending) or surely was not (refused connection, 429, 503).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import httpx
+
+from syncd.errors import (
+    ConnectionLost,
+    FeedReset,
+    InvalidParameter,
+    NotFound,
+    OffsetMismatch,
+    PathConflict,
+    PreconditionFailed,
+    ProtocolViolation,
+    ServerBusy,
+    ServerFault,
+    SyncdError,
+    TooLarge,
+    Unauthorized,
+    WorkspaceNotFound,
+)
+
+Context = Literal["account", "workspace", "file", "upload", "feed", "other"]
+
+MAX_MESSAGE = 300
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove ``secret`` from ``text``; used on everything a server or library says."""
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds only; a date or junk counts as absent)."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, seconds)
+
+
+def _body(response: httpx.Response) -> dict[str, object]:
+    try:
+        data = json.loads(response.content or b"null")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tag(exc: SyncdError, status: int | None, code: str | None, *, ambiguous: bool) -> SyncdError:
+    exc.status = status
+    exc.code = code
+    exc.ambiguous = ambiguous  # type: ignore[attr-defined]
+    return exc
+
+
+def error_for_response(
+    response: httpx.Response, what: str, context: Context, secret: str | None
+) -> SyncdError:
+    """The typed error for a non-2xx answer; ``what`` is e.g. ``"PUT a/b.txt"``."""
+    status = response.status_code
+    body = _body(response)
+    code = body.get("error") if isinstance(body.get("error"), str) else None
+    raw_message = body.get("message") if isinstance(body.get("message"), str) else ""
+    message = redact(str(raw_message)[:MAX_MESSAGE], secret)
+    text = f"{what}: {status} {code or 'error'}" + (f": {message}" if message else "")
+    exc: SyncdError
+    ambiguous = False
+    if status == 401:
+        exc = Unauthorized(text, hint="check the API key")
+    elif status == 404:
+        if context in ("workspace", "feed"):
+            exc = WorkspaceNotFound(text, hint="check the workspace id and the account")
+        else:
+            exc = NotFound(text)
+    elif status == 409 and code == "offset_mismatch":
+        offset = body.get("offset")
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            exc = ProtocolViolation(f"{text} (no valid 'offset' in the answer)")
+        else:
+            exc = OffsetMismatch(text, offset=offset)
+    elif status == 409:
+        exc = PathConflict(text)
+    elif status == 410:
+        exc = FeedReset(text)
+    elif status == 412:
+        exc = PreconditionFailed(text)
+    elif status == 413:
+        exc = TooLarge(text)
+    elif status in (400, 405, 416, 422):
+        exc = InvalidParameter(text)
+    elif status in (429, 503):
+        exc = ServerBusy(text, retry_after=_retry_after(response))
+    elif status >= 500:
+        exc = ServerFault(text)
+        ambiguous = True
+    else:
+        exc = ProtocolViolation(f"{what}: unexpected status {status}")
+    return _tag(exc, status, code, ambiguous=ambiguous)
+
+
+def error_for_exception(exc: httpx.HTTPError, what: str, secret: str | None) -> SyncdError:
+    """Map an httpx transport failure; only a failed connect is known not to have been sent."""
+    detail = redact(str(exc) or type(exc).__name__, secret)[:MAX_MESSAGE]
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        mapped: SyncdError = ConnectionLost(f"{what}: cannot connect: {detail}")
+        return _tag(mapped, None, None, ambiguous=False)
+    if isinstance(exc, httpx.TimeoutException):
+        mapped = ConnectionLost(f"{what}: timed out: {detail}")
+    elif isinstance(exc, httpx.TransportError | httpx.DecodingError | httpx.StreamError):
+        mapped = ConnectionLost(f"{what}: connection lost: {detail}")
+    else:
+        mapped = ProtocolViolation(f"{what}: {detail}")
+    return _tag(mapped, None, None, ambiguous=True)
+
+
+def is_ambiguous(exc: BaseException) -> bool:
+    """True when a failed request may still have been applied by the server."""
+    return bool(getattr(exc, "ambiguous", False))
+
+
+def parse_json(response: httpx.Response, what: str) -> object:
+    """The JSON body of a 2xx answer, or ``ProtocolViolation`` when it is not JSON."""
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise ProtocolViolation(f"{what}: the answer is not valid JSON") from exc

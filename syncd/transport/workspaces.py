@@ -1,0 +1,105 @@
+"""Workspaces API (PROTOCOL.md, base): list, create, rename, delete, the active workspace.
+
+Retry safety per request:
+1. GET, PATCH (rename) and POST active are idempotent: retried on every transient fault.
+2. POST create is not: retried only when the request surely was not applied (refused
+   connection, 429, 503); a reset after sending reaches the caller as ``ConnectionLost``.
+3. DELETE is retried; a 404 after an attempt that may have landed counts as done.
+"""
+
+from __future__ import annotations
+
+from syncd.errors import SyncdError, WorkspaceNotFound
+from syncd.transport.client import Connection, workspace_url
+from syncd.transport.errors import parse_json
+from syncd.transport.models import Workspace, parse_workspace, parse_workspaces
+
+WORKSPACES_URL = "/api/v1/workspaces"
+ACTIVE_URL = "/api/v1/workspaces/active"
+
+
+class WorkspacesAPI:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def list(self) -> list[Workspace]:
+        what = "GET workspaces"
+        response = self._connection.request("GET", WORKSPACES_URL, what=what, context="other")
+        assert response is not None
+        return parse_workspaces(parse_json(response, what))
+
+    def get(self, workspace_id: str) -> Workspace:
+        what = f"GET workspace {workspace_id}"
+        response = self._connection.request(
+            "GET", workspace_url(workspace_id), what=what, context="workspace"
+        )
+        assert response is not None
+        return parse_workspace(parse_json(response, what))
+
+    def resolve(self, id_or_name: str) -> Workspace:
+        """The workspace with this id, else the one with this name (CLI.md ``--workspace``)."""
+        workspaces = self.list()
+        for workspace in workspaces:
+            if workspace.id == id_or_name:
+                return workspace
+        named = [w for w in workspaces if w.name == id_or_name]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise WorkspaceNotFound(
+                f"{len(named)} workspaces are named {id_or_name!r}", hint="use the workspace id"
+            )
+        raise WorkspaceNotFound(f"no workspace with id or name {id_or_name!r}")
+
+    def create(self, name: str | None = None) -> Workspace:
+        what = "POST workspaces"
+        response = self._connection.request(
+            "POST",
+            WORKSPACES_URL,
+            what=what,
+            context="other",
+            json={} if name is None else {"name": name},
+            idempotent=False,
+        )
+        assert response is not None
+        return parse_workspace(parse_json(response, what))
+
+    def rename(self, workspace_id: str, name: str) -> Workspace:
+        what = f"PATCH workspace {workspace_id}"
+        response = self._connection.request(
+            "PATCH",
+            workspace_url(workspace_id),
+            what=what,
+            context="workspace",
+            json={"name": name},
+        )
+        assert response is not None
+        return parse_workspace(parse_json(response, what))
+
+    def delete(self, workspace_id: str) -> None:
+        def gone(exc: SyncdError) -> bool:
+            return isinstance(exc, WorkspaceNotFound)
+
+        self._connection.request(
+            "DELETE",
+            workspace_url(workspace_id),
+            what=f"DELETE workspace {workspace_id}",
+            context="workspace",
+            resolve=gone,
+        )
+
+    def active(self) -> Workspace | None:
+        what = "GET active workspace"
+        response = self._connection.request("GET", ACTIVE_URL, what=what, context="other")
+        assert response is not None
+        data = parse_json(response, what)
+        return None if data is None else parse_workspace(data)
+
+    def set_active(self, workspace_id: str | None) -> Workspace | None:
+        what = "POST active workspace"
+        response = self._connection.request(
+            "POST", ACTIVE_URL, what=what, context="other", json={"workspace_id": workspace_id}
+        )
+        assert response is not None
+        data = parse_json(response, what)
+        return None if data is None else parse_workspace(data)
