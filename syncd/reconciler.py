@@ -158,7 +158,7 @@ class Engine:
         self.check_root()
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
-            plan, local = self._plan_round(report, first=rnd == 0, scope=scope)
+            plan, local, remote = self._plan_round(report, first=rnd == 0, scope=scope)
             if plan.refusals:
                 report.refusals = list(plan.refusals)
                 report.planned = list(plan.ops)
@@ -170,7 +170,7 @@ class Engine:
                 return report
             if not plan.ops:
                 break
-            outcomes = self._worker(local).execute(plan.ops)
+            outcomes = self._worker(local, remote).execute(plan.ops)
             report.outcomes.extend(outcomes)
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
@@ -180,7 +180,7 @@ class Engine:
         self.store.record_sync(report.totals())
         return report
 
-    def _worker(self, local_tree: Mapping) -> Worker:
+    def _worker(self, local_tree: Mapping, remote_tree: Mapping) -> Worker:
         caps = self.client.capabilities
         ctx = Context(
             client=self.client,
@@ -190,6 +190,7 @@ class Engine:
             progress=self.progress,
             is_conditional=bool(caps.conditional),
             local_tree=local_tree,
+            remote_tree=remote_tree,
         )
         return Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
@@ -197,7 +198,7 @@ class Engine:
 
     def _plan_round(
         self, report: Report, *, first: bool, scope: set[str] | None = None
-    ) -> tuple[ops.Plan, Mapping]:
+    ) -> tuple[ops.Plan, Mapping, Mapping]:
         scanned = scan(self.root, ignore=self.ignore, cache=self.store, only=scope)
         if scanned.temp_files:
             removed = remove_temp_files(scanned.temp_files)
@@ -225,7 +226,7 @@ class Engine:
                 break
             local, policy = self._gather(plan.need, local, remote, policy)
             plan = make_plan(local, remote, base, policy)
-        return plan, local
+        return plan, local, remote
 
     def _policy(self, *, is_merge: bool) -> ops.Policy:
         caps = self.client.capabilities

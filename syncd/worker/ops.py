@@ -20,6 +20,7 @@ from syncd.local import write
 from syncd.local.hashing import StatSig
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
+from syncd.transport.models import Entry
 from syncd.transport.progress import PerTransfer
 from syncd.worker.outcome import Outcome, Status
 
@@ -37,6 +38,7 @@ class Context:
     progress: object | None = None
     is_conditional: bool = True
     local_tree: Mapping[str, LocalNode] = field(default_factory=dict)
+    remote_tree: Mapping[str, RemoteNode] = field(default_factory=dict)
 
     def transfer_progress(self) -> PerTransfer | None:
         """A per-transfer reporter onto the shared display (None: nobody is watching)."""
@@ -61,6 +63,14 @@ def _stat(path: Path) -> StatSig | None:
 
 def _revision(node: RemoteNode | None) -> int | None:
     return node.revision if node is not None else None
+
+
+def _expected(ctx: Context, node: RemoteNode | None) -> Entry | None:
+    """On a base-only server, what the plan saw, for the transport to compare with a fresh
+    listing before it overwrites, deletes or moves (E4 does this in one request)."""
+    if ctx.is_conditional or node is None:
+        return None
+    return Entry(node.path, node.kind, node.size, node.modified_time, node.revision, node.hash)
 
 
 def _file_base(
@@ -104,6 +114,7 @@ def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode 
         source,
         if_revision=_revision(remote) if ctx.is_conditional else None,
         create_only=remote is None and ctx.is_conditional,
+        expected=_expected(ctx, remote),
         progress=ctx.transfer_progress(),
     )
     after = _stat(source)
@@ -125,7 +136,11 @@ def download(
     temp = write.temp_path_for(target)
     try:
         result = ctx.client.files.download(
-            ctx.workspace_id, path, temp, expected_hash=remote.hash, progress=ctx.transfer_progress()
+            ctx.workspace_id,
+            path,
+            temp,
+            expected_hash=remote.hash,
+            progress=ctx.transfer_progress(),
         )
         sig = write.install(
             temp,
@@ -187,6 +202,7 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
                 op.path,
                 op.dest,
                 if_revision=_revision(op.remote) if ctx.is_conditional else None,
+                expected=_expected(ctx, op.remote),
             )
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.MoveLocal():
@@ -196,12 +212,15 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
             )
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.DeleteRemote():
+            if op.remote is not None and op.remote.is_dir:
+                _check_remote_subtree(ctx, op.path)
             ctx.client.files.delete(
                 ctx.workspace_id,
                 op.path,
                 if_revision=_revision(op.remote)
                 if ctx.is_conditional and op.remote is not None and not op.remote.is_dir
                 else None,
+                expected=_expected(ctx, op.remote) if op.remote and not op.remote.is_dir else None,
             )
             return Outcome(op, Status.DONE, base_drop=[op.path])
         case ops.TrashLocal():
@@ -218,6 +237,27 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
         case ops.ForgetBase():
             return Outcome(op, Status.DONE, base_drop=[op.path])
     raise ItemError(f"unknown op {type(op).__name__}", path=op.path)
+
+
+def _check_remote_subtree(ctx: Context, path: str) -> None:
+    """A remote folder is deleted whole, so first make sure it holds only what the plan saw.
+
+    DELETE takes a folder with everything in it and no condition covers the subtree, so
+    a file another client put there since the plan was made would go with it: a fresh
+    listing shows such a file, and the delete becomes a re-plan instead.
+    """
+    prefix = path + "/"
+    for entry in ctx.client.files.list(ctx.workspace_id):
+        if not entry.path.startswith(prefix):
+            continue
+        seen = ctx.remote_tree.get(entry.path)
+        if seen is None or (seen.kind, seen.size, seen.hash, seen.revision) != (
+            entry.type,
+            entry.size,
+            entry.hash,
+            entry.revision,
+        ):
+            raise Replan(f"{path}: the server folder holds {entry.path!r}, unseen by the plan")
 
 
 def record_base(op: ops.RecordBase) -> BaseNode:
