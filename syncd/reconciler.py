@@ -79,7 +79,7 @@ class Report:
         replans = {o.path for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
         failed += [(p, "kept changing during the sync") for p in sorted(replans - done)]
-        return failed + self.problems
+        return list(dict.fromkeys(failed + self.problems))
 
     def totals(self) -> dict[str, int]:
         """The counts of the summary line, also stored as the last sync's result."""
@@ -135,17 +135,18 @@ class Engine:
             return
         local_root.refuse_unless_ok(status)
 
-    def remote_tree(self, report: Report) -> dict:
+    def remote_tree(self, report: Report) -> tuple[dict, set[str]]:
+        """The remote tree, and the paths the server contradicted itself about."""
         caps = self.client.capabilities
         if caps.changes:
             result = follow_feed(self.client, self.store, self.workspace_id, wait=self.feed_wait)
             report.was_reset = report.was_reset or result.was_reset
             report.remote_changed |= result.changed
             report.problems.extend((p, f"bad entry from server: {r}") for p, r in result.rejected)
-            return result.tree
+            return result.tree, result.unknown
         listing = list_remote(self.client, self.workspace_id)
         report.problems.extend((p, f"bad entry from server: {r}") for p, r in listing.rejected)
-        return listing.tree
+        return listing.tree, listing.unknown
 
     # -- one sync ----------------------------------------------------------------------
     def sync(self, *, dry_run: bool = False, scope: set[str] | None = None) -> Report:
@@ -207,7 +208,7 @@ class Engine:
             self.store.store_hashes(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
-        remote = self.remote_tree(report)
+        remote, remote_unknown = self.remote_tree(report)
         base = self.store.base()
         if scope is not None:
             remote = {p: n for p, n in remote.items() if _under(p, scope)}
@@ -217,7 +218,7 @@ class Engine:
             self.store.put_base(echoes)
             base = {**base, **{b.path: b for b in echoes}}
         local, remote, base = exclude(
-            scanned.tree, remote, base, unknown=scanned.unknown, ignore=self.ignore
+            scanned.tree, remote, base, unknown=scanned.unknown | remote_unknown, ignore=self.ignore
         )
         policy = self._policy(is_merge=not base or self.store.is_merge_pending())
         plan = make_plan(local, remote, base, policy)

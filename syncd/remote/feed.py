@@ -32,6 +32,7 @@ class FeedResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     end_revision: int = 0
     changed: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)
 
 
 def follow_feed(
@@ -54,6 +55,7 @@ def follow_feed(
         cursor = 0
     rejected: list[tuple[str, str]] = []
     changed: set[str] = set()
+    unknown: set[str] = set()
     first = True
     while True:
         try:
@@ -65,6 +67,12 @@ def follow_feed(
             continue
         first = False
         upserts = [entry.to_remote_node() for entry in (*page.created, *page.updated)]
+        seen: set[str] = set()
+        for node in upserts:
+            if node.path in seen and node.path not in unknown:
+                unknown.add(node.path)
+                rejected.append((node.path, "reported twice in one feed page, contradicting"))
+            seen.add(node.path)
         deletes = [item.path for item in page.deleted]
         store.apply_remote(upserts=upserts, deletes=deletes, cursor=page.end_revision)
         changed.update(node.path for node in upserts)
@@ -81,4 +89,5 @@ def follow_feed(
         rejected=rejected,
         end_revision=cursor,
         changed=changed,
+        unknown=unknown,
     )

@@ -14,8 +14,12 @@ from syncd.planner.trees import RemoteNode
 
 @dataclass
 class ListingResult:
+    """The remote tree, the entries refused, and paths whose entries contradict each other
+    (``unknown``: kept out of this plan entirely, so they are neither synced nor deleted)."""
+
     tree: dict[str, RemoteNode]
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
 
 
 def list_remote(client: object, workspace_id: str) -> ListingResult:
@@ -23,8 +27,15 @@ def list_remote(client: object, workspace_id: str) -> ListingResult:
     result = client.files.list(workspace_id)
     entries = getattr(result, "entries", result)
     rejected = list(getattr(result, "rejected", []) or [])
-    tree = {}
+    tree: dict[str, RemoteNode] = {}
+    unknown: set[str] = set()
     for entry in entries:
         node = entry.to_remote_node()
+        if node.path in tree or node.path in unknown:
+            unknown.add(node.path)
+            continue
         tree[node.path] = node
-    return ListingResult(tree=tree, rejected=rejected)
+    for path in sorted(unknown):
+        tree.pop(path, None)
+        rejected.append((path, "listed more than once, with contradicting entries"))
+    return ListingResult(tree=tree, rejected=rejected, unknown=unknown)

@@ -49,7 +49,10 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 405:
         message = "method not allowed"
-    return error_body(exc.status_code, code, message)
+    response = error_body(exc.status_code, code, message)
+    if exc.headers and "Allow" in exc.headers:  # RFC 9110: a 405 names what is allowed
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
 
 
 async def _unexpected(_request: Request, exc: Exception) -> Response:

@@ -158,9 +158,15 @@ _QUERY = {
 }
 
 
-def _content(schema: str) -> dict[str, Any]:
+# answers that PROTOCOL.md allows to be JSON null (no active workspace)
+_NULLABLE = {("GET", "/api/v1/workspaces/active"), ("POST", "/api/v1/workspaces/active")}
+
+
+def _content(schema: str, *, nullable: bool = False) -> dict[str, Any]:
     if schema == "binary":
         return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if nullable:
+        return {"application/json": {"schema": {"anyOf": [_ref(schema), {"type": "null"}]}}}
     return {"application/json": {"schema": _ref(schema)}}
 
 
@@ -189,7 +195,7 @@ def openapi_document(families: list[Routes], base_only: bool) -> dict[str, Any]:
             ]
             answer: dict[str, Any] = {"description": info.summary}
             if response and info.status_code != 204:
-                answer["content"] = _content(response)
+                answer["content"] = _content(response, nullable=(info.method, path) in _NULLABLE)
             operation: dict[str, Any] = {
                 "tags": [family.tag],
                 "summary": info.summary,

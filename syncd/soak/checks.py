@@ -1,0 +1,79 @@
+"""The invariants a schedule must keep, checked once every client has synced until quiet.
+
+1. Converged: every client tree equals the server's workspace (path -> sha256).
+2. No lost version: every version in the ledger that no client deliberately removed is in
+   the final tree (conflict copies count) or in some client's trash.
+3. No temp file of ours is left in any folder or on the server.
+4. Every sync exited with a documented code and never with a traceback: 0, 1 (items
+   listed), 4 (only while the server was disturbed), SIGKILL (only when we sent it); the
+   world must settle with exit 0 syncs (``schedule.settle``).
+5. Nothing outside the client folders, state dirs and server data changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncd.soak.trees import TEMP_PREFIX, local_tree, temp_files, trash_hashes
+from syncd.soak.world import Run, World
+
+LOST, DIVERGED, ERROR = "lost", "diverged", "error"
+ALLOWED = {0, 1}
+BAD_OUTPUT = ("Traceback", "internal error")
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str  # LOST, DIVERGED or ERROR
+    detail: str
+
+
+def check_run(run: Run) -> Failure | None:
+    """One sync's exit code and output against CLI.md."""
+    if run.killed:
+        return None
+    for bad in BAD_OUTPUT:
+        if bad in run.stderr:
+            return Failure(ERROR, f"c{run.client} sync printed {bad!r}: {_tail(run.stderr)}")
+    allowed = ALLOWED | ({4} if run.faulty else set())
+    if run.code not in allowed:
+        return Failure(ERROR, f"c{run.client} sync exited {run.code}: {_tail(run.stderr)}")
+    if run.code == 1 and "could not sync" not in run.stderr:
+        return Failure(ERROR, f"c{run.client} exit 1 without listing items: {_tail(run.stderr)}")
+    return None
+
+
+def _tail(text: str, lines: int = 6) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def check_world(world: World, remote: dict[str, str], outside_changed: list[str]) -> list[Failure]:
+    """Every invariant of the module docstring; one Failure per broken promise."""
+    failures = [f for run in world.runs if (f := check_run(run)) is not None]
+    final_tree: set[str] = set(remote.values())
+    kept: set[str] = set()
+    for client in world.clients:
+        tree = local_tree(client.folder)
+        final_tree.update(tree.values())
+        kept |= trash_hashes(client.state_dir)
+        if tree != remote:
+            failures.append(Failure(DIVERGED, f"c{client.index} != server: {_diff(tree, remote)}"))
+        if left := temp_files(client.folder):
+            failures.append(Failure(ERROR, f"c{client.index} temp files left: {left}"))
+    if on_server := [p for p in remote if p.rsplit("/", 1)[-1].startswith(TEMP_PREFIX)]:
+        failures.append(Failure(ERROR, f"temp files uploaded: {on_server}"))
+    for digest, why in sorted(world.ledger.items(), key=lambda kv: kv[1]):
+        if digest in world.superseded or digest in final_tree:
+            continue
+        if digest not in kept:
+            failures.append(Failure(LOST, f"version written by {why} is nowhere"))
+    if outside_changed:
+        failures.append(Failure(ERROR, f"touched outside the folders: {outside_changed[:5]}"))
+    return failures
+
+
+def _diff(local: dict[str, str], remote: dict[str, str]) -> str:
+    only_local = sorted(set(local) - set(remote))
+    only_remote = sorted(set(remote) - set(local))
+    differ = sorted(p for p in set(local) & set(remote) if local[p] != remote[p])
+    return f"only local {only_local}, only server {only_remote}, differ {differ}"

@@ -1,0 +1,72 @@
+"""The harness itself: same seed same steps, the checks catch a loss, the shrinker shrinks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from syncd.soak import schedule
+from syncd.soak.checks import DIVERGED, LOST, Failure, check_world
+from syncd.soak.schedule import Options, Result, shrink
+from syncd.soak.steps import content_for, generate
+from syncd.soak.world import Client, Run, World
+
+
+def test_same_seed_same_steps_and_contents():
+    assert generate(7, 30) == generate(7, 30)
+    assert generate(7, 30) != generate(8, 30)
+    step = generate(7, 30)[0]
+    assert content_for(7, step) == content_for(7, step)
+    assert content_for(7, step) != content_for(8, step)
+
+
+def _world(tmp_path: Path) -> World:
+    world = World(tmp_path, base_only=False)
+    for i in range(2):
+        (tmp_path / f"c{i}").mkdir()
+        world.clients.append(Client(i, tmp_path / f"c{i}", tmp_path / f"state-c{i}"))
+    return world
+
+
+def test_checks_find_a_lost_version_and_accept_a_trashed_one(tmp_path):
+    world = _world(tmp_path)
+    world.write(world.clients[0].folder / "a.txt", b"v1", "step 1")
+    world.write(world.clients[0].folder / "a.txt", b"v2", "step 2")  # v1 seen, overwritten
+    world.write(world.clients[1].folder / "b.txt", b"only on c1", "step 3")
+    (world.clients[1].folder / "b.txt").unlink()  # gone without the user deleting it
+    (world.clients[1].folder / "a.txt").write_bytes(b"v2")
+    remote = {"a.txt": "f" * 64}
+    failures = check_world(world, remote, [])
+    assert Failure(LOST, "version written by step 3 is nowhere") in failures
+    assert not any("step 1" in f.detail for f in failures)
+    assert {f.kind for f in failures} == {LOST, DIVERGED}
+    trash = world.clients[1].state_dir / "x.trash" / "2026-01-01" / "000000-ab"
+    trash.mkdir(parents=True)
+    (trash / "b.txt").write_bytes(b"only on c1")
+    assert not [f for f in check_world(world, remote, []) if f.kind == LOST]
+
+
+def test_checks_refuse_tracebacks_and_undocumented_exit_codes(tmp_path):
+    world = _world(tmp_path)
+    world.runs = [
+        Run(0, 1, "Traceback (most recent call last):"),
+        Run(1, 4, "server unreachable"),
+        Run(1, 4, "server unreachable", faulty=True),
+        Run(0, -9, "", killed=True),
+    ]
+    failures = check_world(world, {}, [])
+    assert len(failures) == 2, failures
+
+
+def test_shrink_keeps_only_the_steps_that_matter(monkeypatch):
+    steps = generate(3, 12)
+    culprits = {steps[4].uid, steps[9].uid}
+
+    def fake_run(seed: int, candidate: list, options: Options) -> Result:
+        failing = culprits <= {s.uid for s in candidate}
+        failures = [Failure(LOST, "x")] if failing else []
+        return Result(seed, list(candidate), False, failures)
+
+    monkeypatch.setattr(schedule, "run_schedule", fake_run)
+    result = shrink(fake_run(3, steps, Options()), Options(), budget=40)
+    assert result.minimal is not None
+    assert {s.uid for s in result.minimal} == culprits
