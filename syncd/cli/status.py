@@ -77,8 +77,10 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
         return
     console = Console()
     table = Table(show_header=False, box=None)
-    for key in ("folder", "workspace", "state", "last_sync", "last_result", "synced_paths"):
+    for key in ("folder", "workspace", "state", "last_sync", "synced_paths"):
         table.add_row(key.replace("_", " "), str(info[key]))
+    if isinstance(info["last_result"], dict):
+        table.add_row("last result", ", ".join(f"{k} {v}" for k, v in info["last_result"].items()))
     table.add_row("pending", str(len(info["pending"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))
