@@ -148,13 +148,28 @@ class Need:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """``ops`` in execution order; ``phase_ends`` cuts them into phases (see plan.py).
+
+    ``phase_ends[i]`` is the index one past the last op of phase ``i``; the ops of one phase
+    touch disjoint paths and may run in parallel. Empty ``phase_ends``: run one by one.
+    """
+
     ops: tuple[Op, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     need: Need | None = None
+    phase_ends: tuple[int, ...] = ()
 
     @property
     def is_refused(self) -> bool:
         return bool(self.refusals)
+
+    @property
+    def phases(self) -> tuple[tuple[Op, ...], ...]:
+        """The ops grouped into phases: every op of a phase may run at the same time."""
+        if not self.phase_ends:
+            return tuple((op,) for op in self.ops)
+        starts = (0, *self.phase_ends[:-1])
+        return tuple(self.ops[a:b] for a, b in zip(starts, self.phase_ends, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +183,11 @@ class Policy:
     ``max_delete_count`` / ``max_delete_ratio``: deletes on either side above both is a
     refusal unless ``allow_mass_delete``. ``root_marker_ok``: False when the local folder's
     identity marker is gone while the base says it held files.
+    ``local_unknown`` / ``remote_unknown``: paths (with their subtrees) that could not be
+    read this cycle or are ignored; the planner leaves them alone and never deletes a
+    directory that holds one.
+    ``local_files`` / ``remote_files``: how many files each side holds in all, when the
+    trees are only a part of it (a scoped sync of the daemon); None: count the trees.
     """
 
     is_merge: bool = False
@@ -182,6 +202,10 @@ class Policy:
     root_marker_ok: bool = True
     equal_contents: frozenset[str] = field(default_factory=frozenset)
     different_contents: frozenset[str] = field(default_factory=frozenset)
+    local_unknown: frozenset[str] = field(default_factory=frozenset)
+    remote_unknown: frozenset[str] = field(default_factory=frozenset)
+    local_files: int | None = None
+    remote_files: int | None = None
 
 
 __all__ = [

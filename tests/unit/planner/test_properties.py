@@ -1,0 +1,114 @@
+"""Properties over generated trees: no loss, convergence, determinism, quiet re-plan."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syncd.paths import is_within
+from syncd.planner.ops import Policy
+from syncd.planner.plan import plan
+from syncd.planner.trees import Kind
+from tests.unit.planner.apply import World
+from tests.unit.planner.build import files, summary
+from tests.unit.planner.gen import worlds
+
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _policy(folds: bool, is_merge: bool) -> Policy:
+    # Thresholds out of the way: the guards have their own tests.
+    return Policy(folds_case=folds, is_merge=is_merge, allow_mass_delete=True)
+
+
+def _versions(*trees) -> set[str]:
+    return {n.hash for t in trees for n in t.values() if n.kind is Kind.FILE}
+
+
+@SETTINGS
+@given(worlds(), st.booleans())
+def test_no_version_lost_and_sides_converge(world, is_merge):
+    local, remote, base, folds = world
+    policy = _policy(folds, is_merge)
+    result = plan(local, remote, base, policy)
+    assert result.need is None
+    assert not result.refusals
+    model = World(dict(local), dict(remote), dict(base), folds_case=folds)
+    model.apply(result)
+    # (1) every version in local or remote but not in the base survives, on both sides
+    new_versions = _versions(local, remote) - _versions(base)
+    assert new_versions <= _versions(model.local)
+    assert new_versions <= _versions(model.remote)
+    # (2) both sides hold the same names, kinds and contents
+    assert files(model.local) == files(model.remote)
+    # (4) planning again finds nothing to do
+    again = plan(model.local, model.remote, model.base, _policy(folds, False))
+    assert summary(again.ops) == []
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds(), st.booleans())
+def test_base_only_server_same_guarantees_after_comparing_contents(world, is_merge):
+    """No revisions or hashes from the server: the planner asks to compare, then decides."""
+    local, remote, base, folds = world
+    model = World(dict(local), dict(remote), dict(base), folds_case=folds, bare=True)
+    policy = replace(_policy(folds, is_merge), has_hashes=False)
+    result = plan(*model.view(), policy)
+    if result.need is not None:
+        assert not result.need.local_hashes
+        asked = result.need.remote_contents
+        equal = {p for p in asked if model.local[p].hash == model.remote[p].hash}
+        policy = replace(
+            policy, equal_contents=frozenset(equal), different_contents=frozenset(asked - equal)
+        )
+        result = plan(*model.view(), policy)
+    assert result.need is None
+    model.apply(result)
+    new_versions = _versions(local, remote) - _versions(base)
+    assert new_versions <= _versions(model.local)
+    assert files(model.local) == files(model.remote)
+    again = plan(*model.view(), replace(_policy(folds, False), has_hashes=False))
+    assert summary(again.ops) == []
+
+
+@SETTINGS
+@given(worlds(), st.booleans(), st.randoms(use_true_random=False))
+def test_plan_is_deterministic(world, is_merge, rnd: random.Random):
+    local, remote, base, folds = world
+    policy = _policy(folds, is_merge)
+
+    def shuffled(tree):
+        items = list(tree.items())
+        rnd.shuffle(items)
+        return dict(items)
+
+    first = plan(local, remote, base, policy)
+    assert plan(shuffled(local), shuffled(remote), shuffled(base), policy) == first
+
+
+@SETTINGS
+@given(worlds())
+def test_merge_deletes_nothing(world):
+    local, remote, base, folds = world
+    result = plan(local, remote, base, _policy(folds, True))
+    assert not [op for op in result.ops if type(op).__name__ in ("TrashLocal", "DeleteRemote")]
+
+
+@SETTINGS
+@given(worlds(), st.data())
+def test_unknown_subtrees_are_left_alone(world, data):
+    local, remote, base, folds = world
+    paths = sorted(set(local) | set(remote) | set(base))
+    if not paths:
+        return
+    unknown = data.draw(st.sampled_from(paths))
+    side = data.draw(st.sampled_from(("local_unknown", "remote_unknown")))
+    policy = replace(_policy(folds, False), **{side: frozenset({unknown})})
+    result = plan(local, remote, base, policy)
+    for op in result.ops:
+        assert not is_within(op.path, unknown), f"{op} touches the unknown {unknown!r}"
+        if type(op).__name__ in ("TrashLocal", "DeleteRemote"):
+            assert not is_within(unknown, op.path), f"{op} would delete the unknown {unknown!r}"
