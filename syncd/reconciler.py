@@ -6,8 +6,9 @@
 2. A refusal of the planner's guards becomes ``SafetyStop`` before any op runs.
 3. Re-plans (412, a local file that moved on, a path conflict) are planned again from freshly
    observed facts, a bounded number of rounds; nothing is forced.
-4. Subtrees that could not be read this cycle, ignored paths and hostile remote entries are
-   kept out of the plan: unknown is never deleted.
+4. Subtrees that could not be read this cycle, ignored paths and contradicting remote
+   entries are handed to the planner as unknown: it leaves them alone and never deletes a
+   folder that holds one.
 """
 
 from __future__ import annotations
@@ -210,17 +211,26 @@ class Engine:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
         remote, remote_unknown = self.remote_tree(report)
         base = self.store.base()
+        totals: dict[str, int] = {}
         if scope is not None:
+            # the guards judge deletes against whole sides, not against the scope
+            totals = {
+                "local_files": sum(1 for b in base.values() if not b.is_dir),
+                "remote_files": sum(1 for r in remote.values() if not r.is_dir),
+            }
             remote = {p: n for p, n in remote.items() if _under(p, scope)}
             base = {p: n for p, n in base.items() if _under(p, scope)}
         echoes = refresh_echoes(remote, base)
         if echoes:
             self.store.put_base(echoes)
             base = {**base, **{b.path: b for b in echoes}}
-        local, remote, base = exclude(
-            scanned.tree, remote, base, unknown=scanned.unknown | remote_unknown, ignore=self.ignore
+        local = scanned.tree
+        policy = replace(
+            self._policy(is_merge=not base or self.store.is_merge_pending()),
+            local_unknown=frozenset(scanned.unknown | scanned.ignored),
+            remote_unknown=frozenset(remote_unknown | self._ignored(remote)),
+            **totals,
         )
-        policy = self._policy(is_merge=not base or self.store.is_merge_pending())
         plan = make_plan(local, remote, base, policy)
         for _ in range(MAX_NEED_ROUNDS):
             if plan.need is None:
@@ -228,6 +238,10 @@ class Engine:
             local, policy = self._gather(plan.need, local, remote, policy)
             plan = make_plan(local, remote, base, policy)
         return plan, local, remote
+
+    def _ignored(self, remote: Mapping) -> set[str]:
+        """Remote paths that .syncdignore excludes: neither downloaded nor deleted."""
+        return {p for p, n in remote.items() if self.ignore.matches(p, n.is_dir)}
 
     def _policy(self, *, is_merge: bool) -> ops.Policy:
         caps = self.client.capabilities
@@ -322,23 +336,3 @@ def _under(path: str, prefixes: set[str]) -> bool:
             return True
         end = path.find("/", end + 1)
     return False
-
-
-def exclude(local: Mapping, remote: Mapping, base: Mapping, *, unknown: set[str], ignore: object):
-    """Keep out of the plan what must not be acted on this cycle.
-
-    Unknown (unreadable) local subtrees are removed from all three trees, so they can turn
-    into neither deletes nor downloads; ignored remote paths are neither downloaded nor
-    deleted.
-    """
-
-    def keep(path: str, is_dir: bool) -> bool:
-        if unknown and _under(path, unknown):
-            return False
-        return not ignore.matches(path, is_dir)
-
-    return (
-        {p: n for p, n in local.items() if not (unknown and _under(p, unknown))},
-        {p: n for p, n in remote.items() if keep(p, n.is_dir)},
-        {p: n for p, n in base.items() if keep(p, n.is_dir)},
-    )
