@@ -16,16 +16,6 @@ from syncd.planner import ops
 from syncd.reconciler import Report
 
 
-def describe(op: ops.Op) -> str:
-    """One line per op, the same words as the log: ``op=Upload path=a reason=LOCAL_NEW``."""
-    extra = ""
-    if isinstance(op, ops.MoveLocal | ops.MoveRemote):
-        extra = f" dest={op.dest}"
-    elif isinstance(op, ops.KeepBoth):
-        extra = f" conflict_copy={op.conflict_path}"
-    return f"op={type(op).__name__} path={op.path}{extra} reason={op.reason}"
-
-
 def summary(report: Report) -> str:
     return ", ".join(f"{key} {value}" for key, value in report.totals().items())
 
@@ -46,7 +36,7 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
         report = session.engine.sync(dry_run=bool(settings.dry_run))
     if settings.dry_run:
         for op in report.planned:
-            click.echo(describe(op))
+            click.echo(ops.describe(op))
         for refusal in report.refusals:
             click.echo(f"refused: {refusal.message}", err=True)
         click.echo(f"dry run: {len(report.planned)} operations planned, nothing changed")

@@ -208,6 +208,17 @@ class Policy:
     remote_files: int | None = None
 
 
+def describe(op: Op) -> str:
+    """One line per op, the same words in the log, in --dry-run and in tests:
+    ``op=MoveRemote path=a dest=b reason=LOCAL_MOVED``."""
+    extra = ""
+    if isinstance(op, MoveLocal | MoveRemote):
+        extra = f" dest={op.dest}"
+    elif isinstance(op, KeepBoth):
+        extra = f" conflict_copy={op.conflict_path}"
+    return f"op={type(op).__name__} path={op.path}{extra} reason={op.reason}"
+
+
 __all__ = [
     "BaseNode",
     "DeleteRemote",
@@ -229,4 +240,5 @@ __all__ = [
     "RemoteNode",
     "TrashLocal",
     "Upload",
+    "describe",
 ]

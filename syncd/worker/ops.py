@@ -88,10 +88,14 @@ def _file_base(
     )
 
 
-def _dir_base(path: str, remote: RemoteNode | None = None) -> BaseNode:
+def _dir_base(
+    path: str, remote: RemoteNode | None = None, *, sig: StatSig | None = None
+) -> BaseNode:
+    """A folder's base row; its inode is what lets a later rename be seen as one move."""
     return BaseNode(
         path=path,
         kind=Kind.DIR,
+        local_inode=sig.inode if sig else None,
         remote_revision=remote.revision if remote else None,
         remote_modified_time=remote.modified_time if remote else None,
     )
@@ -191,11 +195,12 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
         case ops.KeepBoth():
             return keep_both(ctx, op)
         case ops.MkdirLocal():
-            write.mkdir(ctx.root / op.path, rel_path=op.path)
-            return Outcome(op, Status.DONE, base_put=[_dir_base(op.path)])
+            sig = write.mkdir(ctx.root / op.path, rel_path=op.path)
+            return Outcome(op, Status.DONE, base_put=[_dir_base(op.path, sig=sig)])
         case ops.MkdirRemote():
             ctx.client.files.mkdir(ctx.workspace_id, op.path)
-            return Outcome(op, Status.DONE, base_put=[_dir_base(op.path)])
+            sig = _stat(ctx.root / op.path)
+            return Outcome(op, Status.DONE, base_put=[_dir_base(op.path, sig=sig)])
         case ops.MoveRemote():
             ctx.client.files.move(
                 ctx.workspace_id,
@@ -265,7 +270,9 @@ def record_base(op: ops.RecordBase) -> BaseNode:
     local, remote = op.local, op.remote
     kind = (local or remote).kind  # type: ignore[union-attr]
     if kind is Kind.DIR:
-        return _dir_base(op.path, remote)
+        inode = local.inode if local is not None else None
+        sig = StatSig(0, 0, inode, 0) if inode is not None else None
+        return _dir_base(op.path, remote, sig=sig)
     hash_ = (local.hash if local else None) or (remote.hash if remote else None)
     size = local.size if local and local.size is not None else (remote.size if remote else 0)
     sig = (
@@ -305,6 +312,6 @@ def keep_both(ctx: Context, op: ops.KeepBoth) -> Outcome:
         outcome.base_put.extend(down.base_put)
         outcome.bytes += down.bytes
     elif remote is not None:
-        write.mkdir(ctx.root / op.path)
-        outcome.base_put.append(_dir_base(op.path, remote))
+        sig = write.mkdir(ctx.root / op.path, rel_path=op.path)
+        outcome.base_put.append(_dir_base(op.path, remote, sig=sig))
     return outcome

@@ -79,7 +79,7 @@ class Worker:
     def _start(self, run: list[ops.Op]) -> list[int | None]:
         """Journal a whole run as started in one commit (one fsync), then log each op."""
         for op in run:
-            log.info("op=%s path=%s reason=%s", type(op).__name__, op.path, op.reason)
+            log.info("%s", ops.describe(op))
         if self.journal is None:
             return [None] * len(run)
         return list(self.journal.begin_many(run))

@@ -1,0 +1,323 @@
+"""The long-running loop of ``syncd run``: events in, ``Engine.sync`` out, until stopped.
+
+1. The watcher starts before the first full sync, so nothing changed during it is missed.
+2. Local events are persisted as dirty paths before they are acted on; a path leaves the
+   dirty set only after a sync covered it without failing (a kill -9 loses nothing: the
+   next start begins with a full sync anyway).
+3. Remote changes wake the loop; the engine follows the feed, and the paths the feed
+   brought are synced in a second, scoped pass. A base-only server gets a full sync
+   every ``poll_interval``; every server gets one every ``rescan_interval``.
+4. The loop sleeps on the coalescer's condition (no polling); each wake-up sends the
+   systemd watchdog ping, so a hung loop is noticed.
+5. Unreachable server: "offline", dirty paths keep being recorded, retries back off from
+   1 s to 60 s. Safety stop: "paused" with the reason, re-checked on the next event or
+   timer, never in a retry loop. Refused (401/404): the daemon ends with exit 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
+from typing import Any
+
+from syncd.cli.session import Session, open_session
+from syncd.config import Settings, load_settings
+from syncd.daemon import reload
+from syncd.daemon.lock import FolderLock, lock_path_for
+from syncd.daemon.remote import RemoteWatcher
+from syncd.daemon.signals import SignalHandlers
+from syncd.daemon.status import StatusBoard, StopRequested
+from syncd.daemon.steps import Backoff, Outcome, PassReport, run_full, run_scoped
+from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdError, Transient
+from syncd.notify import Notifier
+from syncd.state.schema import DaemonState
+from syncd.transport.client import Client
+from syncd.watcher import Coalescer, Watcher
+
+log = logging.getLogger("syncd.daemon")
+
+
+class Daemon:
+    """One folder and one workspace, kept in agreement until ``request_stop``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        flags: dict[str, Any] | None = None,
+        config_file: str | None = None,
+        notifier: Notifier | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._flags = dict(flags or {})
+        self._config_file = config_file
+        self.notifier = notifier or Notifier()
+        self.board = StatusBoard()
+        self.coalescer = Coalescer(settings.debounce)
+        self._clock = clock
+        self._reload = threading.Event()
+        self._remote_hit = threading.Event()
+        self._refused: SyncdError | None = None
+        self.remote: RemoteWatcher | None = None
+        self._feed_client: Client | None = None
+        self.session: Session | None = None
+        self.started = threading.Event()  # set after the first full sync was attempted
+        self.syncs = 0
+
+    # -- control (signal handlers, other threads) ----------------------------------------
+
+    @property
+    def is_stopping(self) -> bool:
+        return self.board.stop_event.is_set()
+
+    def request_stop(self) -> None:
+        self.board.stop_event.set()
+        self.coalescer.wake()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+        self.coalescer.wake()
+
+    def _on_remote_change(self) -> None:
+        self._remote_hit.set()
+        self.coalescer.wake()
+
+    def _on_refused(self, exc: SyncdError) -> None:
+        self._refused = exc
+        self.coalescer.wake()
+
+    # -- life --------------------------------------------------------------------------
+
+    def run(self, *, handle_signals: bool = True) -> int:
+        """Run until stopped; 0 on a clean stop. ``ServerRefused`` and ``UsageError`` raise."""
+        reload.set_log_level(self.settings.log_level)
+        handlers = SignalHandlers(on_stop=self.request_stop, on_reload=self.request_reload)
+        if handle_signals:
+            handlers.install()
+        try:
+            with ExitStack() as stack:
+                session = self._open(stack)
+                if session is None:
+                    return 0
+                stack.enter_context(FolderLock(lock_path_for(session.db_path)))
+                self.session = session
+                self._serve(session)
+        except StopRequested:
+            pass
+        finally:
+            if handle_signals:
+                handlers.restore()
+        log.info("event=stopped pid=%d", os.getpid())
+        return 0
+
+    def _open(self, stack: ExitStack) -> Session | None:
+        """``open_session``, retried with backoff while the server cannot be reached.
+
+        None when a stop was asked for before the server answered.
+        """
+        backoff = Backoff()
+        while True:
+            try:
+                self._probe()
+                return stack.enter_context(open_session(self.settings, progress=self.board))
+            except (ServerUnreachable, Transient) as exc:
+                delay = backoff.next()
+                self.notifier.status(f"offline: {exc}")
+                log.warning("event=offline at=start retry_in=%.0fs error=%s", delay, exc)
+                if self.board.stop_event.wait(delay):
+                    return None
+
+    def _probe(self) -> None:
+        """One request without the transport's retries: a stop while the server is down
+        must not wait for a retry schedule to run out."""
+        with Client(replace(self.settings.transport(), max_retries=0)) as probe:
+            probe.workspaces.list()
+
+    def _serve(self, session: Session) -> None:
+        engine, store = session.engine, session.store
+        # Upload sessions must outlive the process (a kill -9 resumes at the server's
+        # offset); open_session sets an attribute the client does not read, so hand the
+        # store to the uploads API itself.
+        session.client.uploads.store = store
+        self.board.bind(store, self.notifier)
+        self.board.set_state(DaemonState.SYNCING, "starting")
+        watcher = Watcher(
+            engine.root,
+            engine.ignore.matches,
+            self.coalescer,
+            state_dir=self.settings.state_dir,
+        )
+        watcher.start()
+        log.info(
+            "event=started pid=%d folder=%s workspace=%s",
+            os.getpid(),
+            engine.root,
+            session.workspace_id,
+        )
+        try:
+            self._loop(session)
+        finally:
+            self.notifier.stopping("stopping")
+            if self.remote is not None:
+                self.remote.stop()
+            if self._feed_client is not None:
+                self._feed_client.close()
+            watcher.stop()
+            self.board.stopped()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _loop(self, session: Session) -> None:
+        store = session.store
+        now = self._clock()
+        timers = {"rescan": now + self.settings.rescan_interval, "poll": None}
+        retry_at: float | None = None
+        backoff, item_backoff = Backoff(), Backoff(low=5.0, high=300.0)
+        is_full = True  # the first pass is the full sync at start
+        has_feed: bool | None = None
+        has_event = True
+        while not self.is_stopping:
+            if self._refused is not None:
+                raise self._refused
+            if self._reload.is_set():
+                self._reload.clear()
+                self._apply_reload(session)
+            batch = self.coalescer.take_ready()
+            if batch.rescan:
+                is_full = has_event = True
+            if batch.paths:
+                store.mark_dirty(batch.paths)
+                has_event = True
+            now = self._clock()
+            if self._remote_hit.is_set():
+                self._remote_hit.clear()
+                has_event = True
+                if retry_at is not None:  # the server answers again: no need to wait
+                    retry_at = now
+            if now >= timers["rescan"]:
+                timers["rescan"] = now + self.settings.rescan_interval
+                is_full = has_event = True
+            if timers["poll"] is not None and now >= timers["poll"]:
+                timers["poll"] = now + self.settings.poll_interval
+                is_full = has_event = True
+            is_due = retry_at is not None and now >= retry_at
+            if is_due or (retry_at is None and has_event):
+                dirty = set(store.dirty_paths())
+                outcome = self._step(session, full=is_full, dirty=dirty)
+                has_event = False
+                retry_at = None
+                if outcome is Outcome.DONE:
+                    is_full = False
+                    backoff.reset()
+                    if store.dirty_paths():  # failed items stay dirty: retry them later
+                        retry_at = now + item_backoff.next()
+                    else:
+                        item_backoff.reset()
+                elif outcome is not Outcome.PAUSED:  # paused: re-checked on the next event only
+                    retry_at = self._clock() + backoff.next()
+                    is_full = is_full or has_feed is False
+                if has_feed is None and outcome is Outcome.DONE:
+                    has_feed = self._start_remote(session)
+                    if not has_feed:
+                        timers["poll"] = self._clock() + self.settings.poll_interval
+                if not self.started.is_set():
+                    self.started.set()
+                    self.notifier.ready(self.board.text())
+            self.coalescer.wait(self._timeout(timers, retry_at))
+            self.notifier.watchdog()
+
+    def _timeout(self, timers: dict[str, float | None], retry_at: float | None) -> float:
+        now = self._clock()
+        marks = [t for t in (*timers.values(), retry_at) if t is not None]
+        timeout = max(0.0, min(marks) - now) if marks else 3600.0
+        interval = self.notifier.watchdog_interval()
+        return min(timeout, interval) if interval else timeout
+
+    def _step(self, session: Session, *, full: bool, dirty: set[str]) -> Outcome:
+        """One sync pass; every failure becomes a state, never an exception (except 401/404)."""
+        self.board.set_state(DaemonState.SYNCING)
+        self.syncs += 1
+        try:
+            report = self._pass(session, full=full, dirty=dirty)
+        except StopRequested:
+            raise
+        except SafetyStop as exc:
+            self.board.set_state(DaemonState.PAUSED, str(exc))
+            log.warning("event=paused reason=%s", exc)
+            return Outcome.PAUSED
+        except ServerRefused:
+            raise
+        except (ServerUnreachable, Transient) as exc:
+            self.board.set_state(DaemonState.OFFLINE, str(exc).splitlines()[0][:200])
+            return Outcome.OFFLINE
+        except SyncdError as exc:
+            self.board.set_state(DaemonState.ERROR, str(exc))
+            log.error("event=sync_failed error=%s", exc)
+            return Outcome.ERROR
+        except Exception as exc:  # a bug must not end the service: report, back off, retry
+            self.board.set_state(DaemonState.ERROR, f"{type(exc).__name__}: {exc}")
+            log.error("event=sync_failed error=%s: %s", type(exc).__name__, exc)
+            log.debug("sync failure", exc_info=True)
+            return Outcome.ERROR
+        failed = len(report.failed)
+        self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
+        if self.remote is not None:
+            self.remote.synced(session.store.get_cursor())
+        return Outcome.DONE
+
+    def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
+        """A full or scoped pass; a scoped refusal is judged again by a full sync.
+
+        The guards of a scoped sync see only the scope (a deleted file is "the whole folder
+        emptied"); the full sync sees the whole tree, so its verdict is the one that counts.
+        """
+        if full:
+            return run_full(session, dirty)
+        try:
+            return run_scoped(session, dirty)
+        except SafetyStop as exc:
+            log.info("event=scoped_refused action=full_sync reason=%s", exc)
+            return run_full(session, set(session.store.dirty_paths()))
+
+    def _start_remote(self, session: Session) -> bool:
+        if not session.client.capabilities.changes:
+            log.info("event=remote mode=poll interval=%.0fs", self.settings.poll_interval)
+            return False
+        # Its own connection, without the transport's retries: the watcher backs off by
+        # itself, and closing it at shutdown ends a long poll in flight at once.
+        self._feed_client = Client(replace(self.settings.transport(), max_retries=0))
+        self.remote = RemoteWatcher(
+            self._feed_client,
+            session.workspace_id,
+            wait=self.settings.feed_wait,
+            interval=self.settings.poll_interval,
+            on_change=self._on_remote_change,
+            on_refused=self._on_refused,
+        )
+        self.remote.start()
+        self.remote.synced(session.store.get_cursor())
+        log.info("event=remote mode=feed wait=%.0fs", self.remote.wait)
+        return True
+
+    def _apply_reload(self, session: Session) -> None:
+        self.notifier.reloading("reloading the config")
+        try:
+            new = load_settings(self._flags, config_file=self._config_file)
+        except SyncdError as exc:
+            log.error("event=reload_failed error=%s action=keep_old_config", exc)
+            self.notifier.ready(self.board.text())
+            return
+        change = reload.diff(self.settings, new)
+        log.info("event=reload %s", reload.describe(self.settings, new, change))
+        reload.apply_live(session.engine, self.coalescer, new)
+        self.settings = reload.merge(self.settings, new, change)
+        if self.remote is not None:
+            self.remote.wait = min(max(0.0, new.feed_wait), 60.0)
+            self.remote.interval = max(0.1, new.poll_interval)
+        self.notifier.ready(self.board.text())

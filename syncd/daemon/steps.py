@@ -1,0 +1,106 @@
+"""One pass of the daemon: a full sync, or a scoped sync of the dirty paths.
+
+1. A scoped pass syncs the dirty paths, then the paths the change feed brought during it
+   (``Report.remote_changed``), in at most ``FOLLOW_ROUNDS`` further scoped passes; remote
+   paths are marked dirty first, so a crash between the passes forgets none of them.
+2. A path leaves the dirty set only when the pass that covered it did not fail on it;
+   marks that arrived during the pass stay (``Store.clear_dirty`` drops exactly these).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from syncd.paths import ancestors
+from syncd.reconciler import Report
+
+log = logging.getLogger("syncd.daemon")
+
+FOLLOW_ROUNDS = 3
+
+
+class Outcome(Enum):
+    DONE = "done"
+    OFFLINE = "offline"
+    PAUSED = "paused"
+    ERROR = "error"
+
+
+@dataclass
+class Backoff:
+    """Capped doubling delays: low, 2*low, ... high; ``reset`` after a success."""
+
+    low: float = 1.0
+    high: float = 60.0
+    current: float | None = None
+
+    def next(self) -> float:
+        self.current = self.low if self.current is None else min(self.high, self.current * 2)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = None
+
+
+@dataclass
+class PassReport:
+    """The reports of one daemon pass and the paths it covered."""
+
+    reports: list[Report] = field(default_factory=list)
+    covered: set[str] = field(default_factory=set)
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return [item for r in self.reports for item in r.failed]
+
+    def totals(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for report in self.reports:
+            for key, value in report.totals().items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+
+def run_full(session: Any, dirty: set[str]) -> PassReport:
+    """A full sync; it covers every path dirty before it began."""
+    result = PassReport(covered=set(dirty))
+    result.reports.append(session.engine.sync())
+    _finish(session, result, "full")
+    return result
+
+
+def run_scoped(session: Any, dirty: set[str]) -> PassReport:
+    """Sync the dirty paths, then what the feed brought, scoped each time."""
+    engine, store = session.engine, session.store
+    result = PassReport(covered=set(dirty))
+    report = engine.sync(scope=set(dirty))
+    result.reports.append(report)
+    for _ in range(FOLLOW_ROUNDS):
+        extra = {p for p in report.remote_changed if not is_covered(p, result.covered)}
+        if not extra:
+            break
+        store.mark_dirty(extra)
+        result.covered |= extra
+        report = engine.sync(scope=extra)
+        result.reports.append(report)
+    _finish(session, result, "scoped")
+    return result
+
+
+def is_covered(path: str, covered: set[str]) -> bool:
+    """True when ``path`` or one of its ancestors was in the scope of a pass."""
+    return path in covered or any(a in covered for a in ancestors(path))
+
+
+def _finish(session: Any, result: PassReport, kind: str) -> None:
+    failed = {path for path, _ in result.failed}
+    session.store.clear_dirty(p for p in result.covered if p not in failed)
+    totals = result.totals()
+    if any(totals.values()):
+        shown = " ".join(f"{k}={v}" for k, v in totals.items())
+        log.info("event=synced pass=%s paths=%d %s", kind, len(result.covered), shown)
+    else:
+        log.debug("event=synced pass=%s paths=%d nothing to do", kind, len(result.covered))
