@@ -72,7 +72,7 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
         db_path = db_path_for(settings, workspace_id)
         with Store.open(db_path) as store:
             store.bind(settings.server, workspace_id, root)
-            client.upload_sessions = store
+            client.uploads.store = store  # resumable uploads survive a restart
             traits = probe(root) if root.is_dir() else None
             engine = Engine(
                 client=client,

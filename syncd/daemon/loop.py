@@ -141,10 +141,6 @@ class Daemon:
 
     def _serve(self, session: Session) -> None:
         engine, store = session.engine, session.store
-        # Upload sessions must outlive the process (a kill -9 resumes at the server's
-        # offset); open_session sets an attribute the client does not read, so hand the
-        # store to the uploads API itself.
-        session.client.uploads.store = store
         self.board.bind(store, self.notifier)
         self.board.set_state(DaemonState.SYNCING, "starting")
         watcher = Watcher(

@@ -65,7 +65,7 @@ def read_marker(root: Path) -> str | None:
     "absent" could let a sync adopt the wrong folder.
     """
     try:
-        text = (root / MARKER_NAME).read_text(encoding="utf-8")
+        raw = (root / MARKER_NAME).read_bytes()
     except FileNotFoundError:
         return None
     except (NotADirectoryError, IsADirectoryError) as exc:
@@ -73,8 +73,8 @@ def read_marker(root: Path) -> str | None:
     except OSError as exc:
         raise item_error(exc, MARKER_NAME, "read") from exc
     try:
-        folder_id = json.loads(text)["folder_id"]
-    except (ValueError, KeyError, TypeError) as exc:
+        folder_id = json.loads(raw.decode("utf-8"))["folder_id"]
+    except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
         raise UsageError(
             f"the {MARKER_NAME} marker is damaged", hint="remove it to sync as a new folder"
         ) from exc

@@ -1,0 +1,89 @@
+"""The status board: state changes at once, progress throttled, stop aborts a transfer."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncd.daemon.status import DETAIL_KEY, StatusBoard, StopRequested
+from syncd.state.schema import DaemonState
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, list]] = []
+        self.json: dict = {}
+        self.cleared = False
+
+    def set_daemon_status(self, state, *, transfers=()) -> None:
+        self.rows.append((DaemonState(state).value, list(transfers)))
+
+    def set_json(self, key, value) -> None:
+        self.json[key] = value
+
+    def clear_daemon_status(self) -> None:
+        self.cleared = True
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.statuses: list[str] = []
+        self.pings = 0
+
+    def status(self, text: str) -> None:
+        self.statuses.append(text)
+
+    def watchdog(self) -> None:
+        self.pings += 1
+
+
+@pytest.fixture
+def board():
+    clock = [0.0]
+    board = StatusBoard(interval=1.0, clock=lambda: clock[0])
+    store, notifier = FakeStore(), FakeNotifier()
+    board.bind(store, notifier)
+    return board, store, notifier, clock
+
+
+def test_state_changes_publish_at_once_with_their_detail(board):
+    b, store, notifier, _ = board
+    b.set_state(DaemonState.OFFLINE, "connection refused")
+    b.set_state(DaemonState.IDLE)
+    assert [r[0] for r in store.rows] == ["offline", "idle"]
+    assert notifier.statuses == ["offline: connection refused", "idle"]
+    assert store.json[DETAIL_KEY] == {"state": "idle", "detail": None}
+
+
+def test_progress_is_throttled_and_lists_transfers(board):
+    b, store, notifier, clock = board
+    b.set_state(DaemonState.SYNCING)
+    before = len(store.rows)
+    b.start("big.bin", 100)
+    for _ in range(50):
+        b.advance("big.bin", 1)
+    assert len(store.rows) == before  # all within one interval
+    clock[0] = 1.5
+    b.advance("big.bin", 10)
+    assert store.rows[-1] == ("syncing", [{"path": "big.bin", "total": 100, "done": 60}])
+    assert notifier.statuses[-1] == "syncing 1 transfer"
+    assert notifier.pings >= 2  # progress proves the daemon alive
+    b.finish("big.bin")
+    assert b.transfers() == []
+
+
+def test_a_stop_request_aborts_the_next_chunk(board):
+    b, *_ = board
+    b.start("big.bin", 100)
+    b.advance("big.bin", 10)
+    b.stop_event.set()
+    with pytest.raises(StopRequested):
+        b.advance("big.bin", 10)
+    assert not isinstance(StopRequested("x"), Exception)  # no `except Exception` eats it
+
+
+def test_stopped_clears_the_row(board):
+    b, store, *_ = board
+    b.stopped()
+    assert store.cleared and store.json[DETAIL_KEY] is None
+    b.set_state(DaemonState.IDLE)  # after unbinding nothing is written
+    assert store.rows == []
