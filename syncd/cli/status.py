@@ -7,6 +7,7 @@ reader in beside the writer. It needs the server only to resolve a workspace giv
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -25,7 +26,10 @@ def gather(store: Store) -> dict[str, Any]:
     """The status as one JSON-ready value (``--json`` prints exactly this)."""
     last = store.last_sync()
     daemon = store.daemon_status()
-    if daemon is not None:
+    detail = store.get_json("daemon_detail") if daemon is not None else None
+    if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
+        state = "stopped (the daemon died without cleaning up)"
+    elif daemon is not None:
         state = daemon.state.value
     elif last is None:
         state = "never synced"
@@ -37,7 +41,9 @@ def gather(store: Store) -> dict[str, Any]:
         "state": state,
         "daemon": daemon.as_dict() if daemon else None,
         "synced_paths": store.base_count(),
+        "detail": (detail or {}).get("detail") if isinstance(detail, dict) else detail,
         "pending": [e.path for e in store_pending(store)],
+        "dirty": sorted(store.dirty_paths()),
         "conflicts": [
             {"path": c.path, "conflict_path": c.conflict_path} for c in store.conflicts()
         ],
@@ -45,6 +51,17 @@ def gather(store: Store) -> dict[str, Any]:
         "cursor": store.get_cursor(),
         "merge_pending": store.is_merge_pending(),
     }
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid runs (a dead daemon leaves its status row)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def store_pending(store: Store) -> list[Any]:
@@ -81,7 +98,9 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
         table.add_row(key.replace("_", " "), str(info[key]))
     if isinstance(info["last_result"], dict):
         table.add_row("last result", ", ".join(f"{k} {v}" for k, v in info["last_result"].items()))
-    table.add_row("pending", str(len(info["pending"])))
+    if info["detail"]:
+        table.add_row("detail", str(info["detail"]))
+    table.add_row("pending", str(len(info["pending"]) + len(info["dirty"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))
     console.print(table)
