@@ -145,7 +145,8 @@ def install(
     target: Path,
     *,
     expected: LocalNode | None,
-    expected_hash: str | None,
+    expected_hash: str | None = None,
+    verified_hash: str | None = None,
     trash: Trash,
     rel_path: str,
 ) -> StatSig:
@@ -155,19 +156,28 @@ def install(
     plan's node and is moved into the trash first. On ``LocalChanged`` both the temp file
     (``exc.temp``) and the target are left for the caller; on ``ContentMismatch`` the temp
     file is removed.
+
+    ``verified_hash`` says "the caller hashed exactly these bytes as it wrote them and
+    fsynced the file" (a download does both): then the file is neither fsynced nor read
+    again, which halves the cost of installing a small file. ``expected_hash`` is still
+    compared with it when both are given.
     """
     if expected is not None and expected.is_dir:
         # A folder -> file change: the folder must go through trash_path (which checks
         # what is inside) before anything is installed in its place.
         raise _changed(rel_path, "is a folder; trash it with trash_path first", temp)
     try:
-        fd = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if verified_hash is None:
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         if expected_hash is not None:
-            actual, _ = hash_file(temp, rel_path=rel_path)
+            if verified_hash is None:
+                actual, _ = hash_file(temp, rel_path=rel_path)
+            else:
+                actual = verified_hash
             if actual != expected_hash:
                 os.unlink(temp)
                 raise ContentMismatch(

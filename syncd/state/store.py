@@ -65,7 +65,7 @@ class Store:
         self._engine = engine
         self._write_lock = threading.RLock()
         self._local = threading.local()
-        self._hashes: dict[str, tuple[int, int, int, int, str]] | None = None
+        self._hashes: dict[str, _CachedHash] | None = None
         self._hashes_lock = threading.Lock()
         self._close_hooks: list[Callable[[], None]] = []
 
@@ -335,20 +335,27 @@ class Store:
     def lookup(self, path: str, sig: StatSig) -> str | None:
         """The cached hash of ``path`` if its stat is exactly ``sig``, else None.
 
-        The whole cache is loaded into memory on first use: one query instead of one per
-        file. A stale entry cannot mislead, since it matches only the stat it was read
-        under.
+        The scanner calls this once per file, so it takes no lock: the whole cache is
+        loaded into a dict once (``load_hashes``), and a dict read is atomic. A stale
+        entry cannot mislead, since it matches only the stat it was read under.
         """
+        hashes = self._hashes
+        if hashes is None:
+            hashes = self.load_hashes()
+        entry = hashes.get(path)
+        if entry is None or entry[0] != sig:
+            return None
+        return entry[1]
+
+    def load_hashes(self) -> dict[str, _CachedHash]:
+        """Load the hash cache into memory (one query) unless it is loaded already."""
         with self._hashes_lock:
             if self._hashes is None:
                 with self._read() as conn:
                     sql = f"SELECT {', '.join(_HASH_COLS)} FROM hash_cache"
                     rows = _raw(conn).execute(sql).fetchall()
-                self._hashes = {r[0]: r[1:] for r in rows}
-            entry = self._hashes.get(path)
-        if entry is None or entry[:4] != (sig.size, sig.mtime_ns, sig.inode, sig.ctime_ns):
-            return None
-        return entry[4]
+                self._hashes = {r[0]: ((r[1], r[2], r[3], r[4]), r[5]) for r in rows}
+            return self._hashes
 
     def store_hashes(self, records: Iterable[HashRecord]) -> None:
         """Remember hashes in one transaction."""
@@ -362,7 +369,7 @@ class Store:
             _raw(conn).executemany(_upsert_sql("hash_cache", _HASH_COLS), rows)
         with self._hashes_lock:
             if self._hashes is not None:
-                self._hashes.update((r[0], r[1:]) for r in rows)
+                self._hashes.update((r[0], (r[1:5], r[5])) for r in rows)
 
     def drop_hashes(self, paths: Iterable[str], *, subtree: bool = False) -> None:
         """Forget cached hashes of paths that are gone (with ``subtree``, below them too)."""
@@ -683,6 +690,7 @@ class Store:
 _BASE_COLS = tuple(c.name for c in s.base.columns)
 _REMOTE_COLS = tuple(c.name for c in s.remote.columns)
 _HASH_COLS = tuple(c.name for c in s.hash_cache.columns)
+_CachedHash = tuple[tuple[int, int, int, int], str]  # (size, mtime_ns, inode, ctime_ns), hash
 
 
 def _upsert_sql(table: str, cols: tuple[str, ...]) -> str:

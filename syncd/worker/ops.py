@@ -151,6 +151,7 @@ def download(
             target,
             expected=local,
             expected_hash=result.hash,
+            verified_hash=result.hash,  # hashed while written and fsynced by the transport
             trash=ctx.trash,
             rel_path=path,
         )
