@@ -69,6 +69,12 @@ class SyncClient:
         return local_tree(self.folder)
 
 
+def write(path: Path, data: bytes | str) -> None:
+    """Write a file as a user would, creating its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+
 def local_tree(root: Path) -> dict[str, str]:
     """path -> sha256 of every file of the user's (our marker and temp files left out)."""
     result = {}

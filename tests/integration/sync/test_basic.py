@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from tests.support.clients import remote_tree
-
-
-def write(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
+from tests.support.clients import remote_tree, write
 
 
 def test_upload_then_download_converges(make_client, sync_server, account):

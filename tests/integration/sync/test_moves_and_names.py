@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
-from pathlib import Path
 
-from tests.support.clients import remote_tree
-
-
-def write(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(data)
+from tests.support.clients import remote_tree, write
 
 
 def requests_since(server, mark: int, method: str) -> list[str]:

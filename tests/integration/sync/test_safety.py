@@ -8,17 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.clients import remote_tree
+from tests.support.clients import remote_tree, write
 from tests.support.server import run_admin
-
-
-def write(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
 def test_vanished_root_is_refused(make_client, sync_server, account):
