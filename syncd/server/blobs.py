@@ -5,9 +5,11 @@
 2. A blob row with ``refcount > 0`` always has its file. Collection deletes files only for
    rows that are unreferenced and unpinned, in a write transaction, and only in the server
    process (``collects``).
-3. In the server, placing a blob and committing its reference happen under the blob's
-   claim (a striped lock), which collection only try-locks: the slow fsyncs of a PUT run
-   outside the database write lock, yet collection never deletes a blob being published.
+3. In the server, a blob is placed under a striped lock and stays claimed (counted in
+   flight) until its reference is committed; collection only try-locks the stripe and skips
+   claimed blobs: the slow fsyncs of a PUT run outside the database write lock, PUTs of
+   equal contents do not wait for each other's commits, yet collection never deletes a
+   blob being published.
    ``adopt`` (used by restore in another process) renames inside the write transaction.
 4. Temp files that a crash left behind are removed at start-up.
 """
@@ -18,6 +20,7 @@ import hashlib
 import os
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +72,9 @@ class BlobStore:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.collects = is_server
         self._stripes = [threading.Lock() for _ in range(256)]
+        # Blobs placed but not yet referenced by a commit, by digest (guarded by the stripe):
+        # neither collection nor a failed publisher's cleanup may remove them.
+        self._in_flight: Counter[str] = Counter()
         if is_server:  # an admin command must not race the server's temp files
             for leftover in self.tmp.iterdir():
                 leftover.unlink(missing_ok=True)
@@ -83,27 +89,33 @@ class BlobStore:
         The fsyncs happen here, outside the database write lock (PROMISE 3). If the block
         fails, a blob that nothing references is removed again.
         """
-        with self._stripe(digest):
+        stripe = self._stripe(digest)
+        with stripe:  # short: only the rename, so PUTs of equal contents do not queue
             self._place(source, digest)
-            try:
-                yield
-            except BaseException:
-                with db.write() as conn:
-                    row = conn.execute(
-                        select(blobs.c.refcount).where(blobs.c.hash == digest)
-                    ).first()
-                    if row is None or row.refcount <= 0:
-                        self.path_of(digest).unlink(missing_ok=True)
-                raise
+            self._in_flight[digest] += 1
+        try:
+            yield
+        except BaseException:
+            with db.write() as conn, stripe:
+                self._unclaim(digest)
+                row = conn.execute(select(blobs.c.refcount).where(blobs.c.hash == digest)).first()
+                if not self._in_flight[digest] and (row is None or row.refcount <= 0):
+                    self.path_of(digest).unlink(missing_ok=True)
+            raise
+        with stripe:
+            self._unclaim(digest)
+
+    def _unclaim(self, digest: str) -> None:
+        self._in_flight[digest] -= 1
+        if self._in_flight[digest] <= 0:
+            del self._in_flight[digest]
 
     def _place(self, source: Path, digest: str) -> None:
         target = self.path_of(digest)
         if target.exists():  # identical contents are shared; the file there is complete
             source.unlink(missing_ok=True)
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        _fsync_dir(target.parent)
+        _place_durably(source, target)
 
     def add_ref(self, conn: Connection, digest: str, size: int) -> None:
         """One more reference to a placed blob (inside ``publishing``)."""
@@ -135,9 +147,7 @@ class BlobStore:
             )
             return
         target = self.path_of(digest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        _fsync_dir(target.parent)
+        _place_durably(source, target)
         if row is None:
             conn.execute(insert(blobs).values(hash=digest, size=size, refcount=1))
         else:
@@ -175,6 +185,8 @@ class BlobStore:
             if not stripe.acquire(blocking=False):
                 continue  # being published right now: look again next time
             try:
+                if self._in_flight[row.hash]:
+                    continue  # placed for a commit that has not landed yet
                 self.path_of(row.hash).unlink(missing_ok=True)
                 conn.execute(delete(blobs).where(blobs.c.hash == row.hash))
                 removed += 1
@@ -198,6 +210,25 @@ class BlobStore:
 
     def total(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(blobs)).scalar_one())
+
+
+def _place_durably(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` so that a crash after return keeps the name.
+
+    The rename's folder is fsynced; of the fan-out folders above it, only those this call
+    created are recorded (their parents fsynced): folders that existed already are durable.
+    """
+    created: list[Path] = []  # callers hold the stripe of ``ab/``, so no one else creates these
+    folder = target.parent
+    while not folder.is_dir():
+        created.append(folder)
+        folder = folder.parent
+    for new_folder in reversed(created):
+        new_folder.mkdir(exist_ok=True)
+    os.replace(source, target)
+    _fsync_dir(target.parent)
+    for new_folder in created:
+        _fsync_dir(new_folder.parent)
 
 
 def _fsync_dir(path: Path) -> None:

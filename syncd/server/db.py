@@ -6,15 +6,21 @@
    (``BEGIN IMMEDIATE`` on SQLite), behind a per-process lock, so writers in this process
    never meet ``SQLITE_BUSY`` and writers in other processes (``syncd admin``) wait their turn.
 3. ``Database.read()`` is one snapshot: every statement inside sees the same committed state.
+4. ``Database.grouped(fn)`` runs ``fn`` in a shared write transaction (group commit): the
+   mutations that queued while the previous one committed run one after another, each in
+   its own savepoint, and share one commit, so N small writes pay one WAL fsync. Each
+   caller returns or raises only after that commit; a mutation that raises is rolled back
+   alone, and a failed commit fails every mutation of the group.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
@@ -22,6 +28,9 @@ from syncd.errors import UsageError
 from syncd.server.schema import metadata
 
 BUSY_TIMEOUT_MS = 30_000
+GROUP_MAX = 64  # mutations per shared commit; bounds how long one commit keeps callers waiting
+
+T = TypeVar("T")
 
 
 def default_url(data_dir: Path) -> str:
@@ -44,13 +53,26 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
 
+@dataclass(eq=False)
+class _Mutation(Generic[T]):
+    """One caller's share of a group commit; ``is_done`` only once the commit is over."""
+
+    fn: Callable[[Connection], T]
+    result: T | None = None
+    error: BaseException | None = None
+    is_done: bool = False
+
+
 class Database:
-    """An engine plus the discipline of PROMISES 2 and 3 above."""
+    """An engine plus the discipline of PROMISES 2 to 4 above."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
+        self._queue_changed = threading.Condition()  # guards _queue, _is_leading, is_done
+        self._queue: list[_Mutation[Any]] = []
+        self._is_leading = False
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -62,6 +84,61 @@ class Database:
                     yield conn
             finally:
                 conn.info["write"] = False
+
+    def grouped(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` inside a shared write transaction; return once it is committed.
+
+        One caller at a time leads: it commits every queued mutation, its own included, and
+        wakes the others as soon as their group is committed. A 2xx answered after this
+        returns therefore means the change is on disk, as with ``write()``.
+        """
+        mutation: _Mutation[T] = _Mutation(fn)
+        with self._queue_changed:
+            self._queue.append(mutation)
+            while self._is_leading and not mutation.is_done:
+                self._queue_changed.wait()
+            must_lead = not mutation.is_done
+            self._is_leading = self._is_leading or must_lead
+        if must_lead:
+            try:
+                with self._write_lock:  # also keeps ``write()`` transactions out
+                    while not mutation.is_done:  # a full group may have left this one queued
+                        self._commit_group()
+            finally:
+                with self._queue_changed:
+                    self._is_leading = False
+                    self._queue_changed.notify_all()
+        if mutation.error is not None:
+            raise mutation.error
+        return mutation.result  # type: ignore[return-value]
+
+    def _commit_group(self) -> None:
+        """Run queued mutations in one transaction (the write lock is held)."""
+        with self._queue_changed:
+            group, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+        try:
+            with self.engine.connect() as conn:
+                conn.info["write"] = True
+                try:
+                    with conn.begin():
+                        for mutation in group:
+                            try:
+                                with conn.begin_nested():
+                                    mutation.result = mutation.fn(conn)
+                            except Exception as exc:  # this caller's refusal, or its bug
+                                mutation.error = exc
+                finally:
+                    conn.info["write"] = False
+        except BaseException as exc:  # the commit itself failed: nothing of the group holds
+            for mutation in group:
+                mutation.result, mutation.error = None, exc
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt and the like stop the leader too
+        finally:
+            with self._queue_changed:
+                for mutation in group:
+                    mutation.is_done = True
+                self._queue_changed.notify_all()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

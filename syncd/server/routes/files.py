@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from sqlalchemy import Connection
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -169,18 +170,18 @@ async def put_file(request: Request, workspace_id: str, file_path: str) -> Respo
 
         def work() -> bool:
             digest = temp.finish()
-            with ctx.store.publishing(ctx.db, temp.path, digest), ctx.db.write() as conn:
+            blob = (digest, temp.size)
+
+            def mutate(conn: Connection) -> bool:
                 storage.get_workspace(conn, account_id, workspace_id)
+                history = ctx.settings.history
                 _, freed = entries.put_file(
-                    conn,
-                    ctx.store,
-                    workspace_id,
-                    path,
-                    (digest, temp.size),
-                    condition,
-                    ctx.settings.history,
+                    conn, ctx.store, workspace_id, path, blob, condition, history
                 )
-            return freed
+                return freed
+
+            with ctx.store.publishing(ctx.db, temp.path, digest):
+                return ctx.db.grouped(mutate)
 
         freed = await ctx.run(work)
     finally:
@@ -203,12 +204,14 @@ async def delete_file(request: Request, workspace_id: str, file_path: str) -> Re
     path = raw_file_path(request, PATH_SKIP)
     condition = condition_from(request, ctx.base_only, allow_none_match=False)
 
+    def mutate(conn: Connection) -> bool:
+        storage.get_workspace(conn, account_id, workspace_id)
+        return entries.delete_path(
+            conn, ctx.store, workspace_id, path, condition, ctx.settings.history
+        )
+
     def work() -> bool:
-        with ctx.db.write() as conn:
-            storage.get_workspace(conn, account_id, workspace_id)
-            return entries.delete_path(
-                conn, ctx.store, workspace_id, path, condition, ctx.settings.history
-            )
+        return ctx.db.grouped(mutate)
 
     freed = await ctx.run(work)
     await ctx.changed(workspace_id, freed)
@@ -231,23 +234,25 @@ async def file_op(request: Request, workspace_id: str, file_path: str) -> Respon
             raise InvalidParameter(f"{op} needs a string dest")
         dest = normalize(body["dest"])
 
+    def mutate(conn: Connection) -> None:
+        storage.get_workspace(conn, account_id, workspace_id)
+        history = ctx.settings.history
+        if dest is None:
+            entries.mkdir(conn, workspace_id, path, condition, history)
+        else:
+            entries.transfer(
+                conn,
+                ctx.store,
+                workspace_id,
+                path,
+                dest,
+                condition,
+                history,
+                is_move=op == "move",
+            )
+
     def work() -> None:
-        with ctx.db.write() as conn:
-            storage.get_workspace(conn, account_id, workspace_id)
-            history = ctx.settings.history
-            if dest is None:
-                entries.mkdir(conn, workspace_id, path, condition, history)
-            else:
-                entries.transfer(
-                    conn,
-                    ctx.store,
-                    workspace_id,
-                    path,
-                    dest,
-                    condition,
-                    history,
-                    is_move=op == "move",
-                )
+        ctx.db.grouped(mutate)
 
     await ctx.run(work)
     await ctx.changed(workspace_id)
