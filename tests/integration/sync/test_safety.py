@@ -56,8 +56,12 @@ def test_symlinks_and_unsyncable_items_are_reported(make_client, sync_server, ac
     a = make_client("a")
     write(a.folder / "ok.txt", "fine")
     os.symlink("/etc/passwd", a.folder / "link")
+    # a name that is not UTF-8 cannot be a workspace path
+    with open(os.path.join(os.fsencode(a.folder), b"bad\xff.txt"), "wb") as fh:
+        fh.write(b"x")
     proc = a.sync(expect=1)
     assert "link" in proc.stderr
+    assert "bad" in proc.stderr
     assert remote_tree(sync_server, *account).keys() == {"ok.txt"}
 
 
