@@ -172,6 +172,7 @@ class Engine:
                 return report
             if not plan.ops:
                 break
+            self._announce(plan.ops)
             outcomes = self._worker(local, remote).execute(plan.ops)
             report.outcomes.extend(outcomes)
             if not any(o.status is Status.REPLAN for o in outcomes):
@@ -181,6 +182,19 @@ class Engine:
             self.store.finish_merge(self.store.get_cursor())
         self.store.record_sync(report.totals())
         return report
+
+    def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
+        """Tell the progress display how many files and bytes the plan will transfer."""
+        set_totals = getattr(self.progress, "set_totals", None)
+        if set_totals is None:
+            return
+        files = nbytes = 0
+        for op in plan_ops:
+            if isinstance(op, ops.Upload) and op.local is not None:
+                files, nbytes = files + 1, nbytes + (op.local.size or 0)
+            elif isinstance(op, ops.Download | ops.KeepBoth) and op.remote is not None:
+                files, nbytes = files + 1, nbytes + (op.remote.size or 0)
+        set_totals(files, nbytes)
 
     def _worker(self, local_tree: Mapping, remote_tree: Mapping) -> Worker:
         caps = self.client.capabilities

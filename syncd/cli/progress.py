@@ -28,6 +28,7 @@ class TransferDisplay:
         self._lock = threading.Lock()
         self._tasks: dict[str, TaskID] = {}
         self.files_done = 0
+        self.files_total = 0
         self.bytes_done = 0
         self._progress = (
             Progress(
@@ -60,6 +61,15 @@ class TransferDisplay:
         if self._progress is not None:
             self._progress.stop()
 
+    def set_totals(self, files: int, nbytes: int) -> None:
+        """What the plan will transfer: gives the overall bar its total, so rate and ETA."""
+        with self._lock:
+            self.files_total = files
+        if self._progress is not None and self._overall is not None:
+            self._progress.update(
+                self._overall, total=nbytes or None, description=f"files 0/{files}"
+            )
+
     def start(self, path: str, total: int | None) -> None:
         if self._progress is None:
             return
@@ -81,5 +91,8 @@ class TransferDisplay:
         with self._lock:
             self.files_done += 1
             task = self._tasks.pop(path, None)
+            label = f"files {self.files_done}/{self.files_total}"
         if self._progress is not None and task is not None:
             self._progress.remove_task(task)
+        if self._progress is not None and self._overall is not None:
+            self._progress.update(self._overall, description=label)

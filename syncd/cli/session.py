@@ -35,7 +35,10 @@ def require(settings: object, *names: str) -> None:
     """One clear line for each option a client command cannot do without."""
     missing = [n for n in names if not getattr(settings, n, None)]
     if missing:
-        flags = ", ".join("--" + n.replace("_", "-") for n in missing)
+        flags = ", ".join(
+            "--api-key-file (or SYNCD_API_KEY)" if n == "api_key" else "--" + n.replace("_", "-")
+            for n in missing
+        )
         raise UsageError(f"missing {flags} (give it on the command line or in the config file)")
 
 
