@@ -68,20 +68,23 @@ def _ensure_parents(
     conn: Connection, workspace_id: str, path: str, revision: int, now: str
 ) -> None:
     for parent in ancestors(path):
-        row = get_entry(conn, workspace_id, parent)
-        if row is None:
-            conn.execute(
-                insert(entries).values(
-                    workspace_id=workspace_id,
-                    path=parent,
-                    type=DIR,
-                    size=None,
-                    hash=None,
-                    modified_time=now,
-                    revision=revision,
-                    created_revision=revision,
-                )
-            )
+        if get_entry(conn, workspace_id, parent) is None:
+            _insert_dir(conn, workspace_id, parent, revision, now)
+
+
+def _insert_dir(conn: Connection, workspace_id: str, path: str, revision: int, now: str) -> None:
+    conn.execute(
+        insert(entries).values(
+            workspace_id=workspace_id,
+            path=path,
+            type=DIR,
+            size=None,
+            hash=None,
+            modified_time=now,
+            revision=revision,
+            created_revision=revision,
+        )
+    )
 
 
 def _check_parents(conn: Connection, workspace_id: str, path: str) -> None:
@@ -195,18 +198,7 @@ def mkdir(
     revision = bump(conn, workspace_id, history)
     now = now_iso()
     _ensure_parents(conn, workspace_id, path, revision, now)
-    conn.execute(
-        insert(entries).values(
-            workspace_id=workspace_id,
-            path=path,
-            type=DIR,
-            size=None,
-            hash=None,
-            modified_time=now,
-            revision=revision,
-            created_revision=revision,
-        )
-    )
+    _insert_dir(conn, workspace_id, path, revision, now)
 
 
 def transfer(
