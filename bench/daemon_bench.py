@@ -35,8 +35,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from syncd.soak.server import ServerProcess  # noqa: E402
 from tests.support.clients import create_workspace  # noqa: E402
-from tests.support.server import ServerProcess  # noqa: E402
 
 SYNCD_RUN = (sys.executable, "-m", "syncd", "run")
 DAEMON_ENV = {"SYNCD_DEBOUNCE": "0.05", "SYNCD_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}

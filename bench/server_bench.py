@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.server import ServerProcess, create_account  # noqa: E402
+from syncd.soak.server import ServerProcess, create_account  # noqa: E402
 
 BLOCK = 1 << 20
 

@@ -38,8 +38,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from syncd.soak.server import ServerProcess, create_account  # noqa: E402
 from tests.support.clients import create_workspace  # noqa: E402
-from tests.support.server import ServerProcess, create_account  # noqa: E402
 
 MiB = 1 << 20
 SPY = ("py-spy", "record", "--idle", "--rate", "100", "--format", "raw", "-o")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import ServerProcess
+from syncd.soak.server import ServerProcess
 
 
 @pytest.fixture

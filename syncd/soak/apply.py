@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from syncd.soak.faults import Fault
 from syncd.soak.steps import Step, content_for
-from syncd.soak.support import Fault
 from syncd.soak.world import World
 
 STALL_SECONDS = 4.0  # longer than the client timeout of the soak (3 s)

@@ -21,7 +21,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from syncd.soak.support import FaultProxy, ServerProcess, run_admin
+from syncd.soak.proxy import FaultProxy
+from syncd.soak.server import ServerProcess, run_admin
 from syncd.soak.trees import entries, file_hashes
 
 FAST_CLIENT_ENV = {

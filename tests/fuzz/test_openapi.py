@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from tests.support.server import ServerProcess
+from syncd.soak.server import ServerProcess
 
 MAX_EXAMPLES = 12
 # What the issue asks for: no 5xx, documented statuses and content types, bodies and

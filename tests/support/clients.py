@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.support.server import ServerProcess
+from syncd.soak.server import ServerProcess
 
 
 def create_workspace(server: ServerProcess, api_key: str, name: str = "work") -> str:

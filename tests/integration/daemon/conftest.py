@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from syncd.soak.server import ServerProcess
 from tests.integration.daemon.daemons import DaemonProcess
 from tests.support.clients import create_workspace
-from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from syncd.soak.server import ServerProcess
 from tests.support.clients import local_tree
-from tests.support.server import ServerProcess
 
 T = TypeVar("T")
 

@@ -6,9 +6,9 @@ import os
 import time
 from pathlib import Path
 
+from syncd.soak.server import ServerProcess
 from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
 from tests.support.clients import create_workspace, remote_tree
-from tests.support.server import ServerProcess
 
 
 def converged(a: DaemonProcess, b: DaemonProcess) -> bool:

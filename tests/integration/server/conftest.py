@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess
+from syncd.soak.server import ServerProcess
 
 
 @pytest.fixture(scope="module")

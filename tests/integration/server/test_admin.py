@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from syncd.soak.server import ServerProcess, run_admin
 from tests.integration.server.conftest import assert_error, files_url, listing, put
-from tests.support.server import ServerProcess, run_admin
 
 
 def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

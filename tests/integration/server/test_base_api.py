@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, listing, put
-from tests.support.server import ServerProcess
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, put
-from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, put
-from tests.support.server import ServerProcess
 
 
 def feed(client: httpx.Client, ws: str, **params: object) -> dict:

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import files_url, listing, put
-from tests.support.server import ServerProcess
 
 SIZE = 256 << 10
 

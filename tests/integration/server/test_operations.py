@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from syncd.server.app import AccessLog, _unexpected
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import files_url, put
-from tests.support.server import ServerProcess
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:

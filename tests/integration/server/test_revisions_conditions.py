@@ -7,8 +7,8 @@ import hashlib
 import httpx
 import pytest
 
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, listing, put
-from tests.support.server import ServerProcess
 
 
 def test_capabilities(client: httpx.Client) -> None:

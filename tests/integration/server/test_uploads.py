@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from syncd.soak.server import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, listing, put
-from tests.support.server import ServerProcess
 
 
 def begin(client: httpx.Client, ws: str, path: str, data: bytes, **extra: object) -> dict:

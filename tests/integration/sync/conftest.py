@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from syncd.soak.server import ServerProcess
 from tests.support.clients import SyncClient, create_workspace
-from tests.support.server import ServerProcess
 
 
 @pytest.fixture(params=["full", "base-only"])

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from syncd.soak.server import run_admin
 from tests.support.clients import remote_tree, write
-from tests.support.server import run_admin
 
 
 def test_vanished_root_is_refused(make_client, sync_server, account):

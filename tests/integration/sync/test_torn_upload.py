@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from syncd.soak.proxy import Fault, FaultProxy
 from tests.support.clients import SyncClient, remote_tree, write
-from tests.support.fault_proxy import Fault, FaultProxy
 
 
 def test_file_changed_during_upload_is_not_committed_torn(

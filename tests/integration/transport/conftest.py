@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from syncd.soak.proxy import FaultProxy
+from syncd.soak.server import ServerProcess
 from syncd.transport import Client, TransportSettings
 from tests.integration.transport.helpers import MiB
-from tests.support.fault_proxy import FaultProxy
-from tests.support.server import ServerProcess
 
 
 @dataclass

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from syncd import errors
+from syncd.soak.proxy import Fault, FaultProxy
 from tests.integration.transport.conftest import Live
 from tests.integration.transport.helpers import MiB, file_hash, make_file, record_headers
-from tests.support.fault_proxy import Fault, FaultProxy
 
 LIST = r"/files$"
 

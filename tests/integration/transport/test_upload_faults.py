@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from syncd import errors
+from syncd.soak.proxy import Fault, FaultProxy
+from syncd.soak.server import ServerProcess
 from syncd.transport import MemoryUploadSessionStore
 from tests.integration.transport.conftest import Live
 from tests.integration.transport.helpers import MiB, file_hash, make_file
-from tests.support.fault_proxy import Fault, FaultProxy
-from tests.support.server import ServerProcess
 
 CHUNK = r"/uploads/[^/]+\?offset="
 COMMIT = r"/uploads/[^/]+/commit$"

@@ -1,4 +1,4 @@
-"""Start the real reference server (``syncd serve``) on a loopback port for tests.
+"""Start the real reference server (``syncd serve``) on a loopback port: for the soak and tests.
 
 1. The server is a subprocess running the installed code, exactly as a user runs it.
 2. ``start`` waits for the ``listening on`` line (a poll with a deadline, never a sleep).
