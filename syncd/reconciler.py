@@ -37,6 +37,7 @@ log = logging.getLogger("syncd.reconciler")
 
 MAX_ROUNDS = 4
 MAX_NEED_ROUNDS = 3
+DELETES = (ops.TrashLocal, ops.DeleteRemote)  # the ops the mass-delete guard counts
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class Engine:
         on it would turn every file into a delete.
         """
         folder_id = self.store.folder_id()
-        has_base = self.store.base_count() > 0
+        has_base = self.store.has_base()
         status = local_root.check_root(self.root, folder_id)
         if status is local_root.RootStatus.MISSING and not has_base:
             raise UsageError(f"local folder {self.root} does not exist")
@@ -154,7 +155,9 @@ class Engine:
         """Bring both sides into agreement; with ``scope``, only those paths and subtrees.
 
         A scoped sync is what the daemon runs for dirty paths: the scan, the remote tree and
-        the base are cut down to the scope, so nothing outside it is planned.
+        the base are cut down to the scope, so nothing outside it is planned. The base is
+        read only under the scope (both ends of a local move are dirty paths, so a move
+        finds its base row), which keeps a small change cheap in a large tree.
         """
         report = Report()
         self.check_root()
@@ -223,17 +226,12 @@ class Engine:
             self.store.store_hashes(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
-        remote, remote_unknown = self.remote_tree(report)
-        base = self.store.base()
-        totals: dict[str, int] = {}
-        if scope is not None:
-            # the guards judge deletes against whole sides, not against the scope
-            totals = {
-                "local_files": sum(1 for b in base.values() if not b.is_dir),
-                "remote_files": sum(1 for r in remote.values() if not r.is_dir),
-            }
-            remote = {p: n for p, n in remote.items() if _under(p, scope)}
-            base = {p: n for p, n in base.items() if _under(p, scope)}
+        whole_remote, remote_unknown = self.remote_tree(report)
+        if scope is None:
+            remote, base = whole_remote, self.store.base()
+        else:
+            remote = {p: n for p, n in whole_remote.items() if _under(p, scope)}
+            base = self.store.base(prefixes=scope)
         echoes = refresh_echoes(remote, base)
         if echoes:
             self.store.put_base(echoes)
@@ -243,13 +241,21 @@ class Engine:
             self._policy(is_merge=not base or self.store.is_merge_pending()),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
             remote_unknown=frozenset(remote_unknown | self._ignored(remote)),
-            **totals,
         )
         plan = make_plan(local, remote, base, policy)
         for _ in range(MAX_NEED_ROUNDS):
             if plan.need is None:
                 break
             local, policy = self._gather(plan.need, local, remote, policy)
+            plan = make_plan(local, remote, base, policy)
+        if scope is not None and any(isinstance(op, DELETES) for op in plan.ops):
+            # The guards judge deletes against whole sides, not against the scope. Only
+            # deletes need those totals, so a scoped sync without any counts nothing.
+            policy = replace(
+                policy,
+                local_files=self.store.base_files(),
+                remote_files=sum(1 for r in whole_remote.values() if not r.is_dir),
+            )
             plan = make_plan(local, remote, base, policy)
         return plan, local, remote
 

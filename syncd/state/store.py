@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, func, sele
 from sqlalchemy.dialects.sqlite import insert
 
 from syncd.errors import UsageError
-from syncd.paths import is_within
+from syncd.paths import ancestors, is_within
 from syncd.planner.trees import BaseNode, Kind, RemoteNode
 from syncd.state import schema as s
 from syncd.state.paths import canonical_folder, canonical_server
@@ -202,10 +202,27 @@ class Store:
 
     # -- base tree ---------------------------------------------------------------------
 
-    def base(self) -> dict[str, BaseNode]:
-        """The whole base tree, keyed by path (plain DBAPI rows: this is the hot path)."""
-        with self._read() as conn:
-            rows = _raw(conn).execute(f"SELECT {', '.join(_BASE_COLS)} FROM base").fetchall()
+    def base(self, prefixes: Iterable[str] | None = None) -> dict[str, BaseNode]:
+        """The base tree keyed by path (plain DBAPI rows: this is the hot path); with
+        ``prefixes``, only the rows at those paths and below them.
+
+        A scoped sync reads only what it plans, so its cost follows the rows it returns,
+        not the size of the base: each prefix ``p`` is one search of the path index for
+        ``p`` and the byte range ``p/`` .. ``p0``. A range has no wildcards, so names
+        holding ``%`` or ``_`` need no escaping, as they would with LIKE. The prefixes are
+        read in one snapshot, so a writer in between cannot make them disagree.
+        """
+        sql = f"SELECT {', '.join(_BASE_COLS)} FROM base"
+        if prefixes is None:
+            with self._read() as conn:
+                rows = _raw(conn).execute(sql).fetchall()
+        else:
+            sql += " WHERE path = ? OR (path >= ? AND path < ?)"
+            rows = []
+            with self.snapshot() as conn:
+                raw = _raw(conn)
+                for p in _outermost(prefixes):
+                    rows += raw.execute(sql, (p, p + "/", p + "0")).fetchall()
         kinds = _KINDS
         with _gc_paused():
             return {
@@ -247,19 +264,41 @@ class Store:
         if is_within(dest, src):
             raise ValueError(f"cannot move {src!r} into itself ({dest!r})")
         with self.transaction() as conn:
+            raw = _raw(conn)
+            replaced = _paths_under(raw, "hash_cache", dest)
+            moved = _paths_under(raw, "hash_cache", src)
             for table in ("base", "hash_cache"):
                 _delete_paths(conn, table, [dest], subtree=True)
-                _raw(conn).execute(
+                raw.execute(
                     f"UPDATE {table} SET path = ? || substr(path, ?) "
                     "WHERE path = ? OR (path >= ? AND path < ?)",
                     (dest, len(src) + 1, src, src + "/", src + "0"),
                 )
+        # The loaded cache follows the same rows, so the next scan reads no table again.
         with self._hashes_lock:
-            self._hashes = None
+            hashes = self._hashes
+            if hashes is not None:
+                for path in replaced:
+                    hashes.pop(path, None)
+                for path in moved:
+                    entry = hashes.pop(path, None)
+                    if entry is not None:
+                        hashes[dest + path[len(src) :]] = entry
 
     def base_count(self) -> int:
         with self._read() as conn:
             return conn.execute(select(func.count()).select_from(s.base)).scalar_one()
+
+    def has_base(self) -> bool:
+        """True when any base row exists: one index probe, where a count reads them all."""
+        with self._read() as conn:
+            return _raw(conn).execute("SELECT 1 FROM base LIMIT 1").fetchone() is not None
+
+    def base_files(self) -> int:
+        """How many files the base holds (what a scoped sync's guards judge deletes by)."""
+        with self._read() as conn:
+            sql = "SELECT count(*) FROM base WHERE kind = ?"
+            return _raw(conn).execute(sql, (Kind.FILE.value,)).fetchone()[0]
 
     # -- remote mirror (the change feed's tree) -------------------------------------------
 
@@ -725,6 +764,18 @@ def _gc_paused() -> Iterator[None]:
 def _parse_time(text: str) -> datetime:
     when = datetime.fromisoformat(text)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _outermost(prefixes: Iterable[str]) -> list[str]:
+    """The prefixes that lie below no other one: the rest add no rows."""
+    wanted = set(prefixes)
+    return sorted(p for p in wanted if not any(a in wanted for a in ancestors(p)))
+
+
+def _paths_under(raw: Any, table: str, path: str) -> list[str]:
+    """``path`` and the paths below it that ``table`` holds (one search of its index)."""
+    sql = f"SELECT path FROM {table} WHERE path = ? OR (path >= ? AND path < ?)"
+    return [r[0] for r in raw.execute(sql, (path, path + "/", path + "0"))]
 
 
 def _delete_paths(conn: Connection, table: str, paths: list[str], *, subtree: bool) -> None:

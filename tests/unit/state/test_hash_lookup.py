@@ -58,3 +58,16 @@ def test_cache_is_loaded_from_disk_by_a_new_store(db_path: Path, store: Store) -
     with Store.open(db_path) as again:
         assert again.lookup("a", sig) == "ha"
         assert again.load_hashes() is again.load_hashes()  # one query, then memory
+
+
+def test_a_move_renames_the_loaded_cache_instead_of_reloading_it(store: Store) -> None:
+    sig = Sig(1, 2, 3, 4)
+    names = {"d/x": "hx", "d/e/y": "hy", "d0": "h0", "e/old": "hold", "e": "he"}
+    store.store_hashes(Record(path, sig, digest) for path, digest in names.items())
+    loaded = store.load_hashes()
+    store.move_base("d", "e")
+    assert store.load_hashes() is loaded  # no second read of the whole table
+    assert set(loaded) == {"e/x", "e/e/y", "d0"}  # what was at "e" was replaced
+    assert store.lookup("e/e/y", sig) == "hy" and store.lookup("d/x", sig) is None
+    with Store.open(store.path) as again:  # and the table agrees with memory
+        assert set(again.load_hashes()) == set(loaded)

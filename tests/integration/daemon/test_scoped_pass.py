@@ -1,0 +1,93 @@
+"""A scoped daemon pass reads the base rows under its dirty paths, never the whole base.
+
+In-process, against the module's real server: the pass is the one ``syncd run`` makes
+after watcher events (``run_scoped``), on a real folder and a real state database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from syncd.cli.session import open_session
+from syncd.config import Settings
+from syncd.daemon.steps import run_full, run_scoped
+from syncd.planner.trees import BaseNode
+from syncd.soak.server import ServerProcess
+from tests.integration.daemon.daemons import write
+from tests.support.clients import local_tree, remote_tree
+
+# A read of the base table that no WHERE (or LIMIT) narrows.
+WHOLE_BASE = re.compile(r"\bFROM base\b(?!.*\b(?:WHERE|LIMIT)\b)", re.S)
+
+
+def is_under(path: str, prefixes: Iterable[str]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def test_a_scoped_pass_reads_only_the_base_under_its_dirty_paths(
+    tmp_path: Path,
+    server: ServerProcess,
+    account: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key, workspace = account
+    folder = tmp_path / "folder"
+    for d in range(4):
+        for f in range(10):
+            write(folder / f"d{d}" / f"f{f}.txt", f"{d}/{f}")
+    settings = Settings(
+        server=server.url,
+        workspace=workspace,
+        dir=folder,
+        api_key=key,
+        state_dir=tmp_path / "state",
+    )
+    with open_session(settings) as session:
+        store = session.store
+        run_full(session, set())
+        run_full(session, set())  # takes in the feed's echoes of the uploads
+        assert store.base_count() == 44  # 4 folders, 40 files
+
+        reads: list[tuple[frozenset[str] | None, dict[str, BaseNode]]] = []
+        read_base = store.base
+
+        def base(prefixes: Iterable[str] | None = None) -> dict[str, BaseNode]:
+            rows = read_base(prefixes)
+            reads.append((None if prefixes is None else frozenset(prefixes), rows))
+            return rows
+
+        monkeypatch.setattr(store, "base", base)
+        statements: list[str] = []
+        event.listen(
+            store._engine,
+            "connect",
+            lambda dbapi, _record: dbapi.set_trace_callback(statements.append),
+        )
+        store._engine.dispose()  # new connections, each traced
+
+        write(folder / "d0" / "f0.txt", "edited")
+        os.rename(folder / "d1" / "f1.txt", folder / "d2" / "moved.txt")  # same inode
+        (folder / "d3" / "f3.txt").unlink()
+        dirty = {"d0/f0.txt", "d1/f1.txt", "d2/moved.txt", "d3/f3.txt"}
+        result = run_scoped(session, dirty)
+
+    done = {(type(o.op).__name__, o.path) for r in result.reports for o in r.outcomes}
+    assert {("Upload", "d0/f0.txt"), ("MoveRemote", "d1/f1.txt")} <= done
+    assert ("DeleteRemote", "d3/f3.txt") in done
+    assert not result.failed
+    assert remote_tree(server, key, workspace) == local_tree(folder)
+
+    assert reads, "the pass read no base at all"
+    for prefixes, rows in reads:
+        assert prefixes is not None, "a scoped pass read the whole base"
+        assert all(is_under(p, prefixes) for p in rows), (prefixes, sorted(rows))
+    assert sum(len(rows) for _, rows in reads) <= len(dirty)  # of 44 rows
+    assert any("FROM base" in s for s in statements)  # the trace saw the reads
+    whole = [s for s in statements if WHOLE_BASE.search(s)]
+    assert not whole, whole
