@@ -141,6 +141,7 @@ class Daemon:
 
     def _serve(self, session: Session) -> None:
         engine, store = session.engine, session.store
+        session.client.sleep_between_retries(self.board.sleep)
         self.board.bind(store, self.notifier)
         self.board.set_state(DaemonState.SYNCING, "starting")
         watcher = Watcher(

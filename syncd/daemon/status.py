@@ -8,6 +8,8 @@
    ping: bytes moving prove the daemon is alive even while one sync runs for long.
 4. Once a stop is requested, ``advance`` raises ``StopRequested`` in the transfer thread:
    the transfer ends at the next chunk boundary and the resumable upload keeps its offset.
+   A wait between the transport's retries (``sleep``) raises it too, at once, so a daemon
+   stopping while the server is down does not wait out the backoff.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ class StatusBoard:
             if entry is not None:
                 entry["done"] = max(0, entry["done"] + nbytes)
         self._maybe_publish()
+
+    def sleep(self, seconds: float) -> None:
+        """The transport's wait between retries: ``StopRequested`` the moment a stop is
+        requested (or at once, if it already was), else return after ``seconds``."""
+        if self.stop_event.wait(seconds):
+            raise StopRequested("stopping during a retry wait")
 
     def finish(self, path: str) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -29,7 +29,7 @@ from syncd.transport.errors import (
     redact,
 )
 from syncd.transport.models import Capabilities
-from syncd.transport.retry import Attempts, RetryPolicy
+from syncd.transport.retry import Attempts, RetryPolicy, Sleep
 from syncd.transport.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -232,6 +232,11 @@ class Client:
     def capabilities(self) -> Capabilities:
         """The server's ``Capabilities`` (asked once; ``Capabilities.base_only()`` on 404)."""
         return self._capabilities.get()
+
+    def sleep_between_retries(self, sleep: Sleep) -> None:
+        """Wait between the retries of every later request with ``sleep``: the daemon's
+        raises as soon as it is asked to stop, so a stop never waits out a backoff."""
+        self.connection.policy = replace(self.connection.policy, sleep=sleep)
 
     def close(self) -> None:
         self.connection.close()

@@ -9,6 +9,9 @@
 4. A request that is not idempotent is retried only after a failure that proves it was
    not applied (refused connection, 429, 503), unless the caller can resolve the doubt
    (``Attempts.ambiguous`` tells it that an earlier attempt may have been applied).
+5. Every wait between attempts goes through ``sleep``. The daemon passes one that ends
+   the moment it is asked to stop by raising; that exception reaches the caller as it is
+   (no further attempt, no ``ServerUnreachable``), so a stop never waits out a backoff.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import tenacity
@@ -28,6 +31,7 @@ from syncd.transport.errors import is_ambiguous
 log = logging.getLogger("syncd.transport")
 
 T = TypeVar("T")
+Sleep = Callable[[float], None]
 
 
 @dataclass
@@ -45,6 +49,7 @@ class RetryPolicy:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     seed: int | None = None  # a fixed jitter sequence, for tests and benchmarks
+    sleep: Sleep = field(default=time.sleep, repr=False, compare=False)
 
     def backoff(self, retry_number: int, rng: random.Random) -> float:
         """Equal jitter: uniform in [c/2, c], c = min(max, initial * 2**(n-1)).
@@ -109,7 +114,7 @@ class RetryPolicy:
             wait=wait,
             stop=stop,
             before_sleep=before_sleep,
-            sleep=time.sleep,
+            sleep=self.sleep,
             reraise=False,
         )
         try:

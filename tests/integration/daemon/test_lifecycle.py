@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import time
 
@@ -155,3 +156,29 @@ def test_offline_at_start_waits_for_the_server_and_stops_at_once(make_daemon, un
     started = time.monotonic()
     assert daemon.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 5.0
+
+
+def retry_attempts(daemon: DaemonProcess) -> int:
+    """The highest attempt number of the transport's retry lines logged so far."""
+    found = (re.search(r"\bretry what=.* attempt=(\d+) ", ln) for ln in list(daemon.lines))
+    return max((int(m.group(1)) for m in found if m), default=0)
+
+
+def test_sigterm_during_a_retry_backoff_stops_at_once(make_daemon, server):
+    # Many retries and no deadline to speak of: without an interruptible wait, the stop
+    # would wait out every backoff (0.5 s doubling to 30 s) before the pass gave up.
+    a = make_daemon("a", SYNCD_MAX_RETRIES="30", SYNCD_DEADLINE="3600")
+    a.start()
+    server.stop()
+    try:
+        write(a.folder / "during.txt", "written while the server is down")
+        # the fifth retry waits 4 to 8 s, the next ones longer still
+        eventually(lambda: retry_attempts(a) >= 5, timeout=60, what="the pass is in backoff")
+        started = time.monotonic()
+        assert a.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - started < 5.0
+    finally:
+        server.start()
+    assert "event=stopped" in "\n".join(a.lines)
+    assert status_of(a)["daemon"] is None  # a clean stop leaves no "running" row behind
+    assert "during.txt" in dirty_paths(a)  # still to sync: the next start picks it up

@@ -1,11 +1,16 @@
-"""The status board: state changes at once, progress throttled, stop aborts a transfer."""
+"""The status board: state changes at once, progress throttled, a stop ends transfers and waits."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
+from syncd import errors
 from syncd.daemon.status import DETAIL_KEY, StatusBoard, StopRequested
 from syncd.state.schema import DaemonState
+from syncd.transport.retry import RetryPolicy
 
 
 class FakeStore:
@@ -87,3 +92,38 @@ def test_stopped_clears_the_row(board):
     assert store.cleared and store.json[DETAIL_KEY] is None
     b.set_state(DaemonState.IDLE)  # after unbinding nothing is written
     assert store.rows == []
+
+
+def test_a_stop_request_ends_a_retry_wait_at_once(board):
+    b, *_ = board
+    failed = threading.Event()
+
+    def attempt(_state):
+        failed.set()
+        raise errors.ConnectionLost("connection refused")
+
+    policy = RetryPolicy(max_retries=5, deadline=3600, backoff_initial=600, sleep=b.sleep)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            policy.run(attempt, what="GET changes")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    started = time.monotonic()
+    caller.start()
+    assert failed.wait(10)  # the first attempt failed: a wait of 300 s or more follows
+    b.stop_event.set()
+    caller.join(10)
+    assert not caller.is_alive() and time.monotonic() - started < 10
+    assert len(outcome) == 1 and isinstance(outcome[0], StopRequested)
+
+
+def test_a_retry_wait_without_a_stop_is_an_ordinary_sleep(board):
+    b, *_ = board
+    b.sleep(0.01)  # returns
+    b.stop_event.set()
+    with pytest.raises(StopRequested):
+        b.sleep(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -98,3 +99,26 @@ def test_backoff_grows_and_is_capped() -> None:
     waits = [policy.backoff(n, rng) for n in range(1, 7)]
     assert 0.5 <= waits[0] <= 1.0 and 4.0 <= waits[3] <= 8.0
     assert all(w <= 8.0 for w in waits)
+
+
+def test_waits_go_through_the_given_sleep() -> None:
+    waits: list[float] = []
+    policy = replace(FAST, backoff_initial=4.0, backoff_max=8.0, deadline=60.0, sleep=waits.append)
+    attempt, seen = failing(errors.ServerFault("500"), errors.ServerBusy("429", retry_after=7))
+    assert policy.run(attempt, what="GET") == "ok"
+    assert len(seen) == 3 and 2.0 <= waits[0] <= 4.0 and waits[1] == 7
+
+
+class Stopping(BaseException):
+    """What a stopping daemon's sleep raises."""
+
+
+def test_a_sleep_that_raises_ends_the_call_with_its_own_exception() -> None:
+    def sleep(_seconds: float) -> None:
+        raise Stopping
+
+    policy = replace(FAST, sleep=sleep)
+    attempt, seen = failing(*[errors.ConnectionLost("refused")] * 3)
+    with pytest.raises(Stopping):
+        policy.run(attempt, what="GET")
+    assert len(seen) == 1  # no attempt after the interrupted wait, no ServerUnreachable
