@@ -309,9 +309,9 @@ class Engine:
 
     def _record_errors(self, report: Report) -> None:
         synced = {o.path for o in report.outcomes if o.status is Status.DONE}
-        self.store.clear_errors(synced)
+        self.store.item_errors.clear(synced)
         for path, reason in report.failed:
-            self.store.record_error(path, reason)
+            self.store.item_errors.record(path, reason)
 
 
 def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNode]:

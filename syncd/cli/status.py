@@ -25,7 +25,7 @@ from syncd.transport.client import Client
 def gather(store: Store) -> dict[str, Any]:
     """The status as one JSON-ready value (``--json`` prints exactly this)."""
     last = store.last_sync()
-    daemon = store.daemon_status()
+    daemon = store.daemon_status.read()
     detail = store.get_json("daemon_detail") if daemon is not None else None
     if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
         state = "stopped (the daemon died without cleaning up)"
@@ -43,11 +43,13 @@ def gather(store: Store) -> dict[str, Any]:
         "synced_paths": store.base_count(),
         "detail": (detail or {}).get("detail") if isinstance(detail, dict) else detail,
         "pending": [e.path for e in store_pending(store)],
-        "dirty": sorted(store.dirty_paths()),
+        "dirty": sorted(store.dirty.rows()),
         "conflicts": [
-            {"path": c.path, "conflict_path": c.conflict_path} for c in store.conflicts()
+            {"path": c.path, "conflict_path": c.conflict_path} for c in store.conflicts.rows()
         ],
-        "errors": [{"path": e.path, "reason": e.reason, "count": e.count} for e in store.errors()],
+        "errors": [
+            {"path": e.path, "reason": e.reason, "count": e.count} for e in store.item_errors.rows()
+        ],
         "cursor": store.get_cursor(),
         "merge_pending": store.is_merge_pending(),
     }

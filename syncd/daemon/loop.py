@@ -189,7 +189,7 @@ class Daemon:
             if batch.rescan:
                 is_full = has_event = True
             if batch.paths:
-                store.mark_dirty(batch.paths)
+                store.dirty.mark(batch.paths)
                 has_event = True
             now = self._clock()
             if self._remote_hit.is_set():
@@ -205,14 +205,14 @@ class Daemon:
                 is_full = has_event = True
             is_due = retry_at is not None and now >= retry_at
             if is_due or (retry_at is None and has_event):
-                dirty = set(store.dirty_paths())
+                dirty = set(store.dirty.rows())
                 outcome = self._step(session, full=is_full, dirty=dirty)
                 has_event = False
                 retry_at = None
                 if outcome is Outcome.DONE:
                     is_full = False
                     backoff.reset()
-                    if store.dirty_paths():  # failed items stay dirty: retry them later
+                    if store.dirty.rows():  # failed items stay dirty: retry them later
                         retry_at = now + item_backoff.next()
                     else:
                         item_backoff.reset()
@@ -280,7 +280,7 @@ class Daemon:
             return run_scoped(session, dirty)
         except SafetyStop as exc:
             log.info("event=scoped_refused action=full_sync reason=%s", exc)
-            return run_full(session, set(session.store.dirty_paths()))
+            return run_full(session, set(session.store.dirty.rows()))
 
     def _start_remote(self, session: Session) -> bool:
         if not session.client.capabilities.changes:

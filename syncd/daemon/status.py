@@ -131,7 +131,7 @@ class StatusBoard:
             transfers = [dict(t) for t in self._transfers.values()]
         if self._store is not None:
             try:
-                self._store.set_daemon_status(self._state, transfers=transfers)
+                self._store.daemon_status.write(self._state, transfers=transfers)
             except Exception:  # a status write must never stop a transfer
                 log.debug("status: could not write the status row", exc_info=True)
         if self._notifier is not None:
@@ -146,7 +146,7 @@ class StatusBoard:
         """The daemon ends: no row means no daemon running."""
         if self._store is not None:
             try:
-                self._store.clear_daemon_status()
+                self._store.daemon_status.clear()
                 self._store.set_json(DETAIL_KEY, None)
             except Exception:
                 log.debug("status: could not clear the status row", exc_info=True)

@@ -4,7 +4,7 @@
    (``Report.remote_changed``), in at most ``FOLLOW_ROUNDS`` further scoped passes; remote
    paths are marked dirty first, so a crash between the passes forgets none of them.
 2. A path leaves the dirty set only when the pass that covered it did not fail on it;
-   marks that arrived during the pass stay (``Store.clear_dirty`` drops exactly these).
+   marks that arrived during the pass stay (``DirtyPaths.clear`` drops exactly these).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def run_scoped(session: Any, dirty: set[str]) -> PassReport:
         extra = {p for p in report.remote_changed if not is_covered(p, result.covered)}
         if not extra:
             break
-        store.mark_dirty(extra)
+        store.dirty.mark(extra)
         result.covered |= extra
         report = engine.sync(scope=extra)
         result.reports.append(report)
@@ -97,7 +97,7 @@ def is_covered(path: str, covered: set[str]) -> bool:
 
 def _finish(session: Any, result: PassReport, kind: str) -> None:
     failed = {path for path, _ in result.failed}
-    session.store.clear_dirty(p for p in result.covered if p not in failed)
+    session.store.dirty.clear(p for p in result.covered if p not in failed)
     totals = result.totals()
     if any(totals.values()):
         shown = " ".join(f"{k}={v}" for k, v in totals.items())

@@ -1,7 +1,9 @@
 """The sync client's state: base tree, cursor and lineage, hash cache, journal, and more.
 
-1. ``Store`` is the only code that talks to the database (``store.py``); the tables and
-   what each column guarantees are in ``schema.py``.
+1. ``Store`` is the only door to the database (``store.py``): its transactions, the trees
+   and the meta facts; the small tables (upload sessions, conflicts, item errors, dirty
+   paths, daemon status, journal rows) hang off it (``records.py``). The tables and what
+   each column guarantees are in ``schema.py``.
 2. ``Journal`` records every op as started before the worker acts on it.
 3. ``state_db_path`` names the one database of a (server, workspace, folder) triple,
    always outside the synced folder.

@@ -29,8 +29,8 @@ from typing import Any
 
 from syncd.planner import ops as ops_module
 from syncd.planner.ops import KeepBoth, Op
-from syncd.state.schema import JournalStatus
-from syncd.state.store import Store, now_iso
+from syncd.state.schema import JournalStatus, now_iso
+from syncd.state.store import Store
 
 FLUSH_AT = 256
 """Buffered completions written at the latest when this many are waiting."""
@@ -102,7 +102,7 @@ class Journal:
         when = now_iso()
         rows = [{"id": i, "status": JournalStatus.STARTED.value, "started_time": when} for i in ids]
         with self._store.transaction():
-            self._store.journal_update(self._take() + rows)
+            self._store.journal_rows.update(self._take() + rows)
 
     def done(self, entry_id: int) -> None:
         """The effect happened and was observed (buffered, see the module docstring)."""
@@ -125,7 +125,7 @@ class Journal:
         """Write every buffered completion now (one commit)."""
         rows = self._take()
         if rows:
-            self._store.journal_update(rows)
+            self._store.journal_rows.update(rows)
 
     def pending(self) -> list[JournalEntry]:
         """Ops started and never finished: interrupted by a crash, oldest first."""
@@ -145,12 +145,12 @@ class Journal:
             for i in ids
         ]
         with self._store.transaction():
-            self._store.journal_update(self._take() + rows)
+            self._store.journal_rows.update(self._take() + rows)
 
     def prune(self) -> int:
         """Drop finished entries (done and failed) and say how many; call after a sync."""
         self.flush()
-        return self._store.journal_delete([JournalStatus.DONE, JournalStatus.FAILED])
+        return self._store.journal_rows.delete([JournalStatus.DONE, JournalStatus.FAILED])
 
     def close(self) -> None:
         self.flush()
@@ -174,12 +174,12 @@ class Journal:
                 }
             )
         with self._store.transaction():
-            self._store.journal_update(self._take())
-            return self._store.journal_insert(rows)
+            self._store.journal_rows.update(self._take())
+            return self._store.journal_rows.insert(rows)
 
     def _finish(self, row: dict[str, Any]) -> None:
         if self._store.in_transaction():
-            self._store.journal_update([row])
+            self._store.journal_rows.update([row])
             return
         with self._lock:
             self._finished.append(row)
@@ -206,7 +206,7 @@ class Journal:
                 finished_time=r["finished_time"],
                 error=r["error"],
             )
-            for r in self._store.journal_rows([s.value for s in statuses])
+            for r in self._store.journal_rows.with_status([s.value for s in statuses])
         ]
 
 

@@ -5,12 +5,13 @@
 2. Paths are NFC workspace paths (``syncd.paths.normalize``) compared byte-wise (SQLite
    BINARY collation), so ``a/`` prefixes select a subtree exactly and case never folds.
 3. Times are ISO 8601 UTC strings with ``+00:00``, the spelling the protocol uses.
-4. Only ``store.py`` reads or writes these tables.
+4. Only ``store.py`` and ``records.py`` read or write these tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -25,6 +26,12 @@ from sqlalchemy import (
 
 SCHEMA_VERSION = 1
 """Bumped on every change of a table; a database with a higher number is refused."""
+
+
+def now_iso() -> str:
+    """The current time as the protocol writes it (promise 3)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
 
 metadata = MetaData()
 

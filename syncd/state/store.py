@@ -1,4 +1,7 @@
-"""The only code that talks to the state database (SQLite through SQLAlchemy Core).
+"""The door to the state database (SQLite through SQLAlchemy Core): its connections and
+transactions, the trees it keeps (base, remote mirror, hash cache) and its meta facts. The
+small tables beside them (``records.py``) hang off the ``Store`` and write in its
+transactions.
 
 1. WAL mode: ``syncd status`` reads while the daemon writes, and neither blocks the other.
 2. ``synchronous=FULL``: a commit is on disk before the call returns. In WAL mode NORMAL
@@ -16,11 +19,9 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,16 @@ from syncd.paths import ancestors, is_within
 from syncd.planner.trees import BaseNode, Kind, RemoteNode
 from syncd.state import schema as s
 from syncd.state.paths import canonical_folder, canonical_server
-from syncd.state.schema import MetaKey
+from syncd.state.records import (
+    Conflicts,
+    DaemonStatusRow,
+    DirtyPaths,
+    ItemErrors,
+    JournalRows,
+    UploadSessions,
+    delete_item_errors,
+)
+from syncd.state.schema import MetaKey, now_iso
 
 if TYPE_CHECKING:
     from syncd.local.hashing import StatSig
@@ -40,11 +50,6 @@ if TYPE_CHECKING:
 
 BUSY_TIMEOUT_S = 30.0
 _KINDS = {k.value: k for k in Kind}
-
-
-def now_iso() -> str:
-    """The current time as the protocol writes it."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -68,6 +73,13 @@ class Store:
         self._hashes: dict[str, _CachedHash] | None = None
         self._hashes_lock = threading.Lock()
         self._close_hooks: list[Callable[[], None]] = []
+        # the small tables beside the trees (records.py), each in this store's transactions
+        self.upload_sessions = UploadSessions(self)
+        self.conflicts = Conflicts(self)
+        self.item_errors = ItemErrors(self)
+        self.dirty = DirtyPaths(self)
+        self.daemon_status = DaemonStatusRow(self)
+        self.journal_rows = JournalRows(self)
 
     @classmethod
     def open(cls, db_path: Path, *, create: bool = True) -> Store:
@@ -100,7 +112,7 @@ class Store:
     def _prepare(self) -> None:
         """Check the version with a plain read (so ``status`` never waits for the
         daemon's write lock); take the write lock only to create missing tables."""
-        with self._read() as conn:
+        with self.read() as conn:
             tables = {
                 row[0]
                 for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
@@ -185,7 +197,9 @@ class Store:
                 conn.rollback()
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Connection]:
+        """A connection for one read; inside ``transaction()`` or ``snapshot()`` on this
+        thread, theirs (a read sees the writes of the transaction it is part of)."""
         current = getattr(self._local, "conn", None)
         if current is not None:
             yield current
@@ -214,7 +228,7 @@ class Store:
         """
         sql = f"SELECT {', '.join(_BASE_COLS)} FROM base"
         if prefixes is None:
-            with self._read() as conn:
+            with self.read() as conn:
                 rows = _raw(conn).execute(sql).fetchall()
         else:
             sql += " WHERE path = ? OR (path >= ? AND path < ?)"
@@ -247,7 +261,7 @@ class Store:
         if rows:
             with self.transaction() as conn:
                 _raw(conn).executemany(_upsert_sql("base", _BASE_COLS), rows)
-                self._delete_errors(conn, [r[0] for r in rows])
+                delete_item_errors(conn, [r[0] for r in rows])
 
     def drop_base(self, paths: Iterable[str], *, subtree: bool = False) -> None:
         """Delete base rows (with ``subtree``, also every row below each path)."""
@@ -256,7 +270,7 @@ class Store:
             return
         with self.transaction() as conn:
             _delete_paths(conn, "base", paths, subtree=subtree)
-            self._delete_errors(conn, paths)
+            delete_item_errors(conn, paths)
 
     def move_base(self, src: str, dest: str) -> None:
         """Rename ``src`` and its subtree to ``dest`` in the base and the hash cache, so a
@@ -286,17 +300,17 @@ class Store:
                         hashes[dest + path[len(src) :]] = entry
 
     def base_count(self) -> int:
-        with self._read() as conn:
+        with self.read() as conn:
             return conn.execute(select(func.count()).select_from(s.base)).scalar_one()
 
     def has_base(self) -> bool:
         """True when any base row exists: one index probe, where a count reads them all."""
-        with self._read() as conn:
+        with self.read() as conn:
             return _raw(conn).execute("SELECT 1 FROM base LIMIT 1").fetchone() is not None
 
     def base_files(self) -> int:
         """How many files the base holds (what a scoped sync's guards judge deletes by)."""
-        with self._read() as conn:
+        with self.read() as conn:
             sql = "SELECT count(*) FROM base WHERE kind = ?"
             return _raw(conn).execute(sql, (Kind.FILE.value,)).fetchone()[0]
 
@@ -304,7 +318,7 @@ class Store:
 
     def remote_tree(self) -> dict[str, RemoteNode]:
         """The remote tree as of the stored cursor."""
-        with self._read() as conn:
+        with self.read() as conn:
             rows = _raw(conn).execute(f"SELECT {', '.join(_REMOTE_COLS)} FROM remote").fetchall()
         kinds = _KINDS
         with _gc_paused():
@@ -338,7 +352,7 @@ class Store:
     # -- meta --------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        with self._read() as conn:
+        with self.read() as conn:
             return self._meta(conn, key)
 
     def set_meta(self, key: str, value: str | None) -> None:
@@ -390,7 +404,7 @@ class Store:
         """Load the hash cache into memory (one query) unless it is loaded already."""
         with self._hashes_lock:
             if self._hashes is None:
-                with self._read() as conn:
+                with self.read() as conn:
                     sql = f"SELECT {', '.join(_HASH_COLS)} FROM hash_cache"
                     rows = _raw(conn).execute(sql).fetchall()
                 self._hashes = {r[0]: ((r[1], r[2], r[3], r[4]), r[5]) for r in rows}
@@ -446,7 +460,7 @@ class Store:
                 )
 
     def lineage(self) -> s.Lineage | None:
-        with self._read() as conn:
+        with self.read() as conn:
             return self._lineage(conn)
 
     def _lineage(self, conn: Connection) -> s.Lineage | None:
@@ -509,222 +523,6 @@ class Store:
             return None
         return s.LastSync(time, json.loads(raw) if raw else {})
 
-    # -- upload sessions (implements syncd.transport.uploads.UploadSessionStore) --------
-
-    def find(self, workspace_id: str, path: str, size: int, mtime_ns: int) -> str | None:
-        """The upload id to resume, only for the very same local file and before expiry."""
-        t = s.upload_sessions
-        with self._read() as conn:
-            row = conn.execute(
-                select(t.c.upload_id, t.c.size, t.c.mtime_ns, t.c.expires_time).where(
-                    t.c.workspace_id == workspace_id, t.c.path == path
-                )
-            ).first()
-        if row is None or (row.size, row.mtime_ns) != (size, mtime_ns):
-            return None
-        if _parse_time(row.expires_time) <= datetime.now(UTC):
-            return None
-        return row.upload_id
-
-    def remember(
-        self,
-        workspace_id: str,
-        path: str,
-        size: int,
-        mtime_ns: int,
-        upload_id: str,
-        expires_time: str,
-    ) -> None:
-        """Keep an upload session so a restart resumes it; replaces any older one."""
-        row = {
-            "workspace_id": workspace_id,
-            "path": path,
-            "size": size,
-            "mtime_ns": mtime_ns,
-            "upload_id": upload_id,
-            "expires_time": expires_time,
-        }
-        stmt = insert(s.upload_sessions)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["workspace_id", "path"],
-            set_={c: stmt.excluded[c] for c in ("size", "mtime_ns", "upload_id", "expires_time")},
-        )
-        with self.transaction() as conn:
-            conn.execute(stmt, row)
-
-    def forget(self, workspace_id: str, path: str) -> None:
-        t = s.upload_sessions
-        with self.transaction() as conn:
-            conn.execute(t.delete().where(t.c.workspace_id == workspace_id, t.c.path == path))
-
-    # -- conflicts -----------------------------------------------------------------------
-
-    def add_conflict(self, path: str, conflict_path: str, *, time: str | None = None) -> None:
-        """Record a conflict copy; recording the same copy again changes nothing."""
-        stmt = insert(s.conflicts).on_conflict_do_nothing(index_elements=["conflict_path"])
-        with self.transaction() as conn:
-            conn.execute(
-                stmt, {"path": path, "conflict_path": conflict_path, "time": time or now_iso()}
-            )
-
-    def conflicts(self) -> list[s.Conflict]:
-        t = s.conflicts
-        with self._read() as conn:
-            rows = conn.execute(select(t.c.path, t.c.conflict_path, t.c.time).order_by(t.c.time))
-            return [s.Conflict(*r) for r in rows]
-
-    def clear_conflicts(self, conflict_paths: Iterable[str]) -> None:
-        if params := [(p,) for p in conflict_paths]:
-            with self.transaction() as conn:
-                conn.exec_driver_sql("DELETE FROM conflicts WHERE conflict_path = ?", params)
-
-    # -- per-item errors ---------------------------------------------------------------
-
-    def record_item_error(self, path: str, reason: str, *, time: str | None = None) -> None:
-        """Count one more failed sync of ``path``; the first time is kept."""
-        when = time or now_iso()
-        stmt = insert(s.item_errors).values(
-            path=path, reason=reason, count=1, first_time=when, last_time=when
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["path"],
-            set_={
-                "reason": stmt.excluded.reason,
-                "count": s.item_errors.c.count + 1,
-                "last_time": stmt.excluded.last_time,
-            },
-        )
-        with self.transaction() as conn:
-            conn.execute(stmt)
-
-    def item_errors(self) -> list[s.ItemErrorRecord]:
-        t = s.item_errors
-        with self._read() as conn:
-            rows = conn.execute(
-                select(t.c.path, t.c.reason, t.c.count, t.c.first_time, t.c.last_time).order_by(
-                    t.c.path
-                )
-            )
-            return [s.ItemErrorRecord(*r) for r in rows]
-
-    def clear_item_errors(self, paths: Iterable[str]) -> None:
-        if params := list(paths):
-            with self.transaction() as conn:
-                self._delete_errors(conn, params)
-
-    errors = item_errors
-    record_error = record_item_error
-    clear_errors = clear_item_errors
-
-    @staticmethod
-    def _delete_errors(conn: Connection, paths: list[str]) -> None:
-        raw = _raw(conn)
-        if raw.execute("SELECT 1 FROM item_errors LIMIT 1").fetchone():
-            raw.executemany("DELETE FROM item_errors WHERE path = ?", [(p,) for p in paths])
-
-    # -- dirty paths (the daemon's watcher) ----------------------------------------------
-
-    def mark_dirty(self, paths: Iterable[str], *, time: str | None = None) -> None:
-        """Note paths the watcher saw change; a path already noted keeps its first time."""
-        when = time or now_iso()
-        rows = [{"path": p, "first_seen": when} for p in paths]
-        if rows:
-            stmt = insert(s.dirty_paths).on_conflict_do_nothing(index_elements=["path"])
-            with self.transaction() as conn:
-                conn.execute(stmt, rows)
-
-    def dirty_paths(self) -> dict[str, str]:
-        """Dirty path -> first seen, oldest first."""
-        t = s.dirty_paths
-        with self._read() as conn:
-            rows = conn.execute(select(t.c.path, t.c.first_seen).order_by(t.c.first_seen))
-            return {r.path: r.first_seen for r in rows}
-
-    def clear_dirty(self, paths: Iterable[str]) -> None:
-        """Drop exactly the paths a sync covered; marks that arrived meanwhile stay."""
-        if params := list(paths):
-            with self.transaction() as conn:
-                _delete_paths(conn, "dirty_paths", params, subtree=False)
-
-    # -- daemon status -------------------------------------------------------------------
-
-    def set_daemon_status(
-        self,
-        state: s.DaemonState | str,
-        *,
-        transfers: Iterable[Mapping[str, Any]] = (),
-        pid: int | None = None,
-        time: str | None = None,
-    ) -> None:
-        """Publish what the daemon does now (one row, overwritten)."""
-        row = {
-            "id": 1,
-            "state": s.DaemonState(state).value,
-            "transfers": json.dumps([dict(t) for t in transfers], sort_keys=True),
-            "updated_time": time or now_iso(),
-            "pid": os.getpid() if pid is None else pid,
-        }
-        stmt = insert(s.daemon_status)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"], set_={c: stmt.excluded[c] for c in row if c != "id"}
-        )
-        with self.transaction() as conn:
-            conn.execute(stmt, row)
-
-    def daemon_status(self) -> s.DaemonStatus | None:
-        t = s.daemon_status
-        with self._read() as conn:
-            row = conn.execute(select(t).where(t.c.id == 1)).first()
-        if row is None:
-            return None
-        return s.DaemonStatus(
-            s.DaemonState(row.state), json.loads(row.transfers), row.updated_time, row.pid
-        )
-
-    def clear_daemon_status(self) -> None:
-        """The daemon stopped cleanly: no row means no daemon."""
-        with self.transaction() as conn:
-            conn.execute(s.daemon_status.delete())
-
-    # -- journal rows (syncd.state.journal gives them meaning) ---------------------------
-
-    def journal_insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert journal rows in one commit; their ids in the order given."""
-        if not rows:
-            return []
-        stmt = insert(s.journal).returning(s.journal.c.id, sort_by_parameter_order=True)
-        with self.transaction() as conn:
-            return list(conn.execute(stmt, rows).scalars())
-
-    def journal_update(self, updates: list[dict[str, Any]]) -> None:
-        """Set ``status`` (and the times / error given) of rows by ``id``, one commit."""
-        if not updates:
-            return
-        params = [
-            (u["status"], u.get("started_time"), u.get("finished_time"), u.get("error"), u["id"])
-            for u in updates
-        ]
-        with self.transaction() as conn:
-            conn.exec_driver_sql(
-                "UPDATE journal SET status = ?, started_time = COALESCE(?, started_time), "
-                "finished_time = COALESCE(?, finished_time), error = COALESCE(?, error) "
-                "WHERE id = ?",
-                params,
-            )
-
-    def journal_rows(self, statuses: Iterable[str]) -> list[dict[str, Any]]:
-        """Journal rows with one of ``statuses``, oldest first."""
-        t = s.journal
-        with self._read() as conn:
-            rows = conn.execute(select(t).where(t.c.status.in_(list(statuses))).order_by(t.c.id))
-            return [dict(r._mapping) for r in rows]
-
-    def journal_delete(self, statuses: Iterable[str]) -> int:
-        """Delete rows with one of ``statuses``; how many went."""
-        t = s.journal
-        with self.transaction() as conn:
-            return conn.execute(t.delete().where(t.c.status.in_(list(statuses)))).rowcount
-
 
 _BASE_COLS = tuple(c.name for c in s.base.columns)
 _REMOTE_COLS = tuple(c.name for c in s.remote.columns)
@@ -759,11 +557,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _parse_time(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _outermost(prefixes: Iterable[str]) -> list[str]:

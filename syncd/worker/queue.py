@@ -146,4 +146,4 @@ class Worker:
                 if outcome.base_put:
                     self.store.put_base(outcome.base_put)
                 if outcome.conflict is not None:
-                    self.store.add_conflict(outcome.path, outcome.conflict)
+                    self.store.conflicts.add(outcome.path, outcome.conflict)

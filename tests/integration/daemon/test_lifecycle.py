@@ -42,13 +42,13 @@ def status_of(daemon: DaemonProcess) -> dict:
 
 def dirty_paths(daemon: DaemonProcess) -> set[str]:
     with open_store(daemon) as store:
-        return set(store.dirty_paths())
+        return set(store.dirty.rows())
 
 
 def state_of(daemon: DaemonProcess) -> str | None:
     """The daemon's published state, read in-process (cheaper than a ``syncd status``)."""
     with open_store(daemon) as store:
-        status = store.daemon_status()
+        status = store.daemon_status.read()
     return status.state.value if status else None
 
 

@@ -13,20 +13,25 @@ from syncd.state.schema import DaemonState
 from syncd.transport.retry import RetryPolicy
 
 
-class FakeStore:
+class FakeStatusRow:
     def __init__(self) -> None:
         self.rows: list[tuple[str, list]] = []
-        self.json: dict = {}
         self.cleared = False
 
-    def set_daemon_status(self, state, *, transfers=()) -> None:
+    def write(self, state, *, transfers=()) -> None:
         self.rows.append((DaemonState(state).value, list(transfers)))
+
+    def clear(self) -> None:
+        self.cleared = True
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.daemon_status = FakeStatusRow()
+        self.json: dict = {}
 
     def set_json(self, key, value) -> None:
         self.json[key] = value
-
-    def clear_daemon_status(self) -> None:
-        self.cleared = True
 
 
 class FakeNotifier:
@@ -54,7 +59,7 @@ def test_state_changes_publish_at_once_with_their_detail(board):
     b, store, notifier, _ = board
     b.set_state(DaemonState.OFFLINE, "connection refused")
     b.set_state(DaemonState.IDLE)
-    assert [r[0] for r in store.rows] == ["offline", "idle"]
+    assert [r[0] for r in store.daemon_status.rows] == ["offline", "idle"]
     assert notifier.statuses == ["offline: connection refused", "idle"]
     assert store.json[DETAIL_KEY] == {"state": "idle", "detail": None}
 
@@ -62,14 +67,17 @@ def test_state_changes_publish_at_once_with_their_detail(board):
 def test_progress_is_throttled_and_lists_transfers(board):
     b, store, notifier, clock = board
     b.set_state(DaemonState.SYNCING)
-    before = len(store.rows)
+    before = len(store.daemon_status.rows)
     b.start("big.bin", 100)
     for _ in range(50):
         b.advance("big.bin", 1)
-    assert len(store.rows) == before  # all within one interval
+    assert len(store.daemon_status.rows) == before  # all within one interval
     clock[0] = 1.5
     b.advance("big.bin", 10)
-    assert store.rows[-1] == ("syncing", [{"path": "big.bin", "total": 100, "done": 60}])
+    assert store.daemon_status.rows[-1] == (
+        "syncing",
+        [{"path": "big.bin", "total": 100, "done": 60}],
+    )
     assert notifier.statuses[-1] == "syncing 1 transfer"
     assert notifier.pings >= 2  # progress proves the daemon alive
     b.finish("big.bin")
@@ -89,9 +97,9 @@ def test_a_stop_request_aborts_the_next_chunk(board):
 def test_stopped_clears_the_row(board):
     b, store, *_ = board
     b.stopped()
-    assert store.cleared and store.json[DETAIL_KEY] is None
+    assert store.daemon_status.cleared and store.json[DETAIL_KEY] is None
     b.set_state(DaemonState.IDLE)  # after unbinding nothing is written
-    assert store.rows == []
+    assert store.daemon_status.rows == []
 
 
 def test_a_stop_request_ends_a_retry_wait_at_once(board):

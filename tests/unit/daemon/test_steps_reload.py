@@ -12,14 +12,19 @@ from syncd.watcher import Coalescer
 
 
 @dataclass
+class FakeDirty:
+    paths: set[str] = field(default_factory=set)
+
+    def mark(self, paths) -> None:
+        self.paths |= set(paths)
+
+    def clear(self, paths) -> None:
+        self.paths -= set(paths)
+
+
+@dataclass
 class FakeStore:
-    dirty: set[str] = field(default_factory=set)
-
-    def mark_dirty(self, paths) -> None:
-        self.dirty |= set(paths)
-
-    def clear_dirty(self, paths) -> None:
-        self.dirty -= set(paths)
+    dirty: FakeDirty = field(default_factory=FakeDirty)
 
 
 @dataclass
@@ -44,21 +49,21 @@ class FakeSession:
 
 
 def test_scoped_pass_follows_what_the_feed_brought():
-    store = FakeStore(dirty={"a.txt", "docs"})
+    store = FakeStore(FakeDirty({"a.txt", "docs"}))
     engine = FakeEngine([({"docs/x.md", "remote/new.txt"}, []), (set(), [])])
     result = run_scoped(FakeSession(engine, store), {"a.txt", "docs"})
     # docs/x.md was inside the first scope; only remote/new.txt needs a second pass
     assert engine.scopes == [{"a.txt", "docs"}, {"remote/new.txt"}]
     assert result.covered == {"a.txt", "docs", "remote/new.txt"}
-    assert store.dirty == set()
+    assert store.dirty.paths == set()
 
 
 def test_failed_paths_stay_dirty_and_marks_from_elsewhere_are_kept():
-    store = FakeStore(dirty={"ok.txt", "bad.txt", "arrived-meanwhile.txt"})
+    store = FakeStore(FakeDirty({"ok.txt", "bad.txt", "arrived-meanwhile.txt"}))
     engine = FakeEngine([(set(), ["bad.txt"])])
     result = run_scoped(FakeSession(engine, store), {"ok.txt", "bad.txt"})
     assert result.failed == [("bad.txt", "unreadable")]
-    assert store.dirty == {"bad.txt", "arrived-meanwhile.txt"}
+    assert store.dirty.paths == {"bad.txt", "arrived-meanwhile.txt"}
 
 
 def test_follow_rounds_are_bounded():
@@ -68,11 +73,11 @@ def test_follow_rounds_are_bounded():
 
 
 def test_full_pass_covers_what_was_dirty_before_it():
-    store = FakeStore(dirty={"x", "y"})
+    store = FakeStore(FakeDirty({"x", "y"}))
     engine = FakeEngine([])
     run_full(FakeSession(engine, store), {"x"})
     assert engine.scopes == [None]
-    assert store.dirty == {"y"}
+    assert store.dirty.paths == {"y"}
 
 
 def test_is_covered_by_an_ancestor():

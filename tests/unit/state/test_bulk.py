@@ -17,10 +17,10 @@ def test_100k_base_rows_round_trip(db_path: Path) -> None:
         for i in range(N)
     ]
     with Store.open(db_path) as store:
-        store.record_item_error("d0/f5.txt", "was failing")
+        store.item_errors.record("d0/f5.txt", "was failing")
         store.put_base(nodes)
         store.put_base(nodes[:10])  # an upsert over existing rows
-        assert store.item_errors() == []
+        assert store.item_errors.rows() == []
     with Store.open(db_path) as store:
         base = store.base()
         assert len(base) == N == store.base_count()

@@ -56,7 +56,7 @@ def test_threads_share_one_store(store: Store) -> None:
     def write(worker: int) -> None:
         for i in range(20):
             store.put_base([BaseNode(f"w{worker}/{i}", Kind.FILE, i)])
-            store.record_item_error(f"w{worker}/{i}.err", "x")
+            store.item_errors.record(f"w{worker}/{i}.err", "x")
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -64,7 +64,7 @@ def test_threads_share_one_store(store: Store) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert store.base_count() == 80
-    assert len(store.item_errors()) == 80
+    assert len(store.item_errors.rows()) == 80
 
 
 def test_writer_commits_while_a_reader_holds_a_snapshot(db_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_begin_done_failed_and_pending(store: Store) -> None:
     entry = journal.pending()[0]
     assert entry.status is JournalStatus.STARTED and entry.started_time is not None
     assert entry.op() == EVERY_OP[2]
-    failed = [r for r in store.journal_rows(["failed"]) if r["id"] == second]
+    failed = [r for r in store.journal_rows.with_status(["failed"]) if r["id"] == second]
     assert failed[0]["error"] == "disk full" and failed[0]["finished_time"]
 
 
@@ -126,7 +126,7 @@ def test_pending_after_close_without_done(db_path: Path) -> None:
         journal.settle([started])
         assert journal.pending() == []
         assert journal.prune() == 1
-        assert store.journal_rows(["done", "failed"]) == []
+        assert store.journal_rows.with_status(["done", "failed"]) == []
 
 
 def test_pending_after_kill_9(db_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_pending_after_kill_9(db_path: Path) -> None:
 
 
 def test_unknown_kind_from_a_newer_syncd_is_kept_but_not_rebuilt(store: Store) -> None:
-    store.journal_insert(
+    store.journal_rows.insert(
         [
             {
                 "op_kind": "Teleport",

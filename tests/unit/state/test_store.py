@@ -1,16 +1,15 @@
-"""Store round trips on a real SQLite file: every table, versioning, transactions."""
+"""Store round trips on a real SQLite file: trees, meta, versioning, transactions."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from syncd.errors import UsageError
 from syncd.planner.trees import BaseNode, Kind, RemoteNode
-from syncd.state import SCHEMA_VERSION, DaemonState, MetaKey, Store
+from syncd.state import SCHEMA_VERSION, MetaKey, Store
 from tests.unit.state.conftest import Record, Sig
 
 FILE_A = BaseNode("docs/a.txt", Kind.FILE, 3, "sha256:aa", 111, 7, 4, "2026-01-01T00:00:00+00:00")
@@ -25,7 +24,7 @@ def test_open_creates_folders_tables_and_safe_pragmas(db_path: Path, store: Stor
     assert {"upload_sessions", "dirty_paths", "daemon_status"} <= tables
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     raw.close()
-    with store._read() as conn:
+    with store.read() as conn:
         pragmas = {
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
             for name in ("synchronous", "foreign_keys")
@@ -132,77 +131,6 @@ def test_hash_cache_matches_only_the_exact_stat(db_path: Path, store: Store) -> 
     assert store.lookup("d/x", sig) is None and store.lookup("a", Sig(11, 20, 30, 40))
 
 
-def test_upload_sessions_resume_only_the_same_file_before_expiry(store: Store) -> None:
-    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    store.remember("ws", "big.bin", 100, 5, "up-1", later)
-    assert store.find("ws", "big.bin", 100, 5) == "up-1"
-    assert store.find("ws", "big.bin", 101, 5) is None
-    assert store.find("ws", "big.bin", 100, 6) is None
-    assert store.find("other", "big.bin", 100, 5) is None
-    store.remember("ws", "big.bin", 100, 6, "up-2", later.replace("+00:00", "Z"))
-    assert store.find("ws", "big.bin", 100, 6) == "up-2"
-    store.remember("ws", "old.bin", 1, 1, "up-3", "2000-01-01T00:00:00+00:00")
-    assert store.find("ws", "old.bin", 1, 1) is None
-    store.forget("ws", "big.bin")
-    assert store.find("ws", "big.bin", 100, 6) is None
-
-
-def test_conflicts_are_recorded_once(store: Store) -> None:
-    store.add_conflict("a.txt", "a (conflicted copy 2026-01-01 000000 h).txt", time="t1")
-    store.add_conflict("a.txt", "a (conflicted copy 2026-01-01 000000 h).txt", time="t2")
-    store.add_conflict("b.txt", "b (conflicted copy 2026-01-01 000000 h).txt", time="t3")
-    conflicts = store.conflicts()
-    assert [(c.path, c.time) for c in conflicts] == [("a.txt", "t1"), ("b.txt", "t3")]
-    store.clear_conflicts([conflicts[0].conflict_path])
-    assert [c.path for c in store.conflicts()] == ["b.txt"]
-
-
-def test_item_errors_count_and_clear_when_the_path_syncs(store: Store) -> None:
-    store.record_item_error("x.txt", "permission denied", time="t1")
-    store.record_item_error("x.txt", "still denied", time="t2")
-    store.record_item_error("y.txt", "bad name", time="t1")
-    x = store.item_errors()[0]
-    assert (x.path, x.reason, x.count, x.first_time, x.last_time) == (
-        "x.txt",
-        "still denied",
-        2,
-        "t1",
-        "t2",
-    )
-    store.put_base([BaseNode("x.txt", Kind.FILE, 1)])
-    assert [e.path for e in store.item_errors()] == ["y.txt"]
-    store.drop_base(["y.txt"])
-    assert store.item_errors() == []
-
-
-def test_dirty_paths_keep_first_seen_and_clear_only_what_was_covered(store: Store) -> None:
-    store.mark_dirty(["a", "b"], time="t1")
-    store.mark_dirty(["a", "c"], time="t2")
-    assert store.dirty_paths() == {"a": "t1", "b": "t1", "c": "t2"}
-    store.clear_dirty(["a", "b"])
-    assert store.dirty_paths() == {"c": "t2"}
-
-
-def test_daemon_status_row(store: Store) -> None:
-    assert store.daemon_status() is None
-    store.set_daemon_status("syncing", transfers=[{"path": "a", "bytes": 3}], pid=99, time="t")
-    status = store.daemon_status()
-    assert status is not None
-    assert (status.state, status.transfers, status.pid) == (
-        DaemonState.SYNCING,
-        [{"path": "a", "bytes": 3}],
-        99,
-    )
-    store.set_daemon_status(DaemonState.IDLE)
-    idle = store.daemon_status()
-    assert idle is not None and idle.state is DaemonState.IDLE and idle.transfers == []
-    assert idle.as_dict()["state"] == "idle"
-    with pytest.raises(ValueError):
-        store.set_daemon_status("sleeping")
-    store.clear_daemon_status()
-    assert store.daemon_status() is None
-
-
 def test_transaction_commits_together_or_not_at_all(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction():
         store.put_base([FILE_A])
@@ -288,13 +216,6 @@ def test_remote_mirror_pages_and_reset(store: Store) -> None:
     assert store.is_merge_pending()
 
 
-def test_error_aliases_used_by_the_reconciler(store: Store) -> None:
-    store.record_error("p", "why")
-    assert [e.path for e in store.errors()] == ["p"]
-    store.clear_errors(["p"])
-    assert store.errors() == []
-
-
 def test_missing_tables_of_the_same_version_are_created(db_path: Path) -> None:
     with Store.open(db_path) as store:
         store.put_base([FILE_A])
@@ -303,5 +224,5 @@ def test_missing_tables_of_the_same_version_are_created(db_path: Path) -> None:
     raw.commit()
     raw.close()
     with Store.open(db_path) as store:
-        store.mark_dirty(["x"])
-        assert list(store.dirty_paths()) == ["x"] and store.base_count() == 1
+        store.dirty.mark(["x"])
+        assert list(store.dirty.rows()) == ["x"] and store.base_count() == 1
