@@ -5,13 +5,19 @@ large upload/download MB/s, for the real server and for a bare ASGI callable tha
 least possible work (discard the body, answer fixed bytes). The gap is what our own code
 costs: auth, SQLite, fsync, hashing, the blob store.
 
-    python bench/server_bench.py                  # 2000 x 4 KiB, 1 GiB
+The small files are like the shared ``small`` workload: distinct contents of 1-16 KiB
+(seeded) in 50 folders, so every PUT stores new bytes, as a real first upload does (equal
+contents would share one blob and skip storing and syncing it).
+
+    python bench/server_bench.py                  # 2000 small files, 4 clients; 1 GiB
     python bench/server_bench.py --size-mb 64 --count 500
+    python bench/server_bench.py --clients 1,4,16 --size-mb 0 --no-plain   # PUT/GET only
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import subprocess
 import sys
 import tempfile
@@ -129,21 +135,39 @@ def throughput(megabytes: int, action: Callable[[], None]) -> float:
     return megabytes * BLOCK / 1e6 / (time.perf_counter() - started)
 
 
-def bench_target(name: str, url: str, headers: dict, prefix: str, args: argparse.Namespace) -> dict:
-    payload = b"s" * 4096
+def small_files(count: int, seed: int = 1) -> list[tuple[str, bytes]]:
+    """(relative path, distinct contents of 1-16 KiB) in 50 folders, the same every run."""
+    rng = random.Random(seed)
+    return [
+        (f"small/d{i % 50:02d}/{i:05d}.bin", rng.randbytes(rng.randint(1 << 10, 16 << 10)))
+        for i in range(count)
+    ]
+
+
+def bench_target(
+    name: str, url: str, headers: dict, prefix: str, args: argparse.Namespace, clients: int
+) -> dict:
+    # A fresh tree per client count, so every measured PUT creates a file and a blob.
+    files = small_files(args.count, seed=clients)
+    top = f"{prefix}/c{clients}"
 
     def small_put(client: httpx.Client, i: int) -> None:
-        response = client.put(f"{prefix}/small/{i % args.count:05d}.bin", content=payload)
+        path, data = files[i % args.count]
+        response = client.put(f"{top}/{path}", content=data)
         assert response.status_code == 204, response.text
 
     def small_get(client: httpx.Client, i: int) -> None:
-        response = client.get(f"{prefix}/small/{i % args.count:05d}.bin")
-        assert response.status_code == 200 and len(response.content) == 4096
+        path, data = files[i % args.count]
+        response = client.get(f"{top}/{path}")
+        expected = len(data) if name == "syncd" else 4096  # the plain app answers 4 KiB
+        assert response.status_code == 200 and len(response.content) == expected
 
     results = {
-        "put": rate(args.count, args.clients, small_put, url, headers),
-        "get": rate(args.count, args.clients, small_get, url, headers),
+        "put": rate(args.count, clients, small_put, url, headers),
+        "get": rate(args.count, clients, small_get, url, headers),
     }
+    if not args.size_mb or clients != args.clients[-1]:
+        return results
     with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
 
         def upload() -> None:
@@ -170,10 +194,16 @@ def bench_target(name: str, url: str, headers: dict, prefix: str, args: argparse
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="small files (default 2000)")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--size-mb", type=int, default=1024, help="large file MiB (default 1024)")
+    parser.add_argument(
+        "--clients", default="4", help="concurrent clients, or a list: 1,4,16 (default 4)"
+    )
+    parser.add_argument(
+        "--size-mb", type=int, default=1024, help="large file MiB, 0 to skip (default 1024)"
+    )
+    parser.add_argument("--no-plain", action="store_true", help="measure the syncd server only")
     parser.add_argument("--plain-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.clients = [int(part) for part in str(args.clients).split(",")]
     if args.plain_child:
         run_plain()
         return
@@ -187,27 +217,48 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {key}"}
             with httpx.Client(base_url=server.url, headers=headers) as client:
                 ws = client.post("/api/v1/workspaces", json={"name": "bench"}).json()["id"]
-            ours = bench_target(
-                "syncd", server.url, headers, f"/api/v1/workspaces/{ws}/files", args
-            )
+            prefix = f"/api/v1/workspaces/{ws}/files"
+            ours: dict[str, float] = {}
+            for clients in args.clients:
+                ours.update(
+                    _keyed(
+                        bench_target("syncd", server.url, headers, prefix, args, clients), clients
+                    )
+                )
         finally:
             server.stop()
-        plain_proc, plain_url = start_plain()
-        try:
-            plain = bench_target("plain", plain_url, {}, "/f", args)
-        finally:
-            plain_proc.terminate()
-            plain_proc.wait(15)
-    rows = [
-        (f"PUT {args.count} x 4 KiB, {args.clients} clients", "req/s", "put"),
-        (f"GET {args.count} x 4 KiB, {args.clients} clients", "req/s", "get"),
-        (f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"),
-        (f"download {args.size_mb} MiB", "MB/s", "download"),
-    ]
-    print(f"{'measure':<34} {'unit':<6} {'syncd':>10} {'plain ASGI':>11} {'ratio':>7}")
+        plain: dict[str, float] = {}
+        if not args.no_plain:
+            plain_proc, plain_url = start_plain()
+            try:
+                for clients in args.clients:
+                    plain.update(
+                        _keyed(bench_target("plain", plain_url, {}, "/f", args, clients), clients)
+                    )
+            finally:
+                plain_proc.terminate()
+                plain_proc.wait(15)
+    rows = []
+    for clients in args.clients:
+        rows.append((f"PUT {args.count} x 1-16 KiB, {clients} clients", "req/s", f"put{clients}"))
+        rows.append((f"GET {args.count} x 1-16 KiB, {clients} clients", "req/s", f"get{clients}"))
+    if args.size_mb:
+        rows.append((f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"))
+        rows.append((f"download {args.size_mb} MiB", "MB/s", "download"))
+    print(f"{'measure':<38} {'unit':<6} {'syncd':>10} {'plain ASGI':>11} {'ratio':>7}")
     for label, unit, key_ in rows:
-        ratio = ours[key_] / plain[key_] if plain[key_] else 0.0
-        print(f"{label:<34} {unit:<6} {ours[key_]:>10.1f} {plain[key_]:>11.1f} {ratio:>6.0%}")
+        theirs = plain.get(key_)
+        ratio = f"{ours[key_] / theirs:>6.0%}" if theirs else f"{'-':>6}"
+        shown = f"{theirs:>11.1f}" if theirs else f"{'-':>11}"
+        print(f"{label:<38} {unit:<6} {ours[key_]:>10.1f} {shown} {ratio}")
+
+
+def _keyed(results: dict[str, float], clients: int) -> dict[str, float]:
+    """Small-file rates keyed by client count (``put4``); the large rates as they are."""
+    return {
+        key if key in ("upload", "download") else f"{key}{clients}": value
+        for key, value in results.items()
+    }
 
 
 if __name__ == "__main__":
