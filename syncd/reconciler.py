@@ -181,6 +181,8 @@ class Engine:
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
+        if self.journal is not None:
+            self.journal.finish_sync(full=scope is None)
         if not report.failed and self.store.is_merge_pending():
             self.store.finish_merge(self.store.get_cursor())
         self.store.record_sync(report.totals())

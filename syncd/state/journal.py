@@ -152,6 +152,18 @@ class Journal:
         self.flush()
         return self._store.journal_rows.delete([JournalStatus.DONE, JournalStatus.FAILED])
 
+    def finish_sync(self, *, full: bool) -> None:
+        """A sync ended with its worker idle: close what it looked at, drop finished rows.
+
+        A full sync planned every path from observed facts, so the entries a crash left
+        ``started`` before it are settled; a scoped sync settles nothing outside its
+        scope. Finished rows are then dropped, so the journal holds only what is open and
+        ``syncd status`` (another process) never shows a finished op as pending.
+        """
+        if full:
+            self.settle(e.id for e in self.pending())
+        self.prune()
+
     def close(self) -> None:
         self.flush()
 

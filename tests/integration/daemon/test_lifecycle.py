@@ -182,3 +182,21 @@ def test_sigterm_during_a_retry_backoff_stops_at_once(make_daemon, server):
     assert "event=stopped" in "\n".join(a.lines)
     assert status_of(a)["daemon"] is None  # a clean stop leaves no "running" row behind
     assert "during.txt" in dirty_paths(a)  # still to sync: the next start picks it up
+
+
+def test_status_of_an_idle_daemon_shows_nothing_pending_after_it_worked(make_daemon):
+    """Completed ops must not linger as "pending" in another process's view."""
+    a, b = start_all(make_daemon("a"), make_daemon("b"))
+    write(a.folder / "d" / "one.txt", "one")
+    (a.folder / "empty").mkdir()
+    eventually(lambda: (b.folder / "d" / "one.txt").is_file() and (b.folder / "empty").is_dir())
+
+    def quiet(daemon: DaemonProcess) -> dict | None:
+        info = status_of(daemon)
+        return info if info["state"] == "idle" and not info["pending"] else None
+
+    for daemon in (a, b):
+        info = eventually(lambda d=daemon: quiet(d), timeout=20, what="idle, nothing pending")
+        assert info["dirty"] == [] and info["errors"] == []
+        with open_store(daemon) as store:
+            assert store.journal_rows.with_status(["started", "done", "failed"]) == []

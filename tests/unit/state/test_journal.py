@@ -192,3 +192,22 @@ def test_closing_the_store_writes_buffered_completions(db_path: Path) -> None:
         journal.done(started)
     with Store.open(db_path) as store:
         assert Journal(store).pending() == []
+
+
+def test_a_full_sync_settles_what_a_crash_left_and_drops_finished_rows(store: Store) -> None:
+    journal = Journal(store)
+    _crashed, done, failed = journal.begin_many(EVERY_OP[:3])
+    journal.done(done)
+    journal.failed(failed, "disk full")
+    journal.finish_sync(full=True)
+    assert journal.pending() == []
+    assert store.journal_rows.with_status(["started", "done", "failed"]) == []
+
+
+def test_a_scoped_sync_drops_finished_rows_and_keeps_interrupted_ones(store: Store) -> None:
+    journal = Journal(store)
+    crashed, done = journal.begin_many(EVERY_OP[:2])
+    journal.done(done)  # buffered: another process would still see it as started
+    journal.finish_sync(full=False)
+    assert [e.id for e in journal.pending()] == [crashed]
+    assert store.journal_rows.with_status(["done", "failed"]) == []
