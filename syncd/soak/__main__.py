@@ -15,6 +15,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed-start", type=int, default=0, help="first seed")
     parser.add_argument("--clients", type=int, default=3, help="clients per schedule")
     parser.add_argument("--steps", type=int, default=8, help="steps per schedule")
+    parser.add_argument(
+        "--daemons", type=int, default=0, help="clients that run `syncd run` throughout"
+    )
     parser.add_argument("--faults", action="store_true", help="server faults, restarts, restores")
     parser.add_argument("--jobs", type=int, default=2, help="schedules run at once")
     parser.add_argument("--shrink", type=int, default=16, help="runs spent shrinking a failure")
@@ -25,7 +28,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    options = Options(clients=args.clients, steps=args.steps, faults=args.faults, keep=args.keep)
+    options = Options(
+        clients=args.clients,
+        steps=args.steps,
+        faults=args.faults,
+        keep=args.keep,
+        daemons=args.daemons,
+    )
 
     done: list[Result] = []
 
@@ -46,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  replay: python -m syncd.soak --schedules 1 --seed-start {result.seed}"
             f"{' --faults' if args.faults else ''} --steps {args.steps} --clients {args.clients}"
+            f" --daemons {args.daemons}"
         )
     print(summary_line(results))
     return 1 if failed else 0

@@ -17,6 +17,7 @@ from syncd.soak.steps import Step, content_for
 from syncd.soak.world import World
 
 STALL_SECONDS = 4.0  # longer than the client timeout of the soak (3 s)
+STEP_QUIET_SECONDS = 10.0  # how long a ``sync`` step waits for a daemon client
 
 
 def _pick(items: list[Path], fraction: float) -> Path | None:
@@ -35,9 +36,15 @@ def apply(world: World, seed: int, step: Step) -> str:
     """Carry out ``step``; return what it concretely did."""
     c = step.client
     head = f"c{c} {step.kind}"
+    if step.kind == "sync" and world.is_daemon(c):
+        took = world.await_quiet(c, STEP_QUIET_SECONDS)
+        return f"c{c} daemon " + (f"quiet after {took:.1f}s" if took is not None else "busy")
     if step.kind == "sync":
         run = world.sync(c)
         return f"{head} -> exit {run.code}"
+    if step.kind == "kill" and world.is_daemon(c):
+        hit = world.kill_daemon(c, delay=0.1 + 1.5 * step.target)
+        return f"c{c} daemon killed after {0.1 + 1.5 * step.target:.2f}s (alive: {hit}), restarted"
     if step.kind == "kill":
         run = world.kill_sync(c, delay=0.3 + 1.5 * step.target)
         return f"{head} after {0.3 + 1.5 * step.target:.2f}s -> killed={run.killed} exit {run.code}"
@@ -51,7 +58,12 @@ def apply(world: World, seed: int, step: Step) -> str:
         return "server backup"
     if step.kind == "restore":
         return "server restore" if world.restore_backup() else "server restore (no backup: no-op)"
-    return head + " " + _apply_local(world, seed, step)
+    try:
+        return head + " " + _apply_local(world, seed, step)
+    except FileNotFoundError:
+        if not world.is_daemon(c):
+            raise
+        return head + " (its target vanished under the daemon: no-op)"
 
 
 def _apply_local(world: World, seed: int, step: Step) -> str:
@@ -67,14 +79,14 @@ def _apply_local(world: World, seed: int, step: Step) -> str:
         if step.kind == "mkdir":
             path.mkdir(exist_ok=True)
         else:
-            world.write(path, content_for(seed, step), f"step {step.uid}")
+            world.write(c, path, content_for(seed, step), f"step {step.uid}")
         return _rel(world, c, path)
     if step.kind in ("edit", "touch"):
         path = _pick(files, step.pick)
         if path is None:
             return "(no file: no-op)"
         if step.kind == "edit":
-            world.write(path, content_for(seed, step), f"step {step.uid}")
+            world.write(c, path, content_for(seed, step), f"step {step.uid}")
         else:
             stat = path.stat()
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
@@ -83,11 +95,7 @@ def _apply_local(world: World, seed: int, step: Step) -> str:
     if path is None:
         return "(empty: no-op)"
     if step.kind == "delete":
-        world.supersede(path)
-        if path.is_dir():
-            _rmtree(path)
-        else:
-            path.unlink()
+        world.delete(c, path)
         return _rel(world, c, path)
     if step.kind == "rename":
         dest = path.parent / step.name
@@ -96,19 +104,9 @@ def _apply_local(world: World, seed: int, step: Step) -> str:
         target = _pick(dirs, step.target)
         assert target is not None
         dest = target / path.name
-    if dest.exists() or world.sibling_clash(dest) or dest == path:
+    if world.sibling_clash(dest) or dest == path or not world.move(c, path, dest):
         return f"{_rel(world, c, path)} -> {_rel(world, c, dest)} (blocked: no-op)"
-    os.rename(path, dest)
     return f"{_rel(world, c, path)} -> {_rel(world, c, dest)}"
-
-
-def _rmtree(path: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(path, topdown=False):
-        for name in filenames:
-            os.unlink(os.path.join(dirpath, name))
-        for name in dirnames:
-            os.rmdir(os.path.join(dirpath, name))
-    os.rmdir(path)
 
 
 def arm_fault(world: World, step: Step) -> str:

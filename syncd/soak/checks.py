@@ -6,7 +6,8 @@
 3. No temp file of ours is left in any folder or on the server.
 4. Every sync exited with a documented code and never with a traceback: 0, 1 (items
    listed), 4 (only while the server was disturbed), SIGKILL (only when we sent it); the
-   world must settle with exit 0 syncs (``schedule.settle``).
+   world must settle with exit 0 syncs (``schedule.settle``). A daemon never exits on its
+   own and stops with 0 on SIGTERM, and its log never shows a traceback.
 5. Nothing outside the client folders, state dirs and server data changed.
 """
 
@@ -32,9 +33,15 @@ def check_run(run: Run) -> Failure | None:
     """One sync's exit code and output against CLI.md."""
     if run.killed:
         return None
+    what = "daemon" if run.daemon else "sync"
     for bad in BAD_OUTPUT:
         if bad in run.stderr:
-            return Failure(ERROR, f"c{run.client} sync printed {bad!r}: {_tail(run.stderr)}")
+            at = run.stderr.index(bad)
+            return Failure(ERROR, f"c{run.client} {what} printed {bad!r}: {run.stderr[at:][:600]}")
+    if run.daemon:
+        if run.code == 0:
+            return None
+        return Failure(ERROR, f"c{run.client} daemon exited {run.code}: {_tail(run.stderr)}")
     allowed = ALLOWED | ({4} if run.faulty else set())
     if run.code not in allowed:
         return Failure(ERROR, f"c{run.client} sync exited {run.code}: {_tail(run.stderr)}")

@@ -93,7 +93,7 @@ class Peer:
 def _unacked_bytes(sock: socket.socket) -> int:
     try:
         return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
-    except OSError:
+    except (OSError, ValueError):  # ValueError: the peer's reset already closed it (fd -1)
         return 0
 
 

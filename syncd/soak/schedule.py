@@ -25,6 +25,7 @@ from syncd.soak.trees import local_tree, remote_tree, snapshot_outside
 from syncd.soak.world import World
 
 QUIET_ROUNDS = 5
+DAEMON_QUIET_SECONDS = 30.0
 SENTINEL = "outside"
 
 
@@ -34,6 +35,7 @@ class Options:
     steps: int = 8
     faults: bool = True
     base_only_every: int = 4  # every 4th seed runs against a base-only server
+    daemons: int = 0  # how many clients (the first ones) run ``syncd run`` throughout
     keep: bool = False
 
 
@@ -84,9 +86,9 @@ def run_schedule(seed: int, steps: Sequence[Step], options: Options) -> Result:
     (root / SENTINEL / "x").write_text("a hostile ../x would land here")
     world = World(root, base_only)
     try:
-        world.start(options.clients, seed)
+        world.start(options.clients, seed, daemons=options.daemons)
         inside = {c.folder.name for c in world.clients} | {c.state_dir.name for c in world.clients}
-        inside |= {"server", "backups"}
+        inside |= {"server", "backups", world.quarantine.name}
         before = snapshot_outside(root, inside)
         for step in steps:
             result.trace.append(apply(world, seed, step))
@@ -94,6 +96,7 @@ def run_schedule(seed: int, steps: Sequence[Step], options: Options) -> Result:
         world.proxy.clear()
         if not settle(world, result):
             result.failures.append(Failure(DIVERGED, f"not quiet after {QUIET_ROUNDS} rounds"))
+        world.stop_daemons()
         remote = remote_tree(world.server.url, world.api_key, world.workspace)
         after = snapshot_outside(root, inside)
         changed = sorted(set(before.items()) ^ set(after.items()))
@@ -111,7 +114,8 @@ def settle(world: World, result: Result) -> bool:
     """Sync the clients in turn until each has had a sync that changed nothing at all.
 
     A sync counts as still when it exits 0 and neither the server nor any folder changed
-    across it; ``len(clients)`` still syncs in a row mean the world is quiet.
+    across it; ``len(clients)`` still syncs in a row mean the world is quiet. A daemon
+    client's turn is a wait until it is idle with the server's tree, instead of a sync.
     """
     assert world.server is not None
     world.disturbed = False
@@ -119,9 +123,15 @@ def settle(world: World, result: Result) -> bool:
     state = _state(world)
     streak = 0
     for turn in range(QUIET_ROUNDS * count):
-        run = world.sync(turn % count, final=True)
+        index = turn % count
+        if world.is_daemon(index):
+            done = world.await_quiet(index, DAEMON_QUIET_SECONDS) is not None
+        else:
+            done = world.sync(index, final=True).code == 0
         after = _state(world)
-        streak = streak + 1 if run.code == 0 and after == state else 0
+        streak = streak + 1 if done and after == state else 0
+        if not done or after != state:
+            result.trace.append(f"settle: c{index} {'moved' if done else 'not done'}")
         state = after
         if streak >= count:
             result.trace.append(f"settled after {turn + 1} syncs")

@@ -7,6 +7,9 @@
    deleted or overwritten counts as seen, so "overwritten after seeing it" is not a loss.
 3. Each ``syncd sync`` is a subprocess with short timeouts and few retries; its exit code
    and stderr are kept in ``runs`` for the checks.
+4. A daemon client runs ``syncd run`` throughout (``daemons``); the harness changes its
+   folder only with atomic renames (``userfs``), so the ledger knows exactly which
+   version each step displaced even while the daemon writes into the folder.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from syncd.soak import userfs
+from syncd.soak.daemons import Daemon
 from syncd.soak.proxy import FaultProxy
 from syncd.soak.server import ServerProcess, run_admin
-from syncd.soak.trees import entries, file_hashes
+from syncd.soak.trees import entries, file_hashes, local_tree, remote_tree
 
 FAST_CLIENT_ENV = {
     "SYNCD_TIMEOUT": "3",
@@ -33,6 +39,7 @@ FAST_CLIENT_ENV = {
     "PYTHONUNBUFFERED": "1",
 }
 SYNC_TIMEOUT = 120.0
+QUIET_POLL = 0.2
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Run:
     killed: bool = False
     faulty: bool = False  # a fault was armed or the server was disturbed before it ran
     final: bool = False
+    daemon: bool = False  # the end of a ``syncd run`` (SIGTERM at the end of the schedule)
 
 
 @dataclass
@@ -52,13 +60,14 @@ class Client:
     index: int
     folder: Path
     state_dir: Path
+    daemon: Daemon | None = None
 
-    def argv(self, url: str, workspace: str) -> list[str]:
+    def argv(self, url: str, workspace: str, command: str = "sync") -> list[str]:
         return [
             sys.executable,
             "-m",
             "syncd",
-            "sync",
+            command,
             "--server",
             url,
             "--workspace",
@@ -86,7 +95,11 @@ class World:
     disturbed: bool = False
     backup: Path | None = None
 
-    def start(self, clients: int, seed: int) -> World:
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    def start(self, clients: int, seed: int, daemons: int = 0) -> World:
         """Start the server and the proxy, create the account, workspace and folders."""
         extra = ["--base-only"] if self.base_only else []
         self.server = ServerProcess(self.root / "server", extra_args=extra).start()
@@ -101,9 +114,32 @@ class World:
             folder.mkdir()
             self.clients.append(Client(i, folder, self.root / f"state-c{i}"))
         (self.root / "backups").mkdir()
+        self.quarantine.mkdir()
+        for client in self.clients[:daemons]:
+            client.daemon = Daemon(self._command(client), self.env())
+            client.daemon.start()
         return self
 
+    def _command(self, client: Client) -> Callable[[str], list[str]]:
+        assert self.proxy is not None
+        url = self.proxy.url
+        return lambda command: client.argv(url, self.workspace, command)
+
+    def stop_daemons(self) -> None:
+        """SIGTERM every daemon; each exit is a run for the checks (0, within the timeout)."""
+        for client in self.clients:
+            if client.daemon is None or client.daemon.proc is None:
+                continue
+            code, in_time = client.daemon.stop()
+            stderr = "\n".join(client.daemon.lines)
+            if not in_time:
+                stderr += "\ndid not stop within the timeout after SIGTERM"
+            self.runs.append(Run(client.index, code if in_time else -1, stderr, daemon=True))
+
     def stop(self) -> None:
+        for client in self.clients:
+            if client.daemon is not None and client.daemon.proc is not None:
+                client.daemon.stop()
         if self.proxy is not None:
             self.proxy.stop()
         if self.server is not None:
@@ -111,13 +147,42 @@ class World:
 
     # -- the ledger ----------------------------------------------------------------
 
-    def write(self, path: Path, data: bytes, why: str) -> None:
+    def write(self, index: int, path: Path, data: bytes, why: str) -> None:
         """Write a version (superseding what the file held) and remember it."""
-        if path.is_file():
-            self.supersede(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        if self.clients[index].daemon is not None:
+            if (old := userfs.replace(path, data, self.quarantine)) is not None:
+                self._displaced(old)
+        else:
+            if path.is_file():
+                self.supersede(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
         self.ledger[hashlib.sha256(data).hexdigest()] = why
+
+    def delete(self, index: int, path: Path) -> None:
+        """Delete a file or folder as the user: every version under it was seen."""
+        if self.clients[index].daemon is not None:
+            if (old := userfs.remove(path, self.quarantine)) is not None:
+                self._displaced(old)
+            return
+        self.supersede(path)
+        if path.is_dir():
+            _rmtree(path)
+        else:
+            path.unlink()
+
+    def move(self, index: int, src: Path, dest: Path) -> bool:
+        """Rename as the user; False (a no-op) when ``dest`` is taken."""
+        if self.clients[index].daemon is not None:
+            return userfs.move(src, dest)
+        if dest.exists():
+            return False
+        os.rename(src, dest)
+        return True
+
+    def _displaced(self, old: Path) -> None:
+        self.supersede(old)
+        userfs.discard(old)
 
     def supersede(self, path: Path) -> None:
         """The client is about to remove ``path``: every version under it was seen."""
@@ -130,6 +195,37 @@ class World:
 
     def env(self) -> dict[str, str]:
         return {**os.environ, **FAST_CLIENT_ENV, "SYNCD_API_KEY": self.api_key}
+
+    def is_daemon(self, index: int) -> bool:
+        return self.clients[index].daemon is not None
+
+    def await_quiet(self, index: int, timeout: float) -> float | None:
+        """Wait until a daemon client is idle and its tree equals the server's.
+
+        Returns the seconds it took, or None at the deadline or if the daemon died (its
+        exit then becomes a failed run).
+        """
+        client = self.clients[index]
+        assert client.daemon is not None and self.server is not None
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if (code := client.daemon.exited()) is not None:
+                self.runs.append(Run(index, code, "\n".join(client.daemon.lines), daemon=True))
+                client.daemon.start()  # as systemd would; the failed run is reported
+                return None
+            remote = remote_tree(self.server.url, self.api_key, self.workspace)
+            if local_tree(client.folder) == remote and client.daemon.is_quiet():
+                return time.monotonic() - start
+            time.sleep(QUIET_POLL)  # a poll with a deadline
+        return None
+
+    def kill_daemon(self, index: int, delay: float) -> bool:
+        """SIGKILL a daemon client ``delay`` seconds from now and restart it."""
+        daemon = self.clients[index].daemon
+        assert daemon is not None
+        time.sleep(delay)  # the kill moment is the point: a random instant of its work
+        self.runs.append(Run(index, -9, "", killed=True, faulty=True, daemon=True))
+        return daemon.kill()
 
     def sync(self, index: int, *, final: bool = False) -> Run:
         assert self.proxy is not None
@@ -203,3 +299,12 @@ class World:
             unicodedata.normalize("NFC", p.name) == key and p.name != path.name
             for p in path.parent.iterdir()
         )
+
+
+def _rmtree(path: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(path, topdown=False):
+        for name in filenames:
+            os.unlink(os.path.join(dirpath, name))
+        for name in dirnames:
+            os.rmdir(os.path.join(dirpath, name))
+    os.rmdir(path)

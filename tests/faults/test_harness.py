@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from syncd.soak import schedule
@@ -29,9 +30,9 @@ def _world(tmp_path: Path) -> World:
 
 def test_checks_find_a_lost_version_and_accept_a_trashed_one(tmp_path):
     world = _world(tmp_path)
-    world.write(world.clients[0].folder / "a.txt", b"v1", "step 1")
-    world.write(world.clients[0].folder / "a.txt", b"v2", "step 2")  # v1 seen, overwritten
-    world.write(world.clients[1].folder / "b.txt", b"only on c1", "step 3")
+    world.write(0, world.clients[0].folder / "a.txt", b"v1", "step 1")
+    world.write(0, world.clients[0].folder / "a.txt", b"v2", "step 2")  # v1 seen, overwritten
+    world.write(1, world.clients[1].folder / "b.txt", b"only on c1", "step 3")
     (world.clients[1].folder / "b.txt").unlink()  # gone without the user deleting it
     (world.clients[1].folder / "a.txt").write_bytes(b"v2")
     remote = {"a.txt": "f" * 64}
@@ -55,6 +56,40 @@ def test_checks_refuse_tracebacks_and_undocumented_exit_codes(tmp_path):
     ]
     failures = check_world(world, {}, [])
     assert len(failures) == 2, failures
+
+
+def test_checks_want_a_daemon_to_stop_with_0_and_a_clean_log(tmp_path):
+    world = _world(tmp_path)
+    world.runs = [
+        Run(0, 0, "INFO syncd.daemon event=state state=idle", daemon=True),
+        Run(0, -9, "", killed=True, faulty=True, daemon=True),
+        Run(1, 1, "ERROR event=sync_failed", daemon=True),
+        Run(1, 0, "ERROR x\nTraceback (most recent call last):\n  File", daemon=True),
+    ]
+    details = [f.detail for f in check_world(world, {}, [])]
+    assert len(details) == 2, details
+    assert "c1 daemon exited 1" in details[0]
+    assert "c1 daemon printed 'Traceback'" in details[1]
+
+
+def test_a_daemon_clients_writes_tell_the_ledger_what_they_displaced(tmp_path):
+    world = _world(tmp_path)
+    world.quarantine.mkdir()
+    world.clients[0].daemon = object()  # only its presence matters to write/delete/move
+    folder = world.clients[0].folder
+    world.write(0, folder / "d" / "a.txt", b"v1", "step 1")
+    (folder / "d" / "a.txt").write_bytes(b"v1 replaced by a sync")  # what a daemon would do
+    world.write(0, folder / "d" / "a.txt", b"v2", "step 2")
+    assert (folder / "d" / "a.txt").read_bytes() == b"v2"
+    assert world.move(0, folder / "d" / "a.txt", folder / "b.txt")
+    (folder / "c.txt").write_bytes(b"taken")
+    assert not world.move(0, folder / "b.txt", folder / "c.txt")  # never replaces
+    world.delete(0, folder / "b.txt")
+    seen = {hashlib.sha256(b).hexdigest() for b in (b"v1 replaced by a sync", b"v2")}
+    assert seen <= world.superseded
+    assert hashlib.sha256(b"v1").hexdigest() not in world.superseded
+    assert list(world.quarantine.iterdir()) == []  # displaced entries are cleaned up
+    assert sorted(p.name for p in folder.iterdir()) == ["c.txt", "d"]
 
 
 def test_shrink_keeps_only_the_steps_that_matter(monkeypatch):

@@ -13,6 +13,9 @@ from syncd.soak import Options, Result, run_many
 
 CI_SEEDS = range(1000, 1012)
 CI_OPTIONS = Options(clients=2, steps=6, faults=True)
+# The same, with client 0 running ``syncd run`` throughout instead of one-shot syncs.
+DAEMON_SEEDS = range(2000, 2004)
+DAEMON_OPTIONS = Options(clients=2, steps=6, faults=True, daemons=1)
 JOBS = 2
 # All schedules run in the setup of the first test: give that one the whole budget.
 pytestmark = pytest.mark.timeout(900)
@@ -23,14 +26,31 @@ def results() -> dict[int, Result]:
     return {r.seed: r for r in run_many(CI_SEEDS, CI_OPTIONS, jobs=JOBS, shrink_budget=0)}
 
 
+@pytest.fixture(scope="module")
+def daemon_results() -> dict[int, Result]:
+    return {r.seed: r for r in run_many(DAEMON_SEEDS, DAEMON_OPTIONS, jobs=JOBS, shrink_budget=0)}
+
+
+def _replay(seed: int, options: Options) -> str:
+    return (
+        f"replay: python -m syncd.soak --schedules 1 --seed-start {seed} --faults "
+        f"--clients {options.clients} --steps {options.steps} --daemons {options.daemons}"
+    )
+
+
 @pytest.mark.parametrize("seed", CI_SEEDS)
 def test_schedule_converges_without_loss(seed: int, results: dict[int, Result]) -> None:
     result = results[seed]
-    replay = (
-        f"replay: python -m syncd.soak --schedules 1 --seed-start {seed} --faults "
-        f"--clients {CI_OPTIONS.clients} --steps {CI_OPTIONS.steps}"
-    )
-    assert not result.failures, result.report() + "\n" + replay
+    assert not result.failures, result.report() + "\n" + _replay(seed, CI_OPTIONS)
+
+
+@pytest.mark.parametrize("seed", DAEMON_SEEDS)
+def test_schedule_with_a_daemon_converges_without_loss(
+    seed: int, daemon_results: dict[int, Result]
+) -> None:
+    result = daemon_results[seed]
+    assert not result.failures, result.report() + "\n" + _replay(seed, DAEMON_OPTIONS)
+    assert any("daemon" in line for line in result.trace)
 
 
 def test_the_ci_schedules_exercise_every_kind_of_step(results: dict[int, Result]) -> None:
