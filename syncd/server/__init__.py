@@ -2,6 +2,8 @@
 
 routes/   HTTP only: parse, call storage, shape JSON   (app.py wires them, one per family)
 storage   workspaces, entries, revisions, feed, uploads (no HTTP; one transaction each)
-blobs     content-addressed files on disk (temp, fsync, rename; refcounted)
-db        the one module that knows SQLite (engine, WAL, pragmas, write serialisation)
+blobs     content-addressed bytes, refcounted: small ones in the database, the rest as
+          files on disk (temp, fsync, rename)
+db        the one module that knows SQLite (engine, WAL, pragmas, group commit)
+compiled  the hot path's statements, compiled once and run on the DBAPI cursor
 """

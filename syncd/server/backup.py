@@ -69,8 +69,11 @@ def _manifest(conn: Connection, workspace_id: str, include_deleted: bool = False
     }
 
 
-def _write_tar(manifest: dict, store: BlobStore, target: Path) -> None:
-    """PROMISE 2: temp name, fsync, rename; the manifest comes first in the archive."""
+def _write_tar(manifest: dict, store: BlobStore, conn: Connection, target: Path) -> None:
+    """PROMISE 2: temp name, fsync, rename; the manifest comes first in the archive.
+
+    ``conn`` reads the blobs kept in the database; the others are copied from their files.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
@@ -85,7 +88,13 @@ def _write_tar(manifest: dict, store: BlobStore, target: Path) -> None:
                     digest = entry["hash"]
                     if digest and digest not in seen:
                         seen.add(digest)
-                        tar.add(store.path_of(digest), arcname=f"blobs/{digest}")
+                        inline = store.inline_bytes(conn, digest)
+                        if inline is None:
+                            tar.add(store.path_of(digest), arcname=f"blobs/{digest}")
+                            continue
+                        info = tarfile.TarInfo(f"blobs/{digest}")
+                        info.size = len(inline)
+                        tar.addfile(info, io.BytesIO(inline))
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temp, target)
@@ -122,7 +131,8 @@ def backup_workspace(db: Database, store: BlobStore, workspace_id: str, target: 
                 [{"hash": h, "holder": holder, "expires_time": expires} for h in hashes],
             )
     try:
-        _write_tar(manifest, store, target)
+        with db.read() as conn:  # a snapshot: writers go on, pinned blobs stay
+            _write_tar(manifest, store, conn, target)
     finally:
         with db.write() as conn:
             conn.execute(delete(blob_pins).where(blob_pins.c.holder == holder))
@@ -146,7 +156,7 @@ def delete_with_backup(
         manifest = _manifest(conn, workspace_id)
         stamp = manifest["create_time"].replace(":", "").replace("-", "")[:15]
         target = backup_dir / f"{workspace_id}-{stamp}-{secrets.token_hex(3)}.tar"
-        _write_tar(manifest, store, target)
+        _write_tar(manifest, store, conn, target)
         _record(conn, manifest, target, "deleted")
         entries.drop_all(conn, store, workspace_id)
         for row in conn.execute(

@@ -12,6 +12,11 @@
    blob being published.
    ``adopt`` (used by restore in another process) renames inside the write transaction.
 4. Temp files that a crash left behind are removed at start-up.
+5. A blob of at most ``INLINE_MAX`` bytes that arrives in one PUT is kept in the database
+   (``blob_bytes``), inserted in the transaction of its first reference and deleted with
+   its row: the commit's one fsync makes it durable, where a file needs three (the file,
+   its folder, the commit), and a group commit shares that one fsync among many PUTs.
+   Readers look in ``blob_bytes`` first, then on disk.
 """
 
 from __future__ import annotations
@@ -27,11 +32,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from syncd.server.compiled import Compiled
 from syncd.server.db import Database
-from syncd.server.schema import blob_pins, blobs
+from syncd.server.schema import blob_bytes, blob_pins, blobs
 from syncd.server.timefmt import now_iso
+
+INLINE_MAX = 64 << 10  # PROMISE 5: small enough that a commit carries it at no extra fsync
+
+# Compiled once and run on the DBAPI cursor (``compiled.py``): a PUT runs these under the
+# write lock, where SQLAlchemy's execution layer cost more than SQLite itself.
+_ADD_REFS_SQL = (
+    update(blobs)
+    .where(blobs.c.hash == bindparam("digest"))
+    .values(refcount=blobs.c.refcount + bindparam("count"))
+)
+_ADD_REFS = Compiled(_ADD_REFS_SQL)
+_ADD_REF = Compiled(_ADD_REFS_SQL.returning(blobs.c.refcount))
+_INSERT_BLOB = Compiled(insert(blobs), keys=("hash", "size", "refcount"))
+_HAS_BYTES = Compiled(select(blob_bytes.c.hash).where(blob_bytes.c.hash == bindparam("digest")))
+_INSERT_BYTES = Compiled(insert(blob_bytes), keys=("hash", "data"))
+_BYTES = select(blob_bytes.c.data).where(blob_bytes.c.hash == bindparam("digest"))
 
 
 @dataclass
@@ -117,13 +139,24 @@ class BlobStore:
             return
         _place_durably(source, target)
 
-    def add_ref(self, conn: Connection, digest: str, size: int) -> None:
-        """One more reference to a placed blob (inside ``publishing``)."""
-        changed = conn.execute(
-            update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount + 1)
-        ).rowcount
-        if not changed:
-            conn.execute(insert(blobs).values(hash=digest, size=size, refcount=1))
+    def add_ref(self, conn: Connection, digest: str, size: int, data: bytes | None = None) -> None:
+        """One more reference to a blob: placed (inside ``publishing``), or ``data`` itself.
+
+        With ``data`` (PROMISE 5) the bytes are stored unless the blob is live already; a
+        blob that is unreferenced may be losing its file to collection, so it gets them too.
+        """
+        rows = _ADD_REF.run(conn, {"digest": digest, "count": 1})
+        if not rows:
+            _INSERT_BLOB.run(conn, {"hash": digest, "size": size, "refcount": 1})
+        if data is None or (rows and rows[0][0] > 1):
+            return
+        if not rows or not _HAS_BYTES.run(conn, {"digest": digest}):
+            _INSERT_BYTES.run(conn, {"hash": digest, "data": data})
+
+    def inline_bytes(self, conn: Connection, digest: str) -> bytes | None:
+        """The bytes of a blob kept in the database, or None when they are in a file."""
+        row = conn.execute(_BYTES, {"digest": digest}).first()
+        return None if row is None else bytes(row.data)
 
     def path_of(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest
@@ -155,19 +188,13 @@ class BlobStore:
 
     def ref(self, conn: Connection, digest: str, count: int = 1) -> None:
         """Add references to a blob that is live already (a copy)."""
-        conn.execute(
-            update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount + count)
-        )
+        _ADD_REFS.run(conn, {"digest": digest, "count": count})
 
     def unref(self, conn: Connection, digests: list[str]) -> bool:
         """Drop one reference per item; True when some blob may now be collectable."""
-        freed = False
         for digest in digests:
-            conn.execute(
-                update(blobs).where(blobs.c.hash == digest).values(refcount=blobs.c.refcount - 1)
-            )
-            freed = True
-        return freed
+            _ADD_REFS.run(conn, {"digest": digest, "count": -1})
+        return bool(digests)
 
     def collect(self, conn: Connection) -> int:
         """Delete unreferenced, unpinned blobs (in the caller's write transaction)."""
@@ -189,6 +216,7 @@ class BlobStore:
                     continue  # placed for a commit that has not landed yet
                 self.path_of(row.hash).unlink(missing_ok=True)
                 conn.execute(delete(blobs).where(blobs.c.hash == row.hash))
+                conn.execute(delete(blob_bytes).where(blob_bytes.c.hash == row.hash))
                 removed += 1
             finally:
                 stripe.release()

@@ -11,12 +11,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
 
 from syncd.errors import NotFound, PathConflict, PreconditionFailed
 from syncd.paths import ancestors, is_within
 from syncd.server.blobs import BlobStore
+from syncd.server.compiled import Compiled
 from syncd.server.schema import entries, tombstones
 from syncd.server.storage import bump
 from syncd.server.timefmt import now_iso
@@ -32,7 +35,7 @@ class Condition:
     if_match: int | None = None  # the entry must exist at exactly this revision
     must_not_exist: bool = False  # If-None-Match: * / if_revision 0
 
-    def check(self, entry: Row | None) -> None:
+    def check(self, entry: Row | Entry | None) -> None:
         if self.must_not_exist and entry is not None:
             raise PreconditionFailed("the entry exists already")
         if self.if_match is not None and (entry is None or entry.revision != self.if_match):
@@ -58,42 +61,77 @@ def list_entries(conn: Connection, workspace_id: str) -> list[Row]:
     )
 
 
-def get_entry(conn: Connection, workspace_id: str, path: str) -> Row | None:
-    return conn.execute(
-        select(entries).where(entries.c.workspace_id == workspace_id, entries.c.path == path)
-    ).first()
+class Entry(NamedTuple):
+    """A row of ``entries`` as the hot path reads it, or as a write left it (no read-back)."""
+
+    workspace_id: str
+    path: str
+    type: str
+    size: int | None
+    hash: str | None
+    modified_time: str
+    revision: int
+    created_revision: int
 
 
-def _ensure_parents(
-    conn: Connection, workspace_id: str, path: str, revision: int, now: str
-) -> None:
-    for parent in ancestors(path):
-        if get_entry(conn, workspace_id, parent) is None:
-            _insert_dir(conn, workspace_id, parent, revision, now)
+# Compiled once and run on the DBAPI cursor (``compiled.py``): a PUT runs these under the
+# write lock, where SQLAlchemy's execution layer cost more than SQLite itself.
+_INSERT = Compiled(insert(entries), keys=Entry._fields)
+_UPDATE = Compiled(
+    update(entries).where(
+        entries.c.workspace_id == bindparam("ws"), entries.c.path == bindparam("at")
+    ),
+    keys=("type", "size", "hash", "modified_time", "revision"),
+)
+_ENTRY = select(entries).where(
+    entries.c.workspace_id == bindparam("ws"), entries.c.path == bindparam("at")
+)
 
 
-def _insert_dir(conn: Connection, workspace_id: str, path: str, revision: int, now: str) -> None:
-    conn.execute(
-        insert(entries).values(
-            workspace_id=workspace_id,
-            path=path,
-            type=DIR,
-            size=None,
-            hash=None,
-            modified_time=now,
-            revision=revision,
-            created_revision=revision,
-        )
+@cache
+def _some(count: int) -> Compiled:
+    """The entries of ``count`` paths of one workspace (one statement per path depth)."""
+    paths = [bindparam(f"p{i}") for i in range(count)]
+    return Compiled(
+        select(entries).where(entries.c.workspace_id == bindparam("ws"), entries.c.path.in_(paths))
     )
 
 
-def _check_parents(conn: Connection, workspace_id: str, path: str) -> None:
-    for parent in ancestors(path):
-        row = get_entry(conn, workspace_id, parent)
-        if row is None:
-            return
-        if row.type != DIR:
+def get_entry(conn: Connection, workspace_id: str, path: str) -> Row | None:
+    return conn.execute(_ENTRY, {"ws": workspace_id, "at": path}).first()
+
+
+def _with_ancestors(conn: Connection, workspace_id: str, path: str) -> dict[str, Entry]:
+    """The entries of ``path`` and of its ancestors that exist, by path (one query)."""
+    paths = [*ancestors(path), path]
+    params = {"ws": workspace_id, **{f"p{i}": item for i, item in enumerate(paths)}}
+    return {row[1]: Entry(*row) for row in _some(len(paths)).run(conn, params)}
+
+
+def _missing_parents(found: dict[str, Entry], path: str) -> list[str]:
+    """The ancestors of ``path`` that a write must create, outermost first.
+
+    ``PathConflict`` when one of them is a file. Parents are explicit rows, so below the
+    first missing ancestor every other one is missing too.
+    """
+    wanted = ancestors(path)
+    for parent in wanted:
+        if parent in found and found[parent].type != DIR:
             raise PathConflict(f"{parent!r} is a file, not a directory")
+    return [parent for parent in wanted if parent not in found]
+
+
+def _insert_dirs(
+    conn: Connection, workspace_id: str, paths: list[str], revision: int, now: str
+) -> None:
+    if paths:
+        _INSERT.run_many(
+            conn,
+            [
+                Entry(workspace_id, path, DIR, None, None, now, revision, revision)._asdict()
+                for path in paths
+            ],
+        )
 
 
 def _tombstone(conn: Connection, workspace_id: str, rows: list[Row], revision: int) -> None:
@@ -125,43 +163,44 @@ def put_file(
     blob: tuple[str, int],
     condition: Condition,
     history: int | None,
-) -> tuple[Row, bool]:
-    """Publish a placed blob (sha256 hex, size) at ``path``; return (entry, blob freed).
+    *,
+    account_id: str,
+    data: bytes | None = None,
+) -> tuple[Entry, bool]:
+    """Publish a blob (sha256 hex, size) at ``path``; return (entry, blob freed).
 
-    Runs inside ``BlobStore.publishing``, which removes the blob again if this refuses.
+    The workspace must be live and ``account_id``'s. The blob is either placed already
+    (inside ``BlobStore.publishing``, which removes it again if this refuses) or ``data``,
+    stored with the reference in this transaction. Eight statements for a new file: this
+    is the hot path of every upload, run under the write lock.
     """
     digest, size = blob
-    existing = get_entry(conn, workspace_id, path)
+    revision = bump(conn, workspace_id, history, account_id)  # first: another's is 404
+    found = _with_ancestors(conn, workspace_id, path)
+    existing = found.get(path)
     condition.check(existing)
     if existing is not None and existing.type == DIR:
         raise PathConflict(f"{path!r} is a directory")
-    _check_parents(conn, workspace_id, path)
-    revision = bump(conn, workspace_id, history)
+    parents = _missing_parents(found, path)
     now = now_iso()
-    _ensure_parents(conn, workspace_id, path, revision, now)
-    store.add_ref(conn, digest, size)
-    values = {
-        "type": FILE,
-        "size": size,
-        "hash": digest,
-        "modified_time": now,
-        "revision": revision,
-    }
+    _insert_dirs(conn, workspace_id, parents, revision, now)
+    store.add_ref(conn, digest, size, data)
+    entry = Entry(
+        workspace_id,
+        path,
+        FILE,
+        size,
+        digest,
+        now,
+        revision,
+        revision if existing is None else existing.created_revision,
+    )
     if existing is None:
-        conn.execute(
-            insert(entries).values(
-                workspace_id=workspace_id, path=path, created_revision=revision, **values
-            )
-        )
-        freed = False
-    else:
-        conn.execute(
-            update(entries)
-            .where(entries.c.workspace_id == workspace_id, entries.c.path == path)
-            .values(**values)
-        )
-        freed = store.unref(conn, [existing.hash])
-    return get_entry(conn, workspace_id, path), freed  # type: ignore[return-value]
+        _INSERT.run(conn, entry._asdict())
+        return entry, False
+    values = {"type": FILE, "size": size, "hash": digest, "modified_time": now}
+    _UPDATE.run(conn, {"ws": workspace_id, "at": path, "revision": revision, **values})
+    return entry, store.unref(conn, [existing.hash])  # type: ignore[list-item]
 
 
 def delete_path(
@@ -194,11 +233,9 @@ def mkdir(
         if existing.type == DIR:
             return
         raise PathConflict(f"{path!r} is a file")
-    _check_parents(conn, workspace_id, path)
+    parents = _missing_parents(_with_ancestors(conn, workspace_id, path), path)
     revision = bump(conn, workspace_id, history)
-    now = now_iso()
-    _ensure_parents(conn, workspace_id, path, revision, now)
-    _insert_dir(conn, workspace_id, path, revision, now)
+    _insert_dirs(conn, workspace_id, [*parents, path], revision, now_iso())
 
 
 def transfer(
@@ -221,11 +258,11 @@ def transfer(
         raise PathConflict(f"cannot {'move' if is_move else 'copy'} {source!r} into itself")
     if get_entry(conn, workspace_id, dest) is not None:
         raise PathConflict(f"{dest!r} exists already")
-    _check_parents(conn, workspace_id, dest)
+    parents = _missing_parents(_with_ancestors(conn, workspace_id, dest), dest)
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, source))))
     revision = bump(conn, workspace_id, history)
     now = now_iso()
-    _ensure_parents(conn, workspace_id, dest, revision, now)
+    _insert_dirs(conn, workspace_id, parents, revision, now)
     if is_move:
         conn.execute(delete(entries).where(subtree(workspace_id, source)))
         _tombstone(conn, workspace_id, rows, revision)

@@ -4,7 +4,8 @@
    status and ``{"error", "message"}`` body of PROTOCOL.md (plus ``offset`` for E3).
 2. File paths come from the raw request target, percent-decoded exactly once as strict
    UTF-8, then ``syncd.paths.normalize`` (so invalid UTF-8 is a 400, never U+FFFD).
-3. Bodies are streamed to a temp file as they arrive and refused past ``max_body``.
+3. Bodies are streamed to a temp file as they arrive and refused past ``max_body``; a body
+   whose declared length is small is read into memory instead.
 """
 
 from __future__ import annotations
@@ -94,6 +95,20 @@ def declared_length(request: Request) -> int | None:
     if length < 0:
         raise errors.InvalidParameter("bad Content-Length")
     return length
+
+
+async def receive_small(request: Request, limit: int) -> bytes:
+    """A body with a small declared length, in memory; ``TooLarge`` past ``limit``.
+
+    The server's HTTP layer stops a body at its Content-Length, so this holds at most that.
+    """
+    length = declared_length(request)
+    if length is not None and length > limit:
+        raise errors.TooLarge(f"the body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+    return bytes(body)
 
 
 async def receive_body(request: Request, temp: TempBlob, limit: int) -> None:

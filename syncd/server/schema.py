@@ -2,8 +2,8 @@
 
 1. Times are ISO 8601 UTC strings with microseconds and ``+00:00``; they sort as text.
 2. Paths are NFC and compared in binary order, which is code-point order for UTF-8.
-3. A blob row's ``refcount`` counts the entries that name it; a file on disk exists for
-   every row with ``refcount > 0``.
+3. A blob row's ``refcount`` counts the entries that name it; every row with
+   ``refcount > 0`` has its bytes: a ``blob_bytes`` row, or else a file on disk.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -83,6 +84,16 @@ blobs = Table(
     Column("hash", String, primary_key=True),  # sha256 hex, also the file name on disk
     Column("size", Integer, nullable=False),
     Column("refcount", Integer, nullable=False),
+)
+
+blob_bytes = Table(
+    "blob_bytes",
+    metadata,
+    # The bytes of a small blob, kept in the database instead of a file: a PUT of it is
+    # durable with the commit's one fsync instead of three (file, folder, commit). Kept in
+    # its own table so that scans of ``blobs`` (collection) stay small.
+    Column("hash", String, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 blob_pins = Table(

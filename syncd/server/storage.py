@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from syncd.errors import InvalidParameter, WorkspaceNotFound
 from syncd.server.auth import new_id
+from syncd.server.compiled import Compiled
 from syncd.server.schema import accounts, entries, tombstones, workspaces
 from syncd.server.timefmt import now_iso
 
@@ -27,15 +28,29 @@ def check_name(name: object) -> str:
     return name
 
 
+# Built once: every write runs these under the write lock.
+_LIVE = select(workspaces).where(
+    workspaces.c.id == bindparam("ws"),
+    workspaces.c.account_id == bindparam("account"),
+    workspaces.c.deleted_time.is_(None),
+)
+_BUMP_SQL = (  # issues the revision and reads the floor in one statement
+    update(workspaces)
+    .where(workspaces.c.id == bindparam("ws"))
+    .values(revision=workspaces.c.revision + 1, modified_time=bindparam("now"))
+    .returning(workspaces.c.revision, workspaces.c.history_floor)
+)
+_BUMP = Compiled(_BUMP_SQL)
+_BUMP_LIVE = Compiled(  # ... and checks the workspace as ``get_workspace`` does
+    _BUMP_SQL.where(
+        workspaces.c.account_id == bindparam("account"), workspaces.c.deleted_time.is_(None)
+    )
+)
+
+
 def get_workspace(conn: Connection, account_id: str, workspace_id: str) -> Row:
     """The live workspace, owned by this account, or ``WorkspaceNotFound``."""
-    row = conn.execute(
-        select(workspaces).where(
-            workspaces.c.id == workspace_id,
-            workspaces.c.account_id == account_id,
-            workspaces.c.deleted_time.is_(None),
-        )
-    ).first()
+    row = conn.execute(_LIVE, {"ws": workspace_id, "account": account_id}).first()
     if row is None:
         raise WorkspaceNotFound(f"no workspace {workspace_id!r}")
     return row
@@ -125,24 +140,32 @@ def set_active(conn: Connection, account_id: str, workspace_id: object) -> Row |
     return get_active(conn, account_id)
 
 
-def bump(conn: Connection, workspace_id: str, history: int | None) -> int:
-    """Issue the next revision (PROMISES 2 and 3) and touch ``modified_time``."""
-    row = conn.execute(
-        select(workspaces.c.revision, workspaces.c.history_floor).where(
-            workspaces.c.id == workspace_id
-        )
-    ).one()
-    revision = row.revision + 1
-    values: dict[str, object] = {"revision": revision, "modified_time": now_iso()}
-    if history is not None and revision - history > row.history_floor:
+def bump(
+    conn: Connection, workspace_id: str, history: int | None, account_id: str | None = None
+) -> int:
+    """Issue the next revision (PROMISES 2 and 3) and touch ``modified_time``.
+
+    With ``account_id`` the same statement checks the workspace as ``get_workspace`` does,
+    so a hot path needs no separate lookup; a refusal after it is rolled back with it.
+    """
+    params = {"ws": workspace_id, "now": now_iso()}
+    if account_id is None:
+        rows = _BUMP.run(conn, params)
+    else:
+        rows = _BUMP_LIVE.run(conn, {**params, "account": account_id})
+    if not rows:
+        raise WorkspaceNotFound(f"no workspace {workspace_id!r}")
+    revision, history_floor = rows[0]
+    if history is not None and revision - history > history_floor:
         floor = revision - history
-        values["history_floor"] = floor
+        conn.execute(
+            update(workspaces).where(workspaces.c.id == workspace_id).values(history_floor=floor)
+        )
         conn.execute(
             delete(tombstones).where(
                 tombstones.c.workspace_id == workspace_id, tombstones.c.revision <= floor
             )
         )
-    conn.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(**values))
     return revision
 
 

@@ -1,15 +1,17 @@
 """``/api/v1/workspaces/{id}/files``: listing, GET (ETag, Range), PUT, DELETE, POST ops.
 
-1. A PUT body goes to a temp file as it arrives and is published in one transaction
-   after the last byte, so a GET during a PUT sees the old or the new content, whole.
+1. A PUT body goes to memory (small, kept in the database) or to a temp file as it arrives,
+   and is published in one transaction after the last byte, so a GET during a PUT sees the
+   old or the new content, whole.
 2. A download reads an immutable blob; if collection removed it between lookup and open,
    the entry is looked up again (it then names the newer content).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Connection
 from starlette.convertors import Convertor, register_url_convertor
@@ -19,6 +21,8 @@ from starlette.responses import Response, StreamingResponse
 from syncd.errors import InvalidParameter, NotFound, PathConflict
 from syncd.paths import normalize
 from syncd.server import entries, storage
+from syncd.server.blobs import INLINE_MAX
+from syncd.server.context import ServerContext
 from syncd.server.http import (
     condition_from,
     declared_length,
@@ -27,6 +31,7 @@ from syncd.server.http import (
     raw_file_path,
     read_json,
     receive_body,
+    receive_small,
 )
 from syncd.server.routes.common import Routes, context, entry_json
 
@@ -98,16 +103,20 @@ async def get_file(request: Request, workspace_id: str, file_path: str) -> Respo
             with ctx.db.read() as conn:
                 storage.get_workspace(conn, account_id, workspace_id)
                 row = entries.get_entry(conn, workspace_id, path)
-            if row is None:
-                raise NotFound(f"no entry {path!r}", path=path)
-            if row.type != "file":
-                raise PathConflict(f"{path!r} is a directory, not a file")
+                if row is None:
+                    raise NotFound(f"no entry {path!r}", path=path)
+                if row.type != "file":
+                    raise PathConflict(f"{path!r} is a directory, not a file")
+                data = ctx.store.inline_bytes(conn, row.hash)
+            span = _parse_range(range_header, row.size)
+            if data is not None:
+                if isinstance(span, tuple):
+                    data = data[span[0] : span[1]]
+                return None, row.size, str(row.revision), span, data
             try:
                 handle = open(ctx.store.path_of(row.hash), "rb")  # noqa: SIM115
             except FileNotFoundError:
                 continue  # replaced and collected meanwhile: look again
-            span = _parse_range(range_header, row.size)
-            data = None
             if row.size <= SMALL or span == "unsatisfiable":
                 with handle:
                     if isinstance(span, tuple):
@@ -162,6 +171,13 @@ async def put_file(request: Request, workspace_id: str, file_path: str) -> Respo
     path = raw_file_path(request, PATH_SKIP)
     condition = condition_from(request, ctx.base_only, allow_none_match=True)
     length = declared_length(request)
+    if length is not None and length <= INLINE_MAX:
+        # No temp file: the bytes go into the group commit (blobs.py PROMISE 5).
+        data = await receive_small(request, ctx.settings.max_body)
+        blob = (hashlib.sha256(data).hexdigest(), len(data))
+        publish = _publisher(ctx, account_id, workspace_id, path, condition, blob, data)
+        await ctx.changed(workspace_id, await ctx.db.submit(publish))
+        return Response(status_code=204)
     if length is None or length > SMALL:
         await ctx.run(_check_workspace, ctx, account_id, workspace_id)
     temp = ctx.store.temp()
@@ -170,24 +186,45 @@ async def put_file(request: Request, workspace_id: str, file_path: str) -> Respo
 
         def work() -> bool:
             digest = temp.finish()
-            blob = (digest, temp.size)
-
-            def mutate(conn: Connection) -> bool:
-                storage.get_workspace(conn, account_id, workspace_id)
-                history = ctx.settings.history
-                _, freed = entries.put_file(
-                    conn, ctx.store, workspace_id, path, blob, condition, history
-                )
-                return freed
-
+            publish = _publisher(
+                ctx, account_id, workspace_id, path, condition, (digest, temp.size)
+            )
             with ctx.store.publishing(ctx.db, temp.path, digest):
-                return ctx.db.grouped(mutate)
+                return ctx.db.grouped(publish)
 
         freed = await ctx.run(work)
     finally:
         temp.discard()
     await ctx.changed(workspace_id, freed)
     return Response(status_code=204)
+
+
+def _publisher(
+    ctx: ServerContext,
+    account_id: str,
+    workspace_id: str,
+    path: str,
+    condition: entries.Condition,
+    blob: tuple[str, int],
+    data: bytes | None = None,
+) -> Callable[[Connection], bool]:
+    """A PUT's share of a group commit: publish ``blob`` at ``path``; True if one was freed."""
+
+    def publish(conn: Connection) -> bool:
+        _, freed = entries.put_file(
+            conn,
+            ctx.store,
+            workspace_id,
+            path,
+            blob,
+            condition,
+            ctx.settings.history,
+            account_id=account_id,
+            data=data,
+        )
+        return freed
+
+    return publish
 
 
 def _check_workspace(ctx: object, account_id: str, workspace_id: str) -> None:
@@ -210,11 +247,7 @@ async def delete_file(request: Request, workspace_id: str, file_path: str) -> Re
             conn, ctx.store, workspace_id, path, condition, ctx.settings.history
         )
 
-    def work() -> bool:
-        return ctx.db.grouped(mutate)
-
-    freed = await ctx.run(work)
-    await ctx.changed(workspace_id, freed)
+    await ctx.changed(workspace_id, await ctx.db.submit(mutate))
     return Response(status_code=204)
 
 
@@ -251,9 +284,6 @@ async def file_op(request: Request, workspace_id: str, file_path: str) -> Respon
                 is_move=op == "move",
             )
 
-    def work() -> None:
-        ctx.db.grouped(mutate)
-
-    await ctx.run(work)
+    await ctx.db.submit(mutate)
     await ctx.changed(workspace_id)
     return Response(status_code=204)

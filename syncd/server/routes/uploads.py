@@ -165,6 +165,7 @@ async def commit(request: Request, workspace_id: str, upload_id: str) -> Respons
                 (digest, size),
                 condition,
                 ctx.settings.history,
+                account_id=account_id,
             )
             sessions.remove(conn, upload_id)
         file.unlink(missing_ok=True)
