@@ -137,27 +137,43 @@ class Engine:
             return
         local_root.refuse_unless_ok(status)
 
-    def remote_tree(self, report: Report) -> tuple[dict, set[str]]:
-        """The remote tree, and the paths the server contradicted itself about."""
+    def remote_tree(
+        self, report: Report, scope: set[str] | None = None
+    ) -> tuple[dict, set[str], int | None]:
+        """The remote tree (with ``scope``, only under it), the paths the server contradicted
+        itself about, and how many files a listing held.
+
+        With a change feed the tree is read from the mirror under the scope alone, and the
+        count is None: the whole side is in the mirror, which ``store.remote_files()``
+        counts when a plan needs it. A listing is the whole tree by nature; it is cut to the
+        scope here, and its files are counted while it is at hand.
+        """
         caps = self.client.capabilities
         if caps.changes:
-            result = follow_feed(self.client, self.store, self.workspace_id, wait=self.feed_wait)
+            result = follow_feed(
+                self.client, self.store, self.workspace_id, wait=self.feed_wait, scope=scope
+            )
             report.was_reset = report.was_reset or result.was_reset
             report.remote_changed |= result.changed
             report.problems.extend((p, f"bad entry from server: {r}") for p, r in result.rejected)
-            return result.tree, result.unknown
+            return result.tree, result.unknown, None
         listing = list_remote(self.client, self.workspace_id)
         report.problems.extend((p, f"bad entry from server: {r}") for p, r in listing.rejected)
-        return listing.tree, listing.unknown
+        tree = listing.tree
+        files = sum(1 for r in tree.values() if not r.is_dir)
+        if scope is not None:
+            tree = {p: n for p, n in tree.items() if _under(p, scope)}
+        return tree, listing.unknown, files
 
     # -- one sync ----------------------------------------------------------------------
     def sync(self, *, dry_run: bool = False, scope: set[str] | None = None) -> Report:
         """Bring both sides into agreement; with ``scope``, only those paths and subtrees.
 
         A scoped sync is what the daemon runs for dirty paths: the scan, the remote tree and
-        the base are cut down to the scope, so nothing outside it is planned. The base is
-        read only under the scope (both ends of a local move are dirty paths, so a move
-        finds its base row), which keeps a small change cheap in a large tree.
+        the base are cut down to the scope, so nothing outside it is planned. The base and
+        the feed's mirror are read only under the scope (both ends of a local move are
+        dirty paths, so a move finds its base row), which keeps a small change cheap in a
+        large tree.
         """
         report = Report()
         self.check_root()
@@ -228,12 +244,8 @@ class Engine:
             self.store.store_hashes(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
-        whole_remote, remote_unknown = self.remote_tree(report)
-        if scope is None:
-            remote, base = whole_remote, self.store.base()
-        else:
-            remote = {p: n for p, n in whole_remote.items() if _under(p, scope)}
-            base = self.store.base(prefixes=scope)
+        remote, remote_unknown, listed_files = self.remote_tree(report, scope)
+        base = self.store.base(prefixes=scope)
         echoes = refresh_echoes(remote, base)
         if echoes:
             self.store.put_base(echoes)
@@ -256,7 +268,7 @@ class Engine:
             policy = replace(
                 policy,
                 local_files=self.store.base_files(),
-                remote_files=sum(1 for r in whole_remote.values() if not r.is_dir),
+                remote_files=self.store.remote_files() if listed_files is None else listed_files,
             )
             plan = make_plan(local, remote, base, policy)
         return plan, local, remote

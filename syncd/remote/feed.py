@@ -9,12 +9,15 @@
 3. ``410 revision_obsoleted`` (``FeedReset``) drops the mirror and the base together and
    starts from revision 0: with no base, the planner can only merge, so nothing is deleted
    on either side because of the reset (PROTOCOL.md, E2).
+4. A scope narrows only what is read back: every page is applied to the whole mirror and
+   every path it changed is reported in ``changed``, inside the scope or not, so the
+   daemon can follow the changes outside it with passes of their own.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from syncd.errors import FeedReset
@@ -25,7 +28,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FeedResult:
-    """What following the feed produced: the tree, and whether a reset happened."""
+    """What following the feed produced: the tree (only under the scope, when one was
+    given), whether a reset happened, and every path the pages changed."""
 
     tree: dict[str, RemoteNode]
     was_reset: bool = False
@@ -43,10 +47,13 @@ def follow_feed(
     limit: int = 1000,
     wait: float = 0,
     on_page: Callable[[int], None] | None = None,
+    scope: Iterable[str] | None = None,
 ) -> FeedResult:
     """Bring the mirror up to date with the server and return the remote tree.
 
     ``wait`` > 0 long-polls the first page (the daemon's idle state); later pages never wait.
+    With ``scope`` the tree holds only the mirror's rows at and below those paths, read by
+    the path index, so a scoped sync never loads the whole mirror (promise 4).
     """
     cursor = store.get_cursor()
     was_reset = False
@@ -84,7 +91,7 @@ def follow_feed(
         if not page.has_more:
             break
     return FeedResult(
-        tree=store.remote_tree(),
+        tree=store.remote_tree(prefixes=scope),
         was_reset=was_reset,
         rejected=rejected,
         end_revision=cursor,

@@ -218,30 +218,34 @@ class Store:
 
     def base(self, prefixes: Iterable[str] | None = None) -> dict[str, BaseNode]:
         """The base tree keyed by path (plain DBAPI rows: this is the hot path); with
-        ``prefixes``, only the rows at those paths and below them.
-
-        A scoped sync reads only what it plans, so its cost follows the rows it returns,
-        not the size of the base: each prefix ``p`` is one search of the path index for
-        ``p`` and the byte range ``p/`` .. ``p0``. A range has no wildcards, so names
-        holding ``%`` or ``_`` need no escaping, as they would with LIKE. The prefixes are
-        read in one snapshot, so a writer in between cannot make them disagree.
-        """
+        ``prefixes``, only the rows at those paths and below them (``rows_under``), so a
+        scoped sync's cost follows the rows it plans, not the size of the base."""
         sql = f"SELECT {', '.join(_BASE_COLS)} FROM base"
-        if prefixes is None:
-            with self.read() as conn:
-                rows = _raw(conn).execute(sql).fetchall()
-        else:
-            sql += " WHERE path = ? OR (path >= ? AND path < ?)"
-            rows = []
-            with self.snapshot() as conn:
-                raw = _raw(conn)
-                for p in _outermost(prefixes):
-                    rows += raw.execute(sql, (p, p + "/", p + "0")).fetchall()
+        rows = self.rows_under(sql, prefixes)
         kinds = _KINDS
         with _gc_paused():
             return {
                 r[0]: BaseNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows
             }
+
+    def rows_under(self, sql: str, prefixes: Iterable[str] | None) -> list[Any]:
+        """The rows of ``sql`` (a ``SELECT .. FROM <table>`` with no WHERE); with
+        ``prefixes``, only those whose path is a prefix or lies below one.
+
+        Each prefix ``p`` is one search of the path index for ``p`` and the byte range
+        ``p/`` .. ``p0`` (``SUBTREE``). A range has no wildcards, so names holding ``%``
+        or ``_`` need no escaping, as they would with LIKE. The prefixes are read in one
+        snapshot, so a writer in between cannot make them disagree.
+        """
+        if prefixes is None:
+            with self.read() as conn:
+                return _raw(conn).execute(sql).fetchall()
+        rows: list[Any] = []
+        with self.snapshot() as conn:
+            raw = _raw(conn)
+            for p in _outermost(prefixes):
+                rows += raw.execute(f"{sql} WHERE {SUBTREE}", subtree_params(p)).fetchall()
+        return rows
 
     def put_base(self, nodes: Iterable[BaseNode]) -> None:
         """Upsert base rows in one transaction; a path that synced loses its item error."""
@@ -284,9 +288,8 @@ class Store:
             for table in ("base", "hash_cache"):
                 _delete_paths(conn, table, [dest], subtree=True)
                 raw.execute(
-                    f"UPDATE {table} SET path = ? || substr(path, ?) "
-                    "WHERE path = ? OR (path >= ? AND path < ?)",
-                    (dest, len(src) + 1, src, src + "/", src + "0"),
+                    f"UPDATE {table} SET path = ? || substr(path, ?) WHERE {SUBTREE}",
+                    (dest, len(src) + 1, *subtree_params(src)),
                 )
         # The loaded cache follows the same rows, so the next scan reads no table again.
         with self._hashes_lock:
@@ -316,13 +319,20 @@ class Store:
 
     # -- remote mirror (the change feed's tree) -------------------------------------------
 
-    def remote_tree(self) -> dict[str, RemoteNode]:
-        """The remote tree as of the stored cursor."""
-        with self.read() as conn:
-            rows = _raw(conn).execute(f"SELECT {', '.join(_REMOTE_COLS)} FROM remote").fetchall()
+    def remote_tree(self, prefixes: Iterable[str] | None = None) -> dict[str, RemoteNode]:
+        """The remote tree as of the stored cursor; with ``prefixes``, only the rows at
+        those paths and below them (``rows_under``): a scoped sync reads its scope only."""
+        sql = f"SELECT {', '.join(_REMOTE_COLS)} FROM remote"
+        rows = self.rows_under(sql, prefixes)
         kinds = _KINDS
         with _gc_paused():
             return {r[0]: RemoteNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5]) for r in rows}
+
+    def remote_files(self) -> int:
+        """How many files the mirror holds (what a scoped sync's guards judge deletes by)."""
+        with self.read() as conn:
+            sql = "SELECT count(*) FROM remote WHERE kind = ?"
+            return _raw(conn).execute(sql, (Kind.FILE.value,)).fetchone()[0]
 
     def apply_remote(
         self, *, upserts: Iterable[RemoteNode], deletes: Iterable[str], cursor: int
@@ -529,6 +539,15 @@ _REMOTE_COLS = tuple(c.name for c in s.remote.columns)
 _HASH_COLS = tuple(c.name for c in s.hash_cache.columns)
 _CachedHash = tuple[tuple[int, int, int, int], str]  # (size, mtime_ns, inode, ctime_ns), hash
 
+SUBTREE = "path = ? OR (path >= ? AND path < ?)"
+"""A path and its subtree, by the path index: '0' is the byte after '/', so the range
+``p/`` .. ``p0`` holds exactly the paths below ``p``. Bind ``subtree_params(p)``."""
+
+
+def subtree_params(path: str) -> tuple[str, str, str]:
+    """The parameters of ``SUBTREE`` for ``path``."""
+    return (path, path + "/", path + "0")
+
 
 def _upsert_sql(table: str, cols: tuple[str, ...]) -> str:
     """``INSERT .. ON CONFLICT(path) DO UPDATE`` for a table keyed by its first column."""
@@ -567,16 +586,14 @@ def _outermost(prefixes: Iterable[str]) -> list[str]:
 
 def _paths_under(raw: Any, table: str, path: str) -> list[str]:
     """``path`` and the paths below it that ``table`` holds (one search of its index)."""
-    sql = f"SELECT path FROM {table} WHERE path = ? OR (path >= ? AND path < ?)"
-    return [r[0] for r in raw.execute(sql, (path, path + "/", path + "0"))]
+    sql = f"SELECT path FROM {table} WHERE {SUBTREE}"
+    return [r[0] for r in raw.execute(sql, subtree_params(path))]
 
 
 def _delete_paths(conn: Connection, table: str, paths: list[str], *, subtree: bool) -> None:
-    """Delete rows by path; a subtree is the byte range ``p/`` .. ``p0`` ('0' follows '/')."""
+    """Delete rows by path; with ``subtree``, each path's ``SUBTREE`` too."""
     raw = _raw(conn)
-    raw.executemany(f"DELETE FROM {table} WHERE path = ?", [(p,) for p in paths])
     if subtree:
-        raw.executemany(
-            f"DELETE FROM {table} WHERE path >= ? AND path < ?",
-            [(p + "/", p + "0") for p in paths],
-        )
+        raw.executemany(f"DELETE FROM {table} WHERE {SUBTREE}", [subtree_params(p) for p in paths])
+    else:
+        raw.executemany(f"DELETE FROM {table} WHERE path = ?", [(p,) for p in paths])

@@ -1,4 +1,5 @@
-"""A scoped read of the base: exactly the rows at and below the prefixes, by the index."""
+"""A scoped read of the base or the remote mirror: exactly the rows at and below the
+prefixes, by the path index."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd.planner.trees import BaseNode, Kind
+from syncd.planner.trees import BaseNode, Kind, RemoteNode
 from syncd.state import Store
+from syncd.state.store import SUBTREE, subtree_params
 
 # Siblings that a prefix test or a LIKE pattern could confuse with the subtree of "a":
 # "a b" and "a.txt" sort before "a/", "a0" is the end of the range, "%"/"_" are LIKE
@@ -44,12 +46,26 @@ def filled(store: Store) -> Store:
     return store
 
 
+@pytest.fixture
+def mirrored(store: Store) -> Store:
+    """The same names in the remote mirror, with a directory for each parent."""
+    store.apply_remote(upserts=[remote_node(n) for n in NAMES], deletes=[], cursor=1)
+    return store
+
+
+def remote_node(name: str) -> RemoteNode:
+    is_parent = any(other.startswith(name + "/") for other in NAMES)
+    if is_parent:
+        return RemoteNode(name, Kind.DIR, revision=1)
+    return RemoteNode(name, Kind.FILE, len(name), "2026-01-01T00:00:00+00:00", 1, f"sha256:{name}")
+
+
 def under(prefixes: set[str]) -> set[str]:
     """What the reconciler's own filter keeps: the path or one of its ancestors."""
     return {n for n in NAMES if n in prefixes or any(n.startswith(p + "/") for p in prefixes)}
 
 
-@pytest.mark.parametrize(
+PREFIXES = pytest.mark.parametrize(
     "prefixes",
     [
         {"a"},
@@ -68,10 +84,27 @@ def under(prefixes: set[str]) -> set[str]:
     ],
     ids=repr,
 )
+
+
+@PREFIXES
 def test_rows_at_and_below_the_prefixes_and_nothing_else(filled: Store, prefixes: set[str]) -> None:
     got = filled.base(prefixes=prefixes)
     assert set(got) == under(prefixes)
     assert all(got[p] == BaseNode(p, Kind.FILE, len(p)) for p in got)
+
+
+@PREFIXES
+def test_mirror_rows_at_and_below_the_prefixes_and_nothing_else(
+    mirrored: Store, prefixes: set[str]
+) -> None:
+    got = mirrored.remote_tree(prefixes=prefixes)
+    assert set(got) == under(prefixes)
+    assert all(got[p] == remote_node(p) for p in got)
+
+
+def test_no_prefix_reads_the_whole_mirror_and_files_count_every_file(mirrored: Store) -> None:
+    assert mirrored.remote_tree(prefixes=None) == {n: remote_node(n) for n in NAMES}
+    assert mirrored.remote_files() == sum(not remote_node(n).is_dir for n in NAMES)
 
 
 def test_no_prefix_reads_the_whole_base(filled: Store) -> None:
@@ -79,12 +112,12 @@ def test_no_prefix_reads_the_whole_base(filled: Store) -> None:
     assert filled.base(prefixes=None) == filled.base()
 
 
-def test_the_scoped_read_searches_the_path_index(filled: Store, db_path: Path) -> None:
+@pytest.mark.parametrize("table", ["base", "remote"])
+def test_the_scoped_read_searches_the_path_index(store: Store, db_path: Path, table: str) -> None:
     raw = sqlite3.connect(db_path)
     try:
         plan = raw.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM base WHERE path = ? OR (path >= ? AND path < ?)",
-            ("a", "a/", "a0"),
+            f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {SUBTREE}", subtree_params("a")
         ).fetchall()
     finally:
         raw.close()
