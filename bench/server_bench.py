@@ -156,6 +156,11 @@ def bench_target(
         response = client.put(f"{top}/{path}", content=data)
         assert response.status_code == 204, response.text
 
+    def small_overwrite(client: httpx.Client, i: int) -> None:
+        path, data = files[i % args.count]
+        response = client.put(f"{top}/{path}", content=data[::-1])  # new bytes, old ones freed
+        assert response.status_code == 204, response.text
+
     def small_get(client: httpx.Client, i: int) -> None:
         path, data = files[i % args.count]
         response = client.get(f"{top}/{path}")
@@ -165,6 +170,7 @@ def bench_target(
     results = {
         "put": rate(args.count, clients, small_put, url, headers),
         "get": rate(args.count, clients, small_get, url, headers),
+        "overwrite": rate(args.count, clients, small_overwrite, url, headers),
     }
     if not args.size_mb or clients != args.clients[-1]:
         return results
@@ -242,6 +248,7 @@ def main() -> None:
     for clients in args.clients:
         rows.append((f"PUT {args.count} x 1-16 KiB, {clients} clients", "req/s", f"put{clients}"))
         rows.append((f"GET {args.count} x 1-16 KiB, {clients} clients", "req/s", f"get{clients}"))
+        rows.append((f"PUT over them, {clients} clients", "req/s", f"overwrite{clients}"))
     if args.size_mb:
         rows.append((f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"))
         rows.append((f"download {args.size_mb} MiB", "MB/s", "download"))

@@ -125,6 +125,7 @@ def create_app(ctx: ServerContext) -> ASGIApp:
             yield
         finally:
             task.cancel()
+            await ctx.settle()
 
     families = [accounts.router, workspaces.router, files.router]
     if not ctx.base_only:

@@ -32,7 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from syncd.server.compiled import Compiled
 from syncd.server.db import Database
@@ -54,6 +63,8 @@ _INSERT_BLOB = Compiled(insert(blobs), keys=("hash", "size", "refcount"))
 _HAS_BYTES = Compiled(select(blob_bytes.c.hash).where(blob_bytes.c.hash == bindparam("digest")))
 _INSERT_BYTES = Compiled(insert(blob_bytes), keys=("hash", "data"))
 _BYTES = select(blob_bytes.c.data).where(blob_bytes.c.hash == bindparam("digest"))
+# A literal 0, not a parameter, so that SQLite sees the partial index blobs_unreferenced.
+_UNREFERENCED = select(blobs.c.hash).where(blobs.c.refcount <= literal_column("0"))
 
 
 @dataclass
@@ -203,9 +214,7 @@ class BlobStore:
         now = now_iso()
         conn.execute(delete(blob_pins).where(blob_pins.c.expires_time < now))
         pinned = select(blob_pins.c.hash)
-        rows = conn.execute(
-            select(blobs.c.hash).where(blobs.c.refcount <= 0, blobs.c.hash.not_in(pinned))
-        ).all()
+        rows = conn.execute(_UNREFERENCED.where(blobs.c.hash.not_in(pinned))).all()
         removed = 0
         for row in rows:
             stripe = self._stripe(row.hash)

@@ -3,7 +3,9 @@
 1. Database work runs in worker threads (``run``); the event loop never blocks on SQLite.
 2. ``authenticate`` answers from a cache of keys already seen (keys are never revoked), so
    a request costs a database round trip only for its own work.
-3. ``changed`` is called after a commit: it wakes long polls and collects freed blobs.
+3. ``changed`` is called after a commit: it wakes long polls, and when blobs were freed it
+   has them collected in the background, one collection per burst of freeing writes (each
+   collection is a write transaction with its own fsync; the answer does not wait for it).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class ServerContext:
             weakref.WeakValueDictionary()
         )
         self.limiter = anyio.CapacityLimiter(32)
+        self._collector: asyncio.Task[None] | None = None
+        self._must_collect = False
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
@@ -87,7 +91,23 @@ class ServerContext:
         """After a commit: wake the workspace's long polls; collect blobs if some were freed."""
         self.notifier.notify(workspace_id)
         if freed:
-            await self.run(self.collect)
+            self._must_collect = True
+            if self._collector is None or self._collector.done():
+                self._collector = asyncio.create_task(self._collect_while_freed())
+
+    async def _collect_while_freed(self) -> None:
+        """Collect until no write freed a blob since the last collection began."""
+        while self._must_collect:
+            self._must_collect = False
+            try:
+                await self.run(self.collect)
+            except Exception as exc:  # the timer's housekeeping collects later
+                log.warning("collection failed: %s", exc)
+
+    async def settle(self) -> None:
+        """Let a running background collection finish (before the database closes)."""
+        if self._collector is not None:
+            await self._collector
 
     def collect(self) -> None:
         with self.db.write() as conn:

@@ -231,6 +231,9 @@ def open_database(url: str) -> Database:
     try:
         with db.write() as conn:
             metadata.create_all(conn)
+            for table in metadata.sorted_tables:  # an index added since the table was made
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
     except Exception as exc:
         engine.dispose()
         raise UsageError(f"cannot open database {_redact(url)}: {exc}") from exc

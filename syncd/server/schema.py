@@ -85,6 +85,14 @@ blobs = Table(
     Column("size", Integer, nullable=False),
     Column("refcount", Integer, nullable=False),
 )
+# Only the unreferenced blobs: collection runs after every freeing write and finds them
+# without reading the whole table.
+Index(
+    "blobs_unreferenced",
+    blobs.c.hash,
+    sqlite_where=blobs.c.refcount <= 0,
+    postgresql_where=blobs.c.refcount <= 0,
+)
 
 blob_bytes = Table(
     "blob_bytes",
