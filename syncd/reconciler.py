@@ -127,13 +127,13 @@ class Engine:
         one, is not the folder we synced (an unmounted disk, a replaced folder), and acting
         on it would turn every file into a delete.
         """
-        folder_id = self.store.folder_id()
+        folder_id = self.store.meta.folder_id()
         has_base = self.store.has_base()
         status = local_root.check_root(self.root, folder_id)
         if status is local_root.RootStatus.MISSING and not has_base:
             raise UsageError(f"local folder {self.root} does not exist")
         if folder_id is None or (status is not local_root.RootStatus.OK and not has_base):
-            self.store.set_folder_id(local_root.ensure_marker(self.root))
+            self.store.meta.set_folder_id(local_root.ensure_marker(self.root))
             return
         local_root.refuse_unless_ok(status)
 
@@ -144,7 +144,7 @@ class Engine:
         itself about, and how many files a listing held.
 
         With a change feed the tree is read from the mirror under the scope alone, and the
-        count is None: the whole side is in the mirror, which ``store.remote_files()``
+        count is None: the whole side is in the mirror, which ``store.remote.files()``
         counts when a plan needs it. A listing is the whole tree by nature; it is cut to the
         scope here, and its files are counted while it is at hand.
         """
@@ -199,9 +199,9 @@ class Engine:
         self._record_errors(report)
         if self.journal is not None:
             self.journal.finish_sync(full=scope is None)
-        if not report.failed and self.store.is_merge_pending():
-            self.store.finish_merge(self.store.get_cursor())
-        self.store.record_sync(report.totals())
+        if not report.failed and self.store.meta.is_merge_pending():
+            self.store.meta.finish_merge(self.store.meta.cursor())
+        self.store.meta.record_sync(report.totals())
         return report
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
@@ -236,12 +236,12 @@ class Engine:
     def _plan_round(
         self, report: Report, *, first: bool, scope: set[str] | None = None
     ) -> tuple[ops.Plan, Mapping, Mapping]:
-        scanned = scan(self.root, ignore=self.ignore, cache=self.store, only=scope)
+        scanned = scan(self.root, ignore=self.ignore, cache=self.store.hashes, only=scope)
         if scanned.temp_files:
             removed = remove_temp_files(scanned.temp_files)
             log.info("event=temp_cleanup removed=%d", len(removed))
         if scanned.new_hashes:
-            self.store.store_hashes(scanned.new_hashes)
+            self.store.hashes.put(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
         remote, remote_unknown, listed_files = self.remote_tree(report, scope)
@@ -252,7 +252,7 @@ class Engine:
             base = {**base, **{b.path: b for b in echoes}}
         local = scanned.tree
         policy = replace(
-            self._policy(is_merge=not base or self.store.is_merge_pending()),
+            self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
             remote_unknown=frozenset(remote_unknown | self._ignored(remote)),
         )
@@ -268,7 +268,7 @@ class Engine:
             policy = replace(
                 policy,
                 local_files=self.store.base_files(),
-                remote_files=self.store.remote_files() if listed_files is None else listed_files,
+                remote_files=self.store.remote.files() if listed_files is None else listed_files,
             )
             plan = make_plan(local, remote, base, policy)
         return plan, local, remote

@@ -74,7 +74,7 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
         with Store.open(db_path) as store:
-            store.bind(settings.server, workspace_id, root)
+            store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
             traits = probe(root) if root.is_dir() else None
             engine = Engine(

@@ -24,9 +24,9 @@ from syncd.transport.client import Client
 
 def gather(store: Store) -> dict[str, Any]:
     """The status as one JSON-ready value (``--json`` prints exactly this)."""
-    last = store.last_sync()
+    last = store.meta.last_sync()
     daemon = store.daemon_status.read()
-    detail = store.get_json("daemon_detail") if daemon is not None else None
+    detail = store.meta.get_json("daemon_detail") if daemon is not None else None
     if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
         state = "stopped (the daemon died without cleaning up)"
     elif daemon is not None:
@@ -50,8 +50,8 @@ def gather(store: Store) -> dict[str, Any]:
         "errors": [
             {"path": e.path, "reason": e.reason, "count": e.count} for e in store.item_errors.rows()
         ],
-        "cursor": store.get_cursor(),
-        "merge_pending": store.is_merge_pending(),
+        "cursor": store.meta.cursor(),
+        "merge_pending": store.meta.is_merge_pending(),
     }
 
 

@@ -265,7 +265,7 @@ class Daemon:
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
         if self.remote is not None:
-            self.remote.synced(session.store.get_cursor())
+            self.remote.synced(session.store.meta.cursor())
         return Outcome.DONE
 
     def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
@@ -298,7 +298,7 @@ class Daemon:
             on_refused=self._on_refused,
         )
         self.remote.start()
-        self.remote.synced(session.store.get_cursor())
+        self.remote.synced(session.store.meta.cursor())
         log.info("event=remote mode=feed wait=%.0fs", self.remote.wait)
         return True
 

@@ -110,7 +110,7 @@ class StatusBoard:
         if changed:
             log.info("event=state state=%s%s", state.value, f" detail={detail}" if detail else "")
             if self._store is not None:
-                self._store.set_json(DETAIL_KEY, {"state": state.value, "detail": detail})
+                self._store.meta.set_json(DETAIL_KEY, {"state": state.value, "detail": detail})
         self.publish(force=changed)
 
     def text(self) -> str:
@@ -147,7 +147,7 @@ class StatusBoard:
         if self._store is not None:
             try:
                 self._store.daemon_status.clear()
-                self._store.set_json(DETAIL_KEY, None)
+                self._store.meta.set_json(DETAIL_KEY, None)
             except Exception:
                 log.debug("status: could not clear the status row", exc_info=True)
         self._store = None

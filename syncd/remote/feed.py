@@ -55,10 +55,10 @@ def follow_feed(
     With ``scope`` the tree holds only the mirror's rows at and below those paths, read by
     the path index, so a scoped sync never loads the whole mirror (promise 4).
     """
-    cursor = store.get_cursor()
+    cursor = store.meta.cursor()
     was_reset = False
     if cursor is None:
-        store.reset_remote(drop_base=False)
+        store.remote.reset(drop_base=False)
         cursor = 0
     rejected: list[tuple[str, str]] = []
     changed: set[str] = set()
@@ -69,7 +69,7 @@ def follow_feed(
             page = client.changes.page(workspace_id, cursor, limit=limit, wait=wait if first else 0)
         except FeedReset:
             log.warning("event=feed_reset from_revision=%s action=merge", cursor)
-            store.reset_remote(drop_base=True)
+            store.remote.reset(drop_base=True)
             cursor, was_reset, first = 0, True, False
             continue
         first = False
@@ -81,7 +81,7 @@ def follow_feed(
                 rejected.append((node.path, "reported twice in one feed page, contradicting"))
             seen.add(node.path)
         deletes = [item.path for item in page.deleted]
-        store.apply_remote(upserts=upserts, deletes=deletes, cursor=page.end_revision)
+        store.remote.apply(upserts=upserts, deletes=deletes, cursor=page.end_revision)
         changed.update(node.path for node in upserts)
         changed.update(deletes)
         rejected.extend(getattr(page, "rejected", []) or [])
@@ -91,7 +91,7 @@ def follow_feed(
         if not page.has_more:
             break
     return FeedResult(
-        tree=store.remote_tree(prefixes=scope),
+        tree=store.remote.tree(prefixes=scope),
         was_reset=was_reset,
         rejected=rejected,
         end_revision=cursor,

@@ -1,9 +1,12 @@
 """The sync client's state: base tree, cursor and lineage, hash cache, journal, and more.
 
-1. ``Store`` is the only door to the database (``store.py``): its transactions, the trees
-   and the meta facts; the small tables (upload sessions, conflicts, item errors, dirty
-   paths, daemon status, journal rows) hang off it (``records.py``). The tables and what
-   each column guarantees are in ``schema.py``.
+1. ``Store`` is the only door to the database (``store.py``): its transactions and the
+   base tree. Each other table's job hangs off it in a module of its own: ``store.meta``
+   (lineage, cursor, merge, capabilities, last sync; ``meta.py``), ``store.remote`` (the
+   change feed's mirror; ``mirror.py``), ``store.hashes`` (the hash cache; ``hashes.py``)
+   and the small tables (upload sessions, conflicts, item errors, dirty paths, daemon
+   status, journal rows; ``records.py``). The SQL they share is in ``sql.py``; the tables
+   and what each column guarantees are in ``schema.py``.
 2. ``Journal`` records every op as started before the worker acts on it.
 3. ``state_db_path`` names the one database of a (server, workspace, folder) triple,
    always outside the synced folder.

@@ -5,7 +5,7 @@
 2. Paths are NFC workspace paths (``syncd.paths.normalize``) compared byte-wise (SQLite
    BINARY collation), so ``a/`` prefixes select a subtree exactly and case never folds.
 3. Times are ISO 8601 UTC strings with ``+00:00``, the spelling the protocol uses.
-4. Only ``store.py`` and ``records.py`` read or write these tables.
+4. Only the ``Store`` and the classes that hang off it read or write these tables.
 """
 
 from __future__ import annotations

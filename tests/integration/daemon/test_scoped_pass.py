@@ -120,17 +120,17 @@ def test_a_scoped_pass_reads_only_the_mirror_under_its_scope_and_follows_the_res
         store = session.store
         run_full(session, set())
         run_full(session, set())  # takes in the feed's echoes of the uploads
-        assert len(store.remote_tree()) == 44  # 4 folders, 40 files
+        assert len(store.remote.tree()) == 44  # 4 folders, 40 files
 
         reads: list[tuple[frozenset[str] | None, dict[str, RemoteNode]]] = []
-        read_remote = store.remote_tree
+        read_remote = store.remote.tree
 
         def mirror(prefixes: Iterable[str] | None = None) -> dict[str, RemoteNode]:
             rows = read_remote(prefixes)
             reads.append((None if prefixes is None else frozenset(prefixes), rows))
             return rows
 
-        monkeypatch.setattr(store, "remote_tree", mirror)
+        monkeypatch.setattr(store.remote, "tree", mirror)
         statements: list[str] = []
         event.listen(
             store._engine,

@@ -25,13 +25,18 @@ class FakeStatusRow:
         self.cleared = True
 
 
-class FakeStore:
+class FakeMeta:
     def __init__(self) -> None:
-        self.daemon_status = FakeStatusRow()
         self.json: dict = {}
 
     def set_json(self, key, value) -> None:
         self.json[key] = value
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.daemon_status = FakeStatusRow()
+        self.meta = FakeMeta()
 
 
 class FakeNotifier:
@@ -61,7 +66,7 @@ def test_state_changes_publish_at_once_with_their_detail(board):
     b.set_state(DaemonState.IDLE)
     assert [r[0] for r in store.daemon_status.rows] == ["offline", "idle"]
     assert notifier.statuses == ["offline: connection refused", "idle"]
-    assert store.json[DETAIL_KEY] == {"state": "idle", "detail": None}
+    assert store.meta.json[DETAIL_KEY] == {"state": "idle", "detail": None}
 
 
 def test_progress_is_throttled_and_lists_transfers(board):
@@ -97,7 +102,7 @@ def test_a_stop_request_aborts_the_next_chunk(board):
 def test_stopped_clears_the_row(board):
     b, store, *_ = board
     b.stopped()
-    assert store.daemon_status.cleared and store.json[DETAIL_KEY] is None
+    assert store.daemon_status.cleared and store.meta.json[DETAIL_KEY] is None
     b.set_state(DaemonState.IDLE)  # after unbinding nothing is written
     assert store.daemon_status.rows == []
 

@@ -32,8 +32,8 @@ def test_100k_base_rows_round_trip(db_path: Path) -> None:
 def test_100k_hashes_round_trip(db_path: Path) -> None:
     records = [Record(f"f{i}", Sig(i, i, i, i), f"sha256:{i}") for i in range(N)]
     with Store.open(db_path) as store:
-        store.store_hashes(records)
+        store.hashes.put(records)
     with Store.open(db_path) as store:
-        hits = sum(store.lookup(r.path, r.sig) == r.hash for r in records)
+        hits = sum(store.hashes.lookup(r.path, r.sig) == r.hash for r in records)
         assert hits == N
-        assert store.lookup("f7", Sig(7, 7, 7, 8)) is None
+        assert store.hashes.lookup("f7", Sig(7, 7, 7, 8)) is None

@@ -17,15 +17,15 @@ def test_reader_sees_the_last_commit_while_a_write_transaction_is_open(db_path: 
         writer.put_base([OLD])
         with writer.transaction():
             writer.put_base([NEW])
-            writer.set_cursor(9)
+            writer.meta.set_cursor(9)
             # Another connection (as `syncd status` in its own process) is not blocked
             # and does not see the uncommitted rows.
             assert set(reader.base()) == {"old.txt"}
-            assert reader.get_cursor() is None
+            assert reader.meta.cursor() is None
             with reader.snapshot():
                 assert reader.base_count() == 1
         assert set(reader.base()) == {"old.txt", "new.txt"}
-        assert reader.get_cursor() == 9
+        assert reader.meta.cursor() == 9
 
 
 def test_a_second_writer_waits_instead_of_failing(db_path: Path) -> None:
@@ -79,8 +79,8 @@ def test_writer_commits_while_a_reader_holds_a_snapshot(db_path: Path) -> None:
 
 def test_opening_for_status_does_not_wait_for_the_writer(db_path: Path) -> None:
     with Store.open(db_path) as writer:
-        writer.set_cursor(1)
+        writer.meta.set_cursor(1)
         with writer.transaction():
             writer.put_base([NEW])
             with Store.open(db_path, create=False) as status:
-                assert status.get_cursor() == 1 and status.base() == {}
+                assert status.meta.cursor() == 1 and status.base() == {}

@@ -107,11 +107,11 @@ def test_completion_inside_a_transaction_commits_with_it(db_path: Path, store: S
     journal = Journal(store)
     started = journal.begin(EVERY_OP[0])
     with store.transaction():
-        store.set_cursor(3)
+        store.meta.set_cursor(3)
         journal.done(started)
     with Store.open(db_path) as other:
         assert Journal(other).pending() == []
-        assert other.get_cursor() == 3
+        assert other.meta.cursor() == 3
 
 
 def test_pending_after_close_without_done(db_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from syncd.planner.trees import BaseNode, Kind, RemoteNode
 from syncd.state import Store
-from syncd.state.store import SUBTREE, subtree_params
+from syncd.state.sql import SUBTREE, subtree_params
 
 # Siblings that a prefix test or a LIKE pattern could confuse with the subtree of "a":
 # "a b" and "a.txt" sort before "a/", "a0" is the end of the range, "%"/"_" are LIKE
@@ -49,7 +49,7 @@ def filled(store: Store) -> Store:
 @pytest.fixture
 def mirrored(store: Store) -> Store:
     """The same names in the remote mirror, with a directory for each parent."""
-    store.apply_remote(upserts=[remote_node(n) for n in NAMES], deletes=[], cursor=1)
+    store.remote.apply(upserts=[remote_node(n) for n in NAMES], deletes=[], cursor=1)
     return store
 
 
@@ -97,14 +97,14 @@ def test_rows_at_and_below_the_prefixes_and_nothing_else(filled: Store, prefixes
 def test_mirror_rows_at_and_below_the_prefixes_and_nothing_else(
     mirrored: Store, prefixes: set[str]
 ) -> None:
-    got = mirrored.remote_tree(prefixes=prefixes)
+    got = mirrored.remote.tree(prefixes=prefixes)
     assert set(got) == under(prefixes)
     assert all(got[p] == remote_node(p) for p in got)
 
 
 def test_no_prefix_reads_the_whole_mirror_and_files_count_every_file(mirrored: Store) -> None:
-    assert mirrored.remote_tree(prefixes=None) == {n: remote_node(n) for n in NAMES}
-    assert mirrored.remote_files() == sum(not remote_node(n).is_dir for n in NAMES)
+    assert mirrored.remote.tree(prefixes=None) == {n: remote_node(n) for n in NAMES}
+    assert mirrored.remote.files() == sum(not remote_node(n).is_dir for n in NAMES)
 
 
 def test_no_prefix_reads_the_whole_base(filled: Store) -> None:

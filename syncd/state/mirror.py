@@ -1,0 +1,71 @@
+"""The remote mirror: the server's tree as of the stored cursor, kept by the change feed
+(``syncd.remote.feed``). Reached as ``store.remote``.
+
+1. A feed page and its cursor are written in one commit, so the mirror is never behind
+   or ahead of the cursor it claims.
+2. Within a page, deletes go first and take their subtrees (a deleted directory implies
+   its descendants), then the upserts.
+3. A scoped read (``tree(prefixes=...)``) reads only the rows under the prefixes, by the
+   path index, as the base's does: a scoped sync never loads the whole mirror.
+4. A reset forgets the mirror and the cursor in one commit; after ``revision_obsoleted``
+   the base goes in that same commit, and the next sync is a merge, so the reset itself
+   can never cause a delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from syncd.planner.trees import Kind, RemoteNode
+from syncd.state import schema as s
+from syncd.state.meta import write_meta
+from syncd.state.schema import MetaKey
+from syncd.state.sql import KINDS, delete_paths, gc_paused, raw, upsert_sql
+
+if TYPE_CHECKING:
+    from syncd.state.store import Store
+
+COLS = tuple(c.name for c in s.remote.columns)
+
+
+class RemoteMirror:
+    """The ``remote`` table of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def tree(self, prefixes: Iterable[str] | None = None) -> dict[str, RemoteNode]:
+        """The remote tree as of the stored cursor; with ``prefixes``, only the rows at
+        those paths and below them (promise 3)."""
+        rows = self._store.rows_under(f"SELECT {', '.join(COLS)} FROM remote", prefixes)
+        kinds = KINDS
+        with gc_paused():
+            return {r[0]: RemoteNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5]) for r in rows}
+
+    def files(self) -> int:
+        """How many files the mirror holds (what a scoped sync's guards judge deletes by)."""
+        with self._store.read() as conn:
+            sql = "SELECT count(*) FROM remote WHERE kind = ?"
+            return raw(conn).execute(sql, (Kind.FILE.value,)).fetchone()[0]
+
+    def apply(self, *, upserts: Iterable[RemoteNode], deletes: Iterable[str], cursor: int) -> None:
+        """Apply one feed page and its cursor in one commit (promises 1 and 2)."""
+        rows = [
+            (n.path, n.kind.value, n.size, n.modified_time, n.revision, n.hash) for n in upserts
+        ]
+        with self._store.transaction() as conn:
+            delete_paths(conn, "remote", list(deletes), subtree=True)
+            raw(conn).executemany(upsert_sql("remote", COLS), rows)
+            write_meta(conn, {MetaKey.CURSOR: str(cursor)})
+
+    def reset(self, *, drop_base: bool) -> None:
+        """Forget the mirror and the cursor (read the feed from 0 again); with
+        ``drop_base`` (after ``revision_obsoleted``) the base too (promise 4)."""
+        with self._store.transaction() as conn:
+            conn.execute(s.remote.delete())
+            values: dict[str, str | None] = {MetaKey.CURSOR: None}
+            if drop_base:
+                conn.execute(s.base.delete())
+                values[MetaKey.MERGE_PENDING] = "1"
+            write_meta(conn, values)
