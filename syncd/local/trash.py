@@ -30,7 +30,7 @@ DEFAULT_KEEP_DAYS = 30
 _DATE_FMT = "%Y-%m-%d"
 _TIME_FMT = "%H%M%S"
 
-__all__ = ["DEFAULT_KEEP_DAYS", "Trash", "TrashEntry", "fsync_dir"]
+__all__ = ["DEFAULT_KEEP_DAYS", "Trash", "TrashEntry", "fsync_dir", "make_dirs_durably"]
 
 
 def fsync_dir(path: Path | str) -> None:
@@ -44,6 +44,22 @@ def fsync_dir(path: Path | str) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def make_dirs_durably(path: Path) -> None:
+    """Create ``path`` and its missing parents, fsyncing each folder that gained one.
+
+    A version moved into a folder whose own entry is not yet durable could vanish with it
+    in a power cut, after the rename already took it out of the synced folder.
+    """
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        fsync_dir(folder.parent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +101,7 @@ class Trash:
         now = self._clock()
         day = self.dir / now.strftime(_DATE_FMT)
         entry = day / f"{now.strftime(_TIME_FMT)}-{secrets.token_hex(3)}"
-        entry.mkdir(parents=True)
+        make_dirs_durably(entry)
         return entry
 
     def put(self, abs_path: Path, rel_path: str) -> Path:
@@ -97,7 +113,7 @@ class Trash:
         try:
             entry = self._new_entry()
             dest = entry.joinpath(*rel_path.split("/"))
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs_durably(dest.parent)
         except OSError as exc:
             raise item_error(exc, rel_path, "create the trash folder for") from exc
         try:

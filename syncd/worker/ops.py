@@ -18,6 +18,7 @@ from pathlib import Path
 from syncd.errors import ItemError, Replan
 from syncd.local import write
 from syncd.local.hashing import StatSig
+from syncd.local.trash import make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
@@ -136,7 +137,7 @@ def download(
     """Fetch to a temp file beside the target, verify, then install over what the plan saw."""
     assert remote is not None
     target = ctx.local_path(path, local)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs_durably(target.parent)
     temp = write.temp_path_for(target)
     try:
         result = ctx.client.files.download(
@@ -212,7 +213,7 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
             )
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.MoveLocal():
-            (ctx.root / op.dest).parent.mkdir(parents=True, exist_ok=True)
+            make_dirs_durably((ctx.root / op.dest).parent)
             write.rename(
                 ctx.local_path(op.path, op.local), ctx.root / op.dest, op.local, rel_path=op.path
             )

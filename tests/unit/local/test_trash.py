@@ -118,3 +118,18 @@ def test_list_and_prune(fs: FakeFilesystem) -> None:
 
 def test_repr_is_short(fs: FakeFilesystem) -> None:
     assert repr(_trash()) == "Trash('/state/trash')"
+
+
+def test_every_folder_a_put_creates_is_made_durable(
+    fs: FakeFilesystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    monkeypatch.setattr(trash_module, "fsync_dir", lambda p: synced.append(str(p)))
+    fs.create_file("/folder/a/b/c.txt", contents="v1")
+    fs.create_dir("/state")
+    dest = _trash().put(Path("/folder/a/b/c.txt"), "a/b/c.txt")
+    created = [dest.parent, dest.parent.parent]  # a/b and a inside the entry
+    created += [dest.parents[2], dest.parents[3], Path("/state/trash")]  # entry, day, trash
+    for folder in created:
+        assert str(folder.parent) in synced, f"{folder} was created but its parent not synced"
+    assert str(dest.parent) in synced and "/folder/a/b" in synced  # both ends of the rename
