@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from syncd.soak.server import ServerProcess, create_account  # noqa: E402
 
 BLOCK = 1 << 20
+CHUNK_MB = 4  # the syncd client's upload chunk
 
 
 # --- the plainest possible ASGI app ---------------------------------------------------------
@@ -192,8 +193,24 @@ def bench_target(
                     got += len(chunk)
             assert got == args.size_mb * BLOCK, got
 
+        def session_upload() -> None:
+            """E3 as the syncd client does it: 4 MiB chunks, one after another, then commit."""
+            base = prefix.removesuffix("/files") + "/uploads"
+            size = args.size_mb * BLOCK
+            begun = client.post(base, json={"path": "session.bin", "size": size})
+            assert begun.status_code == 201, begun.text
+            upload_id = begun.json()["upload_id"]
+            for first in range(0, args.size_mb, CHUNK_MB):
+                body = b"".join(blocks(min(CHUNK_MB, args.size_mb - first)))
+                sent = client.put(f"{base}/{upload_id}?offset={first * BLOCK}", content=body)
+                assert sent.status_code == 200, sent.text
+            done = client.post(f"{base}/{upload_id}/commit", json={})
+            assert done.status_code == 200, done.text
+
         results["upload"] = throughput(args.size_mb, upload)
         results["download"] = throughput(args.size_mb, download)
+        if name == "syncd":  # the plain app has no sessions
+            results["session"] = throughput(args.size_mb, session_upload)
     return results
 
 
@@ -252,6 +269,7 @@ def main() -> None:
     if args.size_mb:
         rows.append((f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"))
         rows.append((f"download {args.size_mb} MiB", "MB/s", "download"))
+        rows.append((f"upload {args.size_mb} MiB, {CHUNK_MB} MiB chunks", "MB/s", "session"))
     print(f"{'measure':<38} {'unit':<6} {'syncd':>10} {'plain ASGI':>11} {'ratio':>7}")
     for label, unit, key_ in rows:
         theirs = plain.get(key_)
@@ -263,7 +281,7 @@ def main() -> None:
 def _keyed(results: dict[str, float], clients: int) -> dict[str, float]:
     """Small-file rates keyed by client count (``put4``); the large rates as they are."""
     return {
-        key if key in ("upload", "download") else f"{key}{clients}": value
+        key if key in ("upload", "download", "session") else f"{key}{clients}": value
         for key, value in results.items()
     }
 

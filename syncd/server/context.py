@@ -48,6 +48,7 @@ class ServerContext:
             weakref.WeakValueDictionary()
         )
         self.limiter = anyio.CapacityLimiter(32)
+        self.upload_hashes = uploads.RunningHashes()
         self._collector: asyncio.Task[None] | None = None
         self._must_collect = False
 

@@ -5,13 +5,19 @@
 2. Nothing is visible in the workspace until ``commit``, which checks size and hash and
    publishes through ``entries.put_file`` in one transaction.
 3. Expired sessions answer ``NotFound`` and are removed with their files.
+4. ``RunningHashes`` keeps the sha256 of each session's bytes as its chunks arrive, so a
+   commit needs no second pass over the file; a server that restarted, or a session whose
+   hash was dropped, is hashed from the file at commit as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
@@ -101,3 +107,39 @@ def session_json(row: Row, chunk_size: int) -> dict[str, object]:
         "chunk_size": chunk_size,
         "expires_time": row.expires_time,
     }
+
+
+class RunningHashes:
+    """PROMISE 4: the sha256 of bytes [0, offset) of each session, in memory only."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit  # sessions beyond it lose their running hash (oldest first)
+        self._by_id: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+
+    def resume(self, upload_id: str, offset: int) -> Any | None:
+        """A hasher holding bytes [0, offset) to feed the next chunk, or None if unknown.
+
+        A copy: a chunk that fails leaves the kept hash at the session's durable offset.
+        """
+        if offset == 0:
+            return hashlib.sha256()
+        kept = self._by_id.get(upload_id)
+        return kept[1].copy() if kept is not None and kept[0] == offset else None
+
+    def keep(self, upload_id: str, offset: int, hasher: Any | None) -> None:
+        """Record the hash once bytes [0, offset) are durable; None forgets the session."""
+        if hasher is None:
+            self.forget(upload_id)
+            return
+        self._by_id[upload_id] = (offset, hasher)
+        self._by_id.move_to_end(upload_id)
+        while len(self._by_id) > self.limit:
+            self._by_id.popitem(last=False)
+
+    def digest(self, upload_id: str, size: int) -> str | None:
+        """The hex digest of a session holding exactly ``size`` bytes, or None if unknown."""
+        kept = self._by_id.get(upload_id)
+        return kept[1].hexdigest() if kept is not None and kept[0] == size else None
+
+    def forget(self, upload_id: str) -> None:
+        self._by_id.pop(upload_id, None)

@@ -1,16 +1,19 @@
 """``/api/v1/workspaces/{id}/uploads`` (E3): resumable chunked uploads.
 
-1. A chunk is written at its offset, fsynced, then the new offset is recorded; a chunk at
-   any other offset is 409 ``offset_mismatch`` carrying the server's offset.
+1. A chunk is written at its offset, fsynced, then the new offset is recorded (in a group
+   commit); a chunk at any other offset is 409 ``offset_mismatch`` carrying the server's
+   offset.
 2. One chunk at a time per session (an asyncio lock), so two racing chunks cannot interleave.
-3. Commit hashes what is on disk, checks it against the declared size and hash, and
-   publishes it like a PUT, honouring ``if_revision`` (0 = must not exist).
+3. Commit checks the bytes on disk against the declared size and hash, and publishes them
+   like a PUT, honouring ``if_revision`` (0 = must not exist). The hash is the one kept
+   while the chunks arrived, or, after a restart, a pass over the file.
 """
 
 from __future__ import annotations
 
 import os
 
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -69,6 +72,7 @@ async def put_chunk(request: Request, workspace_id: str, upload_id: str) -> Resp
         sessions.check_offset(row, offset)
         if length is not None and offset + length > row.size:
             raise InvalidParameter(f"the chunk would pass the declared size {row.size}")
+        hasher = ctx.upload_hashes.resume(upload_id, offset)
         fd = os.open(ctx.settings.upload_dir / upload_id, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             os.ftruncate(fd, offset)
@@ -81,14 +85,16 @@ async def put_chunk(request: Request, workspace_id: str, upload_id: str) -> Resp
                 if position - offset + len(chunk) > ctx.settings.chunk_size:
                     raise TooLarge(f"a chunk is at most {ctx.settings.chunk_size} bytes")
                 os.pwrite(fd, chunk, position)
+                if hasher is not None:
+                    hasher.update(chunk)
                 position += len(chunk)
+            await ctx.run(os.fsync, fd)
 
-            def work() -> None:
-                os.fsync(fd)
-                with ctx.db.write() as conn:
-                    sessions.advance(conn, workspace_id, upload_id, offset, position)
+            def advance(conn: Connection) -> None:
+                sessions.advance(conn, workspace_id, upload_id, offset, position)
 
-            await ctx.run(work)
+            await ctx.db.submit(advance)
+            ctx.upload_hashes.keep(upload_id, position, hasher)
         except BaseException:
             os.ftruncate(fd, offset)
             raise
@@ -119,6 +125,7 @@ async def abort(request: Request, workspace_id: str, upload_id: str) -> Response
 
     async with ctx.upload_lock(upload_id):
         await ctx.run(work)
+        ctx.upload_hashes.forget(upload_id)
     return Response(status_code=204)
 
 
@@ -142,22 +149,23 @@ async def commit(request: Request, workspace_id: str, upload_id: str) -> Respons
         row = _session(ctx, account_id, workspace_id, upload_id)
         if row.offset != row.size:
             raise InvalidParameter(f"the upload has {row.offset} of {row.size} bytes")
-        digest, size = hash_file(file)
+        size = file.stat().st_size
+        digest = ctx.upload_hashes.digest(upload_id, size)
+        if digest is None:  # not kept (a restart): one pass over the file
+            digest, size = hash_file(file)
         if size != row.size:
             raise InvalidParameter(f"the upload holds {size} bytes, not {row.size}")
         if row.hash is not None and row.hash != digest:
             raise InvalidParameter("the uploaded bytes do not match the declared hash")
-        with ctx.db.write() as conn:  # refuse before the bytes leave the session
-            storage.get_workspace(conn, account_id, workspace_id)
-            sessions.get(conn, workspace_id, upload_id)
+        with ctx.db.read() as conn:  # refuse before the bytes leave the session
             condition.check(entries.get_entry(conn, workspace_id, row.path))
         staged = ctx.store.tmp / f"{upload_id}.commit"
         staged.unlink(missing_ok=True)
         os.link(file, staged)  # the session keeps its bytes if the commit is refused
-        with ctx.store.publishing(ctx.db, staged, digest), ctx.db.write() as conn:
-            storage.get_workspace(conn, account_id, workspace_id)
+
+        def publish(conn: Connection) -> tuple[entries.Entry, bool]:
             sessions.get(conn, workspace_id, upload_id)
-            entry, freed = entries.put_file(
+            published = entries.put_file(
                 conn,
                 ctx.store,
                 workspace_id,
@@ -168,7 +176,12 @@ async def commit(request: Request, workspace_id: str, upload_id: str) -> Respons
                 account_id=account_id,
             )
             sessions.remove(conn, upload_id)
+            return published
+
+        with ctx.store.publishing(ctx.db, staged, digest):
+            entry, freed = ctx.db.grouped(publish)
         file.unlink(missing_ok=True)
+        ctx.upload_hashes.forget(upload_id)
         return entry_json(entry, False), freed
 
     async with ctx.upload_lock(upload_id):

@@ -92,6 +92,24 @@ def test_abort_and_unknown(client: httpx.Client, ws: str) -> None:
     assert_error(bad, 400, "invalid_parameter")
 
 
+def test_a_chunk_refused_half_way_leaves_no_bytes_and_no_hash(client: httpx.Client, ws: str):
+    data = bytes(range(256)) * 4096 * 3  # 3 MiB
+    head = 1 << 20
+    uid = begin(client, ws, "half.bin", data)["upload_id"]
+    assert chunk(client, ws, uid, 0, data[:head]).json() == {"offset": head}
+
+    def past_the_end():  # no Content-Length: refused only once its bytes pass the size
+        yield data[head:]
+        yield b"x" * 4096
+
+    refused = chunk(client, ws, uid, head, past_the_end())  # type: ignore[arg-type]
+    assert_error(refused, 400, "invalid_parameter")
+    assert client.get(f"/api/v1/workspaces/{ws}/uploads/{uid}").json()["offset"] == head
+    assert chunk(client, ws, uid, head, data[head:]).json() == {"offset": len(data)}
+    assert commit(client, ws, uid).status_code == 200  # the hash holds only the kept bytes
+    assert client.get(files_url(ws, "half.bin")).content == data
+
+
 def test_upload_survives_restart(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data").start()
     try:
