@@ -3,7 +3,7 @@
 1. Only ``Transient`` errors are retried (ServerBusy, ServerFault, ConnectionLost);
    every other error reaches the caller at once, so permanent errors cost one request.
 2. 429 and 503 wait ``Retry-After`` when the server sent it; everything else waits an
-   exponential backoff with full jitter, capped by ``backoff_max``.
+   exponential backoff with equal jitter (``backoff``), capped by ``backoff_max``.
 3. At most ``max_retries`` retries and never past ``deadline`` seconds from the first
    attempt (a wait that would end past it is not started); then ``ServerUnreachable``.
 4. A request that is not idempotent is retried only after a failure that proves it was

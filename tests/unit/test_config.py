@@ -8,6 +8,7 @@ import pytest
 
 from syncd.config import Settings, default_config_file, load_settings
 from syncd.errors import UsageError
+from syncd.transport.client import Client
 
 KEY = "sk-test-secret-key"
 
@@ -143,3 +144,23 @@ def test_transport_needs_server_and_key() -> None:
     with pytest.raises(UsageError, match="API key") as info:
         Settings(server="http://h").transport()
     assert KEY not in str(info.value)
+
+
+def test_retry_settings_reach_the_transports_retry_policy(
+    home: dict[str, str], tmp_path: Path
+) -> None:
+    config = write(tmp_path / "c.toml", 'server = "http://h"\nmax_retries = 2\ndeadline = "90s"\n')
+    settings = load_settings({}, config_file=config, env={**home, "SYNCD_API_KEY": KEY})
+    with Client(settings.transport()) as client:
+        assert (client.connection.policy.max_retries, client.connection.policy.deadline) == (2, 90)
+        client.sleep_between_retries(lambda _seconds: None)  # as the daemon does
+        policy = client.connection.policy
+    assert (policy.max_retries, policy.deadline) == (2, 90)
+    # The backoff is no setting: always the documented 0.5 s doubling, at most 30 s.
+    assert (policy.backoff_initial, policy.backoff_max) == (0.5, 30)
+    env = {**home, "SYNCD_API_KEY": KEY, "SYNCD_MAX_RETRIES": "0", "SYNCD_DEADLINE": "1m"}
+    settings = load_settings({}, config_file=config, env=env)
+    policy = settings.transport().retry_policy()
+    assert (policy.max_retries, policy.deadline) == (0, 60)
+    with pytest.raises(UsageError, match="unknown key 'backoff_max'"):
+        load_settings({}, config_file=write(tmp_path / "b.toml", "backoff_max = 5\n"), env=home)
