@@ -5,7 +5,8 @@ Prints, for ``syncd run`` on this machine:
 1. change-propagation latency client A -> server -> client B (p50, p99) over N small
    changes, measured from the write in A's folder to the new bytes in B's folder;
 2. the CPU time (user + system) an idle daemon uses over S seconds;
-3. the RSS of a daemon once it indexed (scanned, uploaded, recorded) F files;
+3. the RSS of a daemon once it indexed (scanned, uploaded, recorded) F files, and the
+   time and RSS of a restart over that indexed tree (the steady state after a reboot);
 4. next to it, Syncthing's propagation latency between two local instances when Debian's
    ``syncthing`` is installed (``apt-get install syncthing``); skipped with a note otherwise.
 
@@ -173,7 +174,18 @@ def main() -> None:
                 c.wait_ready()
                 took = time.monotonic() - started
                 rows.append((f"RSS after indexing {args.files} files", f"{c.rss_mib():.0f} MiB"))
-                rows.append((f"first sync of {args.files} files", f"{took:.1f} s"))
+                rate = args.files / took if took else 0.0
+                rows.append((f"first sync of {args.files} files", f"{took:.1f} s ({rate:.0f}/s)"))
+            finally:
+                c.stop()
+            # The steady state after a reboot: the same tree, already indexed.
+            started = time.monotonic()
+            c = Daemon(server, key, big_ws, work / "big", work / "state-big")
+            try:
+                c.wait_ready()
+                took = time.monotonic() - started
+                rows.append((f"restart over {args.files} indexed files", f"{took:.1f} s"))
+                rows.append(("RSS after that restart", f"{c.rss_mib():.0f} MiB"))
             finally:
                 c.stop()
         if args.no_syncthing:
