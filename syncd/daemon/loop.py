@@ -179,6 +179,7 @@ class Daemon:
         is_full = True  # the first pass is the full sync at start
         has_feed: bool | None = None
         has_event = True
+        is_loud = True  # False: only the poll timer asked, say "syncing" only if work is found
         while not self.is_stopping:
             if self._refused is not None:
                 raise self._refused
@@ -187,27 +188,27 @@ class Daemon:
                 self._apply_reload(session)
             batch = self.coalescer.take_ready()
             if batch.rescan:
-                is_full = has_event = True
+                is_full = has_event = is_loud = True
             if batch.paths:
                 store.dirty.mark(batch.paths)
-                has_event = True
+                has_event = is_loud = True
             now = self._clock()
             if self._remote_hit.is_set():
                 self._remote_hit.clear()
-                has_event = True
+                has_event = is_loud = True
                 if retry_at is not None:  # the server answers again: no need to wait
                     retry_at = now
             if now >= timers["rescan"]:
                 timers["rescan"] = now + self.settings.rescan_interval
-                is_full = has_event = True
+                is_full = has_event = is_loud = True
             if timers["poll"] is not None and now >= timers["poll"]:
                 timers["poll"] = now + self.settings.poll_interval
                 is_full = has_event = True
             is_due = retry_at is not None and now >= retry_at
             if is_due or (retry_at is None and has_event):
                 dirty = set(store.dirty.rows())
-                outcome = self._step(session, full=is_full, dirty=dirty)
-                has_event = False
+                outcome = self._step(session, full=is_full, dirty=dirty, is_loud=is_loud)
+                has_event = is_loud = False
                 retry_at = None
                 if outcome is Outcome.DONE:
                     is_full = False
@@ -236,9 +237,18 @@ class Daemon:
         interval = self.notifier.watchdog_interval()
         return min(timeout, interval) if interval else timeout
 
-    def _step(self, session: Session, *, full: bool, dirty: set[str]) -> Outcome:
-        """One sync pass; every failure becomes a state, never an exception (except 401/404)."""
-        self.board.set_state(DaemonState.SYNCING)
+    def _step(
+        self, session: Session, *, full: bool, dirty: set[str], is_loud: bool = True
+    ) -> Outcome:
+        """One sync pass; every failure becomes a state, never an exception (except 401/404).
+
+        A pass that only the poll timer asked for (a base-only server's listing every
+        interval) leaves the state as it is: it turns to "syncing" only when its plan has
+        work (``StatusBoard.set_totals``), so an idle daemon stays idle in the status and
+        in the log.
+        """
+        if is_loud or dirty:
+            self.board.set_state(DaemonState.SYNCING)
         self.syncs += 1
         try:
             report = self._pass(session, full=full, dirty=dirty)

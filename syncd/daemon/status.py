@@ -97,6 +97,11 @@ class StatusBoard:
             self._transfers.pop(path, None)
         self._maybe_publish()
 
+    def set_totals(self, files: int, nbytes: int) -> None:
+        """A pass planned work (the engine's announcement): from now on it is syncing."""
+        if self._state is not DaemonState.SYNCING:
+            self.set_state(DaemonState.SYNCING)
+
     def transfers(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(t) for t in self._transfers.values()]

@@ -112,3 +112,31 @@ def test_remote_change_on_a_base_only_server_is_polled(tmp_path):
             assert d.stop() == 0
     finally:
         server.stop()
+
+
+def test_an_idle_daemon_polling_a_base_only_server_stays_idle(tmp_path):
+    """A listing that finds nothing is no "syncing": not in the status, not in the log."""
+    server = ServerProcess(tmp_path / "base-data", extra_args=["--base-only"]).start()
+    try:
+        key = server.create_account("carol")
+        workspace = create_workspace(server, key)
+        folder = tmp_path / "z"
+        folder.mkdir()
+        env = {"SYNCD_POLL_INTERVAL": "0.2", "SYNCD_LOG_LEVEL": "debug"}
+        (z,) = start_all(DaemonProcess(server, key, workspace, folder, tmp_path / "s-z", env))
+        ready = len(z.lines)
+
+        def polls() -> int:
+            return sum("nothing to do" in line for line in z.lines[ready:])
+
+        eventually(lambda: polls() >= 5, what="five idle poll passes")
+        assert not [ln for ln in z.lines[ready:] if "event=state" in ln]
+        with server.client(key) as http:
+            http.put(
+                f"/api/v1/workspaces/{workspace}/files/new.txt", content=b"n"
+            ).raise_for_status()
+        wait_file(folder / "new.txt", "n")
+        z.wait_for("event=state state=syncing")  # a poll that finds work says so
+        assert z.stop() == 0
+    finally:
+        server.stop()
