@@ -13,10 +13,11 @@
    ``adopt`` (used by restore in another process) renames inside the write transaction.
 4. Temp files that a crash left behind are removed at start-up.
 5. A blob of at most ``INLINE_MAX`` bytes that arrives in one PUT is kept in the database
-   (``blob_bytes``), inserted in the transaction of its first reference and deleted with
-   its row: the commit's one fsync makes it durable, where a file needs three (the file,
-   its folder, the commit), and a group commit shares that one fsync among many PUTs.
-   Readers look in ``blob_bytes`` first, then on disk.
+   (``blob_bytes``), inserted in the transaction of its first reference and deleted, with
+   its row, in the transaction that drops its last one (unless a backup pins it): the
+   commit's one fsync makes it durable, where a file needs three (the file, its folder,
+   the commit), and a group commit shares that one fsync among many PUTs. Readers look in
+   ``blob_bytes`` first, then on disk.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ _INSERT_BLOB = Compiled(insert(blobs), keys=("hash", "size", "refcount"))
 _HAS_BYTES = Compiled(select(blob_bytes.c.hash).where(blob_bytes.c.hash == bindparam("digest")))
 _INSERT_BYTES = Compiled(insert(blob_bytes), keys=("hash", "data"))
 _BYTES = select(blob_bytes.c.data).where(blob_bytes.c.hash == bindparam("digest"))
+_PINS = Compiled(select(blob_pins.c.hash).where(blob_pins.c.hash == bindparam("digest")))
+_DELETE_BLOB = Compiled(delete(blobs).where(blobs.c.hash == bindparam("digest")))
+_DELETE_BYTES = Compiled(delete(blob_bytes).where(blob_bytes.c.hash == bindparam("digest")))
 # A literal 0, not a parameter, so that SQLite sees the partial index blobs_unreferenced.
 _UNREFERENCED = select(blobs.c.hash).where(blobs.c.refcount <= literal_column("0"))
 
@@ -202,10 +206,24 @@ class BlobStore:
         _ADD_REFS.run(conn, {"digest": digest, "count": count})
 
     def unref(self, conn: Connection, digests: list[str]) -> bool:
-        """Drop one reference per item; True when some blob may now be collectable."""
+        """Drop one reference per item; True when a blob file may now be collectable.
+
+        A blob kept in the database that loses its last reference, and that no backup pins,
+        is deleted right here (PROMISE 5): an overwrite of a small file then needs neither
+        a collection nor a second commit.
+        """
+        freed = False
         for digest in digests:
-            _ADD_REFS.run(conn, {"digest": digest, "count": -1})
-        return bool(digests)
+            rows = _ADD_REF.run(conn, {"digest": digest, "count": -1})
+            if not rows or rows[0][0] > 0:
+                continue
+            params = {"digest": digest}
+            if not self.collects or not _HAS_BYTES.run(conn, params) or _PINS.run(conn, params):
+                freed = True  # left to ``collect``
+                continue
+            _DELETE_BLOB.run(conn, params)
+            _DELETE_BYTES.run(conn, params)
+        return freed
 
     def collect(self, conn: Connection) -> int:
         """Delete unreferenced, unpinned blobs (in the caller's write transaction)."""
