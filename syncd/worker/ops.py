@@ -51,8 +51,21 @@ class Context:
         return {p: n for p, n in self.local_tree.items() if p.startswith(prefix)}
 
     def local_path(self, rel: str, node: LocalNode | None = None) -> Path:
-        name = node.disk_name if node is not None and node.disk_name else rel
-        return self.root / name
+        """Where ``rel`` is (or goes) on disk, spelled as the disk spells what exists.
+
+        A folder another program created in NFD keeps that spelling; a new file or folder
+        below it must go into that folder, not into an NFC twin that does not exist.
+        """
+        if node is not None and node.disk_name:
+            return self.root / node.disk_name
+        parts = rel.split("/")
+        for end in range(len(parts), 0, -1):
+            found = self.local_tree.get("/".join(parts[:end]))
+            if found is not None:
+                if not found.disk_name:
+                    break
+                return self.root / "/".join([found.disk_name, *parts[end:]])
+        return self.root / rel
 
 
 def _stat(path: Path) -> StatSig | None:
@@ -197,11 +210,11 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
         case ops.KeepBoth():
             return keep_both(ctx, op)
         case ops.MkdirLocal():
-            sig = write.mkdir(ctx.root / op.path, rel_path=op.path)
+            sig = write.mkdir(ctx.local_path(op.path), rel_path=op.path)
             return Outcome(op, Status.DONE, base_put=[_dir_base(op.path, sig=sig)])
         case ops.MkdirRemote():
             ctx.client.files.mkdir(ctx.workspace_id, op.path)
-            sig = _stat(ctx.root / op.path)
+            sig = _stat(ctx.local_path(op.path))
             return Outcome(op, Status.DONE, base_put=[_dir_base(op.path, sig=sig)])
         case ops.MoveRemote():
             ctx.client.files.move(
@@ -213,10 +226,9 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
             )
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.MoveLocal():
-            make_dirs_durably((ctx.root / op.dest).parent)
-            write.rename(
-                ctx.local_path(op.path, op.local), ctx.root / op.dest, op.local, rel_path=op.path
-            )
+            dest = ctx.local_path(op.dest)
+            make_dirs_durably(dest.parent)
+            write.rename(ctx.local_path(op.path, op.local), dest, op.local, rel_path=op.path)
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.DeleteRemote():
             if op.remote is not None and op.remote.is_dir:
@@ -298,7 +310,7 @@ def keep_both(ctx: Context, op: ops.KeepBoth) -> Outcome:
     outcome = Outcome(op, Status.DONE, conflict=op.conflict_path)
     if local is not None:
         source = ctx.local_path(op.path, local)
-        write.rename(source, ctx.root / op.conflict_path, local, rel_path=op.path)
+        write.rename(source, ctx.local_path(op.conflict_path), local, rel_path=op.path)
         log.info("op=KeepBoth path=%s conflict_copy=%s", op.path, op.conflict_path)
         if local.is_dir:
             outcome.base_move = None
@@ -314,6 +326,6 @@ def keep_both(ctx: Context, op: ops.KeepBoth) -> Outcome:
         outcome.base_put.extend(down.base_put)
         outcome.bytes += down.bytes
     elif remote is not None:
-        sig = write.mkdir(ctx.root / op.path, rel_path=op.path)
+        sig = write.mkdir(ctx.local_path(op.path), rel_path=op.path)
         outcome.base_put.append(_dir_base(op.path, remote, sig=sig))
     return outcome

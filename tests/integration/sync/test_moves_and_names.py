@@ -45,6 +45,33 @@ def test_nfd_name_on_disk_syncs_as_one_nfc_entry(make_client, sync_server, accou
     ]
 
 
+def test_remote_entries_below_an_nfd_folder_land_inside_it(make_client, sync_server, account):
+    """Found by the soak (seed 569): a folder spelled NFD on disk got a remote child, and
+    the worker built the child's path from the NFC spelling: a folder that does not exist
+    on disk. Every later sync failed on it and the clients never converged."""
+    a, b = make_client("a"), make_client("b")
+    nfd = unicodedata.normalize("NFD", "Ünïcode")
+    nfc = unicodedata.normalize("NFC", nfd)
+    (a.folder / nfd).mkdir()
+    write(a.folder / nfd / "old.txt", "old")
+    a.sync()
+    b.sync()
+    (b.folder / nfc / "sub").mkdir()
+    write(b.folder / nfc / "sub" / "new.txt", "new")
+    write(b.folder / nfc / "also.txt", "also")
+    b.sync()
+    os.rename(b.folder / nfc / "old.txt", b.folder / nfc / "sub" / "moved.txt")
+    b.sync()
+    a.sync()  # exit 0: nothing failed
+    names = sorted(p.name for p in a.folder.iterdir() if not p.name.startswith(".syncd-"))
+    assert names == [nfd]  # no NFC twin appeared beside the user's folder
+    assert (a.folder / nfd / "sub" / "new.txt").read_text() == "new"
+    assert (a.folder / nfd / "sub" / "moved.txt").read_text() == "old"
+    assert (a.folder / nfd / "also.txt").read_text() == "also"
+    on_a = {unicodedata.normalize("NFC", path): h for path, h in a.tree().items()}
+    assert remote_tree(sync_server, *account) == on_a == b.tree()
+
+
 def test_three_clients_converge_with_concurrent_edits(make_client):
     a, b, c = make_client("a"), make_client("b"), make_client("c")
     write(a.folder / "shared.txt", "v0")
