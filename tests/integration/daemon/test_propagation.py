@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -116,14 +117,16 @@ def test_remote_change_on_a_base_only_server_is_polled(tmp_path):
 
 def test_an_idle_daemon_polling_a_base_only_server_stays_idle(tmp_path):
     """A listing that finds nothing is no "syncing": not in the status, not in the log."""
-    server = ServerProcess(tmp_path / "base-data", extra_args=["--base-only"]).start()
-    try:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(ServerProcess(tmp_path / "base-data", ["--base-only"]))
         key = server.create_account("carol")
         workspace = create_workspace(server, key)
         folder = tmp_path / "z"
         folder.mkdir()
         env = {"SYNCD_POLL_INTERVAL": "0.2", "SYNCD_LOG_LEVEL": "debug"}
-        (z,) = start_all(DaemonProcess(server, key, workspace, folder, tmp_path / "s-z", env))
+        z = DaemonProcess(server, key, workspace, folder, tmp_path / "s-z", env)
+        stack.callback(z.stop)  # also when an assertion fails: no daemon outlives the test
+        start_all(z)
         ready = len(z.lines)
 
         def polls() -> int:
@@ -138,5 +141,3 @@ def test_an_idle_daemon_polling_a_base_only_server_stays_idle(tmp_path):
         wait_file(folder / "new.txt", "n")
         z.wait_for("event=state state=syncing")  # a poll that finds work says so
         assert z.stop() == 0
-    finally:
-        server.stop()
