@@ -7,19 +7,21 @@ after watcher events (``run_scoped``), on a real folder and a real state databas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
-from syncd.cli.session import open_session
+from syncd.cli.session import Session, open_session
 from syncd.config import Settings
 from syncd.daemon.steps import run_full, run_scoped
 from syncd.planner.trees import BaseNode, RemoteNode
 from syncd.soak.server import ServerProcess
+from syncd.state.store import Store
 from tests.integration.daemon.daemons import write
 from tests.support.clients import local_tree, remote_tree
 
@@ -35,6 +37,36 @@ def is_under(path: str, prefixes: Iterable[str]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
+@contextlib.contextmanager
+def indexed_session(
+    folder: Path, state_dir: Path, server: ServerProcess, account: tuple[str, str]
+) -> Iterator[Session]:
+    """A session over 4 folders of 10 files each, synced and with the feed's echoes in."""
+    key, workspace = account
+    for d in range(4):
+        for f in range(10):
+            write(folder / f"d{d}" / f"f{f}.txt", f"{d}/{f}")
+    settings = Settings(
+        server=server.url, workspace=workspace, dir=folder, api_key=key, state_dir=state_dir
+    )
+    with open_session(settings) as session:
+        run_full(session, set())
+        run_full(session, set())  # takes in the feed's echoes of the uploads
+        yield session
+
+
+def trace_sql(store: Store) -> list[str]:
+    """Every SQL statement the store runs from now on (its connections are renewed)."""
+    statements: list[str] = []
+    event.listen(
+        store._engine,
+        "connect",
+        lambda dbapi, _record: dbapi.set_trace_callback(statements.append),
+    )
+    store._engine.dispose()  # new connections, each traced
+    return statements
+
+
 def test_a_scoped_pass_reads_only_the_base_under_its_dirty_paths(
     tmp_path: Path,
     server: ServerProcess,
@@ -43,20 +75,8 @@ def test_a_scoped_pass_reads_only_the_base_under_its_dirty_paths(
 ) -> None:
     key, workspace = account
     folder = tmp_path / "folder"
-    for d in range(4):
-        for f in range(10):
-            write(folder / f"d{d}" / f"f{f}.txt", f"{d}/{f}")
-    settings = Settings(
-        server=server.url,
-        workspace=workspace,
-        dir=folder,
-        api_key=key,
-        state_dir=tmp_path / "state",
-    )
-    with open_session(settings) as session:
+    with indexed_session(folder, tmp_path / "state", server, account) as session:
         store = session.store
-        run_full(session, set())
-        run_full(session, set())  # takes in the feed's echoes of the uploads
         assert store.base_count() == 44  # 4 folders, 40 files
 
         reads: list[tuple[frozenset[str] | None, dict[str, BaseNode]]] = []
@@ -68,13 +88,7 @@ def test_a_scoped_pass_reads_only_the_base_under_its_dirty_paths(
             return rows
 
         monkeypatch.setattr(store, "base", base)
-        statements: list[str] = []
-        event.listen(
-            store._engine,
-            "connect",
-            lambda dbapi, _record: dbapi.set_trace_callback(statements.append),
-        )
-        store._engine.dispose()  # new connections, each traced
+        statements = trace_sql(store)
 
         write(folder / "d0" / "f0.txt", "edited")
         os.rename(folder / "d1" / "f1.txt", folder / "d2" / "moved.txt")  # same inode
@@ -106,20 +120,8 @@ def test_a_scoped_pass_reads_only_the_mirror_under_its_scope_and_follows_the_res
 ) -> None:
     key, workspace = account
     folder = tmp_path / "folder"
-    for d in range(4):
-        for f in range(10):
-            write(folder / f"d{d}" / f"f{f}.txt", f"{d}/{f}")
-    settings = Settings(
-        server=server.url,
-        workspace=workspace,
-        dir=folder,
-        api_key=key,
-        state_dir=tmp_path / "state",
-    )
-    with open_session(settings) as session:
+    with indexed_session(folder, tmp_path / "state", server, account) as session:
         store = session.store
-        run_full(session, set())
-        run_full(session, set())  # takes in the feed's echoes of the uploads
         assert len(store.remote.tree()) == 44  # 4 folders, 40 files
 
         reads: list[tuple[frozenset[str] | None, dict[str, RemoteNode]]] = []
@@ -131,13 +133,7 @@ def test_a_scoped_pass_reads_only_the_mirror_under_its_scope_and_follows_the_res
             return rows
 
         monkeypatch.setattr(store.remote, "tree", mirror)
-        statements: list[str] = []
-        event.listen(
-            store._engine,
-            "connect",
-            lambda dbapi, _record: dbapi.set_trace_callback(statements.append),
-        )
-        store._engine.dispose()  # new connections, each traced
+        statements = trace_sql(store)
 
         # A change on the server outside the scope: the feed brings it during the first
         # pass, the mirror takes it in, and the pass follows it with a scope of its own.
