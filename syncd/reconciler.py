@@ -120,12 +120,13 @@ class Engine:
     feed_wait: float = 0.0
 
     # -- facts -------------------------------------------------------------------------
-    def check_root(self) -> None:
+    def check_root(self, *, dry_run: bool = False) -> None:
         """Refuse (exit 5) when the folder or its identity vanished while the base is full.
 
         The first sync writes the marker; from then on a folder without it, or with another
         one, is not the folder we synced (an unmounted disk, a replaced folder), and acting
-        on it would turn every file into a delete.
+        on it would turn every file into a delete. A dry run refuses alike but writes no
+        marker: the real sync after it still writes it.
         """
         folder_id = self.store.meta.folder_id()
         has_base = self.store.has_base()
@@ -133,7 +134,8 @@ class Engine:
         if status is local_root.RootStatus.MISSING and not has_base:
             raise UsageError(f"local folder {self.root} does not exist")
         if folder_id is None or (status is not local_root.RootStatus.OK and not has_base):
-            self.store.meta.set_folder_id(local_root.ensure_marker(self.root))
+            if not dry_run:
+                self.store.meta.set_folder_id(local_root.ensure_marker(self.root))
             return
         local_root.refuse_unless_ok(status)
 
@@ -175,11 +177,15 @@ class Engine:
         dirty paths, so a move finds its base row), which keeps a small change cheap in a
         large tree.
         """
+        if dry_run and not getattr(self.store, "is_copy", False):
+            raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
         report = Report()
-        self.check_root()
+        self.check_root(dry_run=dry_run)
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
-            plan, local, remote = self._plan_round(report, first=rnd == 0, scope=scope)
+            plan, local, remote = self._plan_round(
+                report, first=rnd == 0, scope=scope, dry_run=dry_run
+            )
             if plan.refusals:
                 report.refusals = list(plan.refusals)
                 report.planned = list(plan.ops)
@@ -234,13 +240,16 @@ class Engine:
         )
 
     def _plan_round(
-        self, report: Report, *, first: bool, scope: set[str] | None = None
+        self, report: Report, *, first: bool, scope: set[str] | None = None, dry_run: bool = False
     ) -> tuple[ops.Plan, Mapping, Mapping]:
+        """Gather the facts and plan once. A dry run gathers the same facts and writes
+        nothing: no temp clean-up in the folder, new hashes and echoes serve this plan
+        without being stored, and feed pages land in its private copy of the state."""
         scanned = scan(self.root, ignore=self.ignore, cache=self.store.hashes, only=scope)
-        if scanned.temp_files:
+        if scanned.temp_files and not dry_run:
             removed = remove_temp_files(scanned.temp_files)
             log.info("event=temp_cleanup removed=%d", len(removed))
-        if scanned.new_hashes:
+        if scanned.new_hashes and not dry_run:
             self.store.hashes.put(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
@@ -248,7 +257,8 @@ class Engine:
         base = self.store.base(prefixes=scope)
         echoes = refresh_echoes(remote, base)
         if echoes:
-            self.store.put_base(echoes)
+            if not dry_run:
+                self.store.put_base(echoes)
             base = {**base, **{b.path: b for b in echoes}}
         local = scanned.tree
         policy = replace(
@@ -292,9 +302,12 @@ class Engine:
         )
 
     def _gather(self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy):
-        """Hash the local files the planner asked about; fetch and compare remote bytes."""
+        """Hash the local files the planner asked about; hash remote bytes to compare.
+
+        The remote bytes are hashed as they stream in and never stored, so comparing writes
+        nothing (a dry run compares too).
+        """
         from syncd.local.hashing import hash_file
-        from syncd.local.write import temp_path_for
 
         local = dict(local)
         for path in sorted(need.local_hashes):
@@ -311,11 +324,7 @@ class Engine:
             if node.hash is None:
                 digest, _ = hash_file(self.root / (node.disk_name or path))
                 node = local[path] = replace(node, hash=digest)
-            temp = temp_path_for(self.store.path.parent / "compare")
-            try:
-                result = self.client.files.download(self.workspace_id, path, temp)
-            finally:
-                temp.unlink(missing_ok=True)
+            result = self.client.files.download(self.workspace_id, path, None)
             (equal if result.hash == node.hash else different).add(path)
         return local, replace(
             policy, equal_contents=frozenset(equal), different_contents=frozenset(different)
