@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from syncd.errors import SafetyStop, UsageError
+from syncd.errors import PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.local.scan import scan
 from syncd.local.write import remove_temp_files
@@ -78,9 +78,11 @@ class Report:
     @property
     def failed(self) -> list[tuple[str, str]]:
         failed = [(o.path, o.detail) for o in self.outcomes if o.status is Status.FAILED]
-        replans = {o.path for o in self.outcomes if o.status is Status.REPLAN}
+        replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
-        failed += [(p, "kept changing during the sync") for p in sorted(replans - done)]
+        for path in sorted(replans.keys() - done):
+            last = replans[path].removeprefix(f"{path}: ")  # why the last round re-planned
+            failed.append((path, "kept changing during the sync" + (f" ({last})" if last else "")))
         return list(dict.fromkeys(failed + self.problems))
 
     def totals(self) -> dict[str, int]:
@@ -270,7 +272,7 @@ class Engine:
         for _ in range(MAX_NEED_ROUNDS):
             if plan.need is None:
                 break
-            local, policy = self._gather(plan.need, local, remote, policy)
+            local, policy = self._gather(plan.need, local, remote, policy, report)
             plan = make_plan(local, remote, base, policy)
         if scope is not None and any(isinstance(op, DELETES) for op in plan.ops):
             # The guards judge deletes against whole sides, not against the scope. Only
@@ -301,11 +303,14 @@ class Engine:
             allow_mass_delete=self.allow_mass_delete,
         )
 
-    def _gather(self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy):
+    def _gather(
+        self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy, report: Report
+    ):
         """Hash the local files the planner asked about; hash remote bytes to compare.
 
         The remote bytes are hashed as they stream in and never stored, so comparing writes
-        nothing (a dry run compares too).
+        nothing (a dry run compares too). A server whose bytes do not match its own listing
+        makes that path unknown for this cycle: it is neither kept twice nor overwritten.
         """
         from syncd.local.hashing import hash_file
 
@@ -317,6 +322,7 @@ class Engine:
             digest, _ = hash_file(self.root / (node.disk_name or path))
             local[path] = replace(node, hash=digest)
         equal, different = set(policy.equal_contents), set(policy.different_contents)
+        unknown = set(policy.remote_unknown)
         for path in sorted(need.remote_contents):
             node = local.get(path)
             if node is None or node.is_dir:
@@ -324,10 +330,24 @@ class Engine:
             if node.hash is None:
                 digest, _ = hash_file(self.root / (node.disk_name or path))
                 node = local[path] = replace(node, hash=digest)
-            result = self.client.files.download(self.workspace_id, path, None)
+            listed = remote.get(path)
+            try:
+                result = self.client.files.download(
+                    self.workspace_id,
+                    path,
+                    None,
+                    expected_size=listed.size if listed is not None else None,
+                )
+            except PreconditionFailed as exc:
+                unknown.add(path)
+                report.problems.append((path, str(exc).removeprefix(f"{path}: ")))
+                continue
             (equal if result.hash == node.hash else different).add(path)
         return local, replace(
-            policy, equal_contents=frozenset(equal), different_contents=frozenset(different)
+            policy,
+            equal_contents=frozenset(equal),
+            different_contents=frozenset(different),
+            remote_unknown=frozenset(unknown),
         )
 
     def _record_errors(self, report: Report) -> None:

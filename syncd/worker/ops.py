@@ -147,7 +147,10 @@ def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode 
 def download(
     ctx: Context, path: str, remote: RemoteNode | None, local: LocalNode | None
 ) -> Outcome:
-    """Fetch to a temp file beside the target, verify, then install over what the plan saw."""
+    """Fetch to a temp file beside the target, verify, then install over what the plan saw.
+
+    The body must have the listed size and hash, or nothing is installed (a re-plan).
+    """
     assert remote is not None
     target = ctx.local_path(path, local)
     make_dirs_durably(target.parent)
@@ -158,6 +161,7 @@ def download(
             path,
             temp,
             expected_hash=remote.hash,
+            expected_size=remote.size,
             progress=ctx.transfer_progress(),
         )
         sig = write.install(
