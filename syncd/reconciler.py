@@ -120,6 +120,7 @@ class Engine:
     progress: object | None = None
     on_outcome: Callable[[Outcome], None] | None = None
     feed_wait: float = 0.0
+    downloads: object | None = None  # the downloads area (``local.downloads``)
 
     # -- facts -------------------------------------------------------------------------
     def check_root(self, *, dry_run: bool = False) -> None:
@@ -205,6 +206,7 @@ class Engine:
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
+        self._prune_downloads(report, scope)
         if self.journal is not None:
             self.journal.finish_sync(full=scope is None)
         if not report.failed and self.store.meta.is_merge_pending():
@@ -236,6 +238,7 @@ class Engine:
             is_conditional=bool(caps.conditional),
             local_tree=local_tree,
             remote_tree=remote_tree,
+            downloads=self.downloads,
         )
         return Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
@@ -349,6 +352,22 @@ class Engine:
             different_contents=frozenset(different),
             remote_unknown=frozenset(unknown),
         )
+
+    def _prune_downloads(self, report: Report, scope: set[str] | None) -> None:
+        """Keep only the partial downloads this sync left unfinished (outside a scoped
+        sync's scope, all of them): any other path was finished or synced otherwise."""
+        if self.downloads is None:
+            return
+        unfinished = {
+            o.path
+            for o in report.outcomes
+            if o.status is not Status.DONE and isinstance(o.op, ops.Download | ops.KeepBoth)
+        }
+        dropped = self.downloads.prune(
+            lambda path: path in unfinished or (scope is not None and not _under(path, scope))
+        )
+        if dropped:
+            log.info("event=partial_downloads_dropped count=%d", len(dropped))
 
     def _record_errors(self, report: Report) -> None:
         synced = {o.path for o in report.outcomes if o.status is Status.DONE}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncd.errors import UsageError, WorkspaceNotFound
+from syncd.local.downloads import Downloads
 from syncd.local.fsprobe import probe, probe_read_only
 from syncd.local.ignore import Ignore
 from syncd.local.trash import Trash
@@ -88,6 +89,7 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
                 workspace_id=workspace_id,
                 root=root,
                 trash=Trash(db_path.parent / (db_path.stem + ".trash")),
+                downloads=Downloads(db_path.parent / (db_path.stem + ".downloads")),
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
                 transfers=settings.transfers,
