@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from syncd.errors import SafetyStop, UsageError
+from syncd.errors import PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.local.scan import scan
 from syncd.local.write import remove_temp_files
@@ -78,9 +78,11 @@ class Report:
     @property
     def failed(self) -> list[tuple[str, str]]:
         failed = [(o.path, o.detail) for o in self.outcomes if o.status is Status.FAILED]
-        replans = {o.path for o in self.outcomes if o.status is Status.REPLAN}
+        replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
-        failed += [(p, "kept changing during the sync") for p in sorted(replans - done)]
+        for path in sorted(replans.keys() - done):
+            last = replans[path].removeprefix(f"{path}: ")  # why the last round re-planned
+            failed.append((path, "kept changing during the sync" + (f" ({last})" if last else "")))
         return list(dict.fromkeys(failed + self.problems))
 
     def totals(self) -> dict[str, int]:
@@ -118,14 +120,16 @@ class Engine:
     progress: object | None = None
     on_outcome: Callable[[Outcome], None] | None = None
     feed_wait: float = 0.0
+    downloads: object | None = None  # the downloads area (``local.downloads``)
 
     # -- facts -------------------------------------------------------------------------
-    def check_root(self) -> None:
+    def check_root(self, *, dry_run: bool = False) -> None:
         """Refuse (exit 5) when the folder or its identity vanished while the base is full.
 
         The first sync writes the marker; from then on a folder without it, or with another
         one, is not the folder we synced (an unmounted disk, a replaced folder), and acting
-        on it would turn every file into a delete.
+        on it would turn every file into a delete. A dry run refuses alike but writes no
+        marker: the real sync after it still writes it.
         """
         folder_id = self.store.meta.folder_id()
         has_base = self.store.has_base()
@@ -133,7 +137,8 @@ class Engine:
         if status is local_root.RootStatus.MISSING and not has_base:
             raise UsageError(f"local folder {self.root} does not exist")
         if folder_id is None or (status is not local_root.RootStatus.OK and not has_base):
-            self.store.meta.set_folder_id(local_root.ensure_marker(self.root))
+            if not dry_run:
+                self.store.meta.set_folder_id(local_root.ensure_marker(self.root))
             return
         local_root.refuse_unless_ok(status)
 
@@ -175,11 +180,15 @@ class Engine:
         dirty paths, so a move finds its base row), which keeps a small change cheap in a
         large tree.
         """
+        if dry_run and not getattr(self.store, "is_copy", False):
+            raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
         report = Report()
-        self.check_root()
+        self.check_root(dry_run=dry_run)
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
-            plan, local, remote = self._plan_round(report, first=rnd == 0, scope=scope)
+            plan, local, remote = self._plan_round(
+                report, first=rnd == 0, scope=scope, dry_run=dry_run
+            )
             if plan.refusals:
                 report.refusals = list(plan.refusals)
                 report.planned = list(plan.ops)
@@ -197,6 +206,7 @@ class Engine:
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
+        self._prune_downloads(report, scope)
         if self.journal is not None:
             self.journal.finish_sync(full=scope is None)
         if not report.failed and self.store.meta.is_merge_pending():
@@ -228,19 +238,23 @@ class Engine:
             is_conditional=bool(caps.conditional),
             local_tree=local_tree,
             remote_tree=remote_tree,
+            downloads=self.downloads,
         )
         return Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
         )
 
     def _plan_round(
-        self, report: Report, *, first: bool, scope: set[str] | None = None
+        self, report: Report, *, first: bool, scope: set[str] | None = None, dry_run: bool = False
     ) -> tuple[ops.Plan, Mapping, Mapping]:
+        """Gather the facts and plan once. A dry run gathers the same facts and writes
+        nothing: no temp clean-up in the folder, new hashes and echoes serve this plan
+        without being stored, and feed pages land in its private copy of the state."""
         scanned = scan(self.root, ignore=self.ignore, cache=self.store.hashes, only=scope)
-        if scanned.temp_files:
+        if scanned.temp_files and not dry_run:
             removed = remove_temp_files(scanned.temp_files)
             log.info("event=temp_cleanup removed=%d", len(removed))
-        if scanned.new_hashes:
+        if scanned.new_hashes and not dry_run:
             self.store.hashes.put(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
@@ -248,7 +262,8 @@ class Engine:
         base = self.store.base(prefixes=scope)
         echoes = refresh_echoes(remote, base)
         if echoes:
-            self.store.put_base(echoes)
+            if not dry_run:
+                self.store.put_base(echoes)
             base = {**base, **{b.path: b for b in echoes}}
         local = scanned.tree
         policy = replace(
@@ -260,7 +275,7 @@ class Engine:
         for _ in range(MAX_NEED_ROUNDS):
             if plan.need is None:
                 break
-            local, policy = self._gather(plan.need, local, remote, policy)
+            local, policy = self._gather(plan.need, local, remote, policy, report)
             plan = make_plan(local, remote, base, policy)
         if scope is not None and any(isinstance(op, DELETES) for op in plan.ops):
             # The guards judge deletes against whole sides, not against the scope. Only
@@ -291,10 +306,16 @@ class Engine:
             allow_mass_delete=self.allow_mass_delete,
         )
 
-    def _gather(self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy):
-        """Hash the local files the planner asked about; fetch and compare remote bytes."""
+    def _gather(
+        self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy, report: Report
+    ):
+        """Hash the local files the planner asked about; hash remote bytes to compare.
+
+        The remote bytes are hashed as they stream in and never stored, so comparing writes
+        nothing (a dry run compares too). A server whose bytes do not match its own listing
+        makes that path unknown for this cycle: it is neither kept twice nor overwritten.
+        """
         from syncd.local.hashing import hash_file
-        from syncd.local.write import temp_path_for
 
         local = dict(local)
         for path in sorted(need.local_hashes):
@@ -304,6 +325,7 @@ class Engine:
             digest, _ = hash_file(self.root / (node.disk_name or path))
             local[path] = replace(node, hash=digest)
         equal, different = set(policy.equal_contents), set(policy.different_contents)
+        unknown = set(policy.remote_unknown)
         for path in sorted(need.remote_contents):
             node = local.get(path)
             if node is None or node.is_dir:
@@ -311,15 +333,41 @@ class Engine:
             if node.hash is None:
                 digest, _ = hash_file(self.root / (node.disk_name or path))
                 node = local[path] = replace(node, hash=digest)
-            temp = temp_path_for(self.store.path.parent / "compare")
+            listed = remote.get(path)
             try:
-                result = self.client.files.download(self.workspace_id, path, temp)
-            finally:
-                temp.unlink(missing_ok=True)
+                result = self.client.files.download(
+                    self.workspace_id,
+                    path,
+                    None,
+                    expected_size=listed.size if listed is not None else None,
+                )
+            except PreconditionFailed as exc:
+                unknown.add(path)
+                report.problems.append((path, str(exc).removeprefix(f"{path}: ")))
+                continue
             (equal if result.hash == node.hash else different).add(path)
         return local, replace(
-            policy, equal_contents=frozenset(equal), different_contents=frozenset(different)
+            policy,
+            equal_contents=frozenset(equal),
+            different_contents=frozenset(different),
+            remote_unknown=frozenset(unknown),
         )
+
+    def _prune_downloads(self, report: Report, scope: set[str] | None) -> None:
+        """Keep only the partial downloads this sync left unfinished (outside a scoped
+        sync's scope, all of them): any other path was finished or synced otherwise."""
+        if self.downloads is None:
+            return
+        unfinished = {
+            o.path
+            for o in report.outcomes
+            if o.status is not Status.DONE and isinstance(o.op, ops.Download | ops.KeepBoth)
+        }
+        dropped = self.downloads.prune(
+            lambda path: path in unfinished or (scope is not None and not _under(path, scope))
+        )
+        if dropped:
+            log.info("event=partial_downloads_dropped count=%d", len(dropped))
 
     def _record_errors(self, report: Report) -> None:
         synced = {o.path for o in report.outcomes if o.status is Status.DONE}

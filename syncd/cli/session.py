@@ -2,6 +2,8 @@
 
 Nothing here decides anything: it opens the client, resolves the workspace, opens the
 state database and hands them to the ``Engine``. ``sync``, ``run`` and ``status`` share it.
+A dry run (``settings.dry_run``) gets a private in-memory copy of the state database and a
+file-system probe that writes nothing, so it cannot change the state or the folder.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from syncd.errors import UsageError, WorkspaceNotFound
-from syncd.local.fsprobe import probe
+from syncd.local.downloads import Downloads
+from syncd.local.fsprobe import probe, probe_read_only
 from syncd.local.ignore import Ignore
 from syncd.local.trash import Trash
 from syncd.reconciler import DeleteLimit, Engine
@@ -73,16 +76,20 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
-        with Store.open(db_path) as store:
+        dry_run = bool(getattr(settings, "dry_run", False))
+        with Store.open_copy(db_path) if dry_run else Store.open(db_path) as store:
             store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
-            traits = probe(root) if root.is_dir() else None
+            traits = None
+            if root.is_dir():
+                traits = probe_read_only(root) if dry_run else probe(root)
             engine = Engine(
                 client=client,
                 store=store,
                 workspace_id=workspace_id,
                 root=root,
                 trash=Trash(db_path.parent / (db_path.stem + ".trash")),
+                downloads=Downloads(db_path.parent / (db_path.stem + ".downloads")),
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
                 transfers=settings.transfers,

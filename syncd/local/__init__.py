@@ -5,6 +5,7 @@
     ignore.py   .syncdignore (gitignore syntax) + built-in ignores + our temp names
     write.py    temp file -> fsync -> verify -> rename, only over what the plan saw
     trash.py    every local delete or overwrite lands here first
+    downloads.py  large downloads staged under the state dir, continued after a restart
     root.py     the folder's identity marker; fsprobe.py: does the disk fold names
 
 1. Every ``OSError`` becomes a ``syncd.errors`` class here (``local/errors.py``).

@@ -12,7 +12,7 @@ import json
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ACTIONS = ("reset_request", "reset_response", "truncate", "status", "stall", "hook")
 ERROR_CODES = {400: "invalid_parameter", 401: "unauthorized", 404: "not_found"}
@@ -59,12 +59,14 @@ class Fault:
 
 @dataclass
 class LogEntry:
-    """One request as the proxy saw it: ``status`` stays None when no response got out."""
+    """One request as the proxy saw it: ``status`` stays None when no response got out.
+    ``headers`` (lower-case names) let a test see what was asked, e.g. a ``range``."""
 
     method: str
     target: str
     status: int | None
     fault: str | None
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def error_body(status: int) -> bytes:

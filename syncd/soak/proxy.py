@@ -107,10 +107,12 @@ class FaultProxy:
         with self._lock:
             return sum(matches(method, path, e.method, e.target) for e in self.log)
 
-    def _pick(self, method: str, target: str) -> tuple[LogEntry, Fault | None]:
+    def _pick(
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[LogEntry, Fault | None]:
         with self._lock:
             fault = next((a.fault for a in self._armed if a.fires(method, target)), None)
-            entry = LogEntry(method, target, None, fault.action if fault else None)
+            entry = LogEntry(method, target, None, fault.action if fault else None, headers)
             self.log.append(entry)
             return entry, fault
 
@@ -153,7 +155,11 @@ class FaultProxy:
             return False
         if not isinstance(request, h11.Request):
             raise Gone(f"unexpected {type(request).__name__}")
-        entry, fault = self._pick(request.method.decode(), request.target.decode("latin-1"))
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers}
+        headers.pop("authorization", None)  # the log never holds a key
+        entry, fault = self._pick(
+            request.method.decode(), request.target.decode("latin-1"), headers
+        )
         action, after = (fault.action, fault.after_bytes) if fault else (None, 0)
         if action == "reset_request":
             await self._reset_request(client, request, upstream, after)

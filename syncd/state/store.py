@@ -14,10 +14,15 @@ capabilities, last sync; ``meta.py``), ``store.remote`` (the feed's mirror; ``mi
    and by SQLite's busy timeout across processes, so a writer never fails half way.
 4. Hot paths (base tree, hash cache) use Core ``executemany`` and plain rows, no ORM.
 5. A database written by a newer syncd is refused with a ``UsageError``; nothing is changed.
+6. ``open_copy`` (``--dry-run``) plans on a private copy in memory: it reads the file
+   without creating, locking or writing anything next to it, and whatever the dry run
+   writes (feed pages, a reset, hashes) vanishes with the copy.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select
+from sqlalchemy.pool import StaticPool
 
 from syncd.errors import UsageError
 from syncd.paths import is_within
@@ -71,8 +77,9 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
 class Store:
     """One open state database. Safe to share between threads; cheap to keep open."""
 
-    def __init__(self, db_path: Path, engine: Engine) -> None:
+    def __init__(self, db_path: Path, engine: Engine, *, is_copy: bool = False) -> None:
         self.path = db_path
+        self.is_copy = is_copy  # a private copy in memory: writes never reach ``path``
         self._engine = engine
         self._write_lock = threading.RLock()
         self._local = threading.local()
@@ -111,6 +118,42 @@ class Store:
                 f"cannot open the state database {db_path}: {error.orig}",
                 hint="move the file away to start over (the next sync is then a merge)",
             ) from error
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    @classmethod
+    def open_copy(cls, db_path: Path) -> Store:
+        """A private in-memory copy of the database (an empty one when there is none yet)
+        for a dry run: nothing is created, locked or written in the state directory.
+
+        The file is read as ``immutable`` when no writer has a ``-wal`` open next to it,
+        since opening a WAL database even ``mode=ro`` creates the ``-wal`` and ``-shm``
+        files; the copy counts only when the file's stat did not move while it was read.
+        While a writer is active its ``-wal`` exists and a ``mode=ro`` reader sees its
+        commits without creating anything. The copy takes the schema checks of ``open``.
+        """
+        db_path = Path(db_path)
+        memory = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            if db_path.exists():
+                _copy_into(db_path, memory)
+        except sqlite3.DatabaseError as error:
+            memory.close()
+            raise UsageError(
+                f"cannot open the state database {db_path}: {error}",
+                hint="move the file away to start over (the next sync is then a merge)",
+            ) from error
+        # One connection shared by every thread: a second one would see another database.
+        engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
+        event.listen(engine, "connect", _on_connect)
+        store = cls(db_path, engine, is_copy=True)
+        try:
+            store._prepare()
+        except exc.DatabaseError as error:
+            engine.dispose()
+            raise UsageError(f"cannot open the state database {db_path}: {error.orig}") from error
         except BaseException:
             engine.dispose()
             raise
@@ -310,3 +353,31 @@ class Store:
 
 
 _BASE_COLS = tuple(c.name for c in s.base.columns)
+_COPY_ATTEMPTS = 5
+
+
+def _copy_into(db_path: Path, memory: sqlite3.Connection) -> None:
+    """Copy the database at ``db_path`` into ``memory`` without writing next to it."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    uri = db_path.resolve().as_uri()
+    for _ in range(_COPY_ATTEMPTS):
+        if wal.exists():
+            break  # a writer is active: read through its -wal (below)
+        before = _stat_key(db_path)
+        source = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+        try:
+            source.backup(memory)
+        finally:
+            source.close()
+        if not wal.exists() and _stat_key(db_path) == before:
+            return
+    source = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    try:
+        source.backup(memory)
+    finally:
+        source.close()
+
+
+def _stat_key(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

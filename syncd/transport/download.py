@@ -3,10 +3,17 @@
 1. After a broken connection the next attempt asks ``Range: bytes=N-`` and keeps the
    bytes already written only when the answer is a 206 with the same ETag starting at N;
    anything else (no ETag, base-only server, 200, another ETag, 416) starts again at 0.
+   A partial kept by an earlier process (``resume_etag``) is continued the same way: its
+   bytes are hashed again and the first request asks for the rest.
 2. The hash is computed over the bytes as written; ``expected_hash`` is compared at the
-   end, and on any failure the temp file is removed, so no half file survives.
-3. An attempt that made progress does not use up the retry budget: a long transfer over
+   end. The listed size (``expected_size``) bounds the body: reading stops as soon as the
+   server sends more, and a body of any other size is a re-plan, never a result.
+3. On any failure the temp file is removed, so no half file survives, with one exception:
+   a caller that keeps partials (``on_etag``) keeps the bytes after a broken connection or
+   an interrupt, once it has recorded the ETag they came with.
+4. An attempt that made progress does not use up the retry budget: a long transfer over
    a bad link keeps going as long as it keeps moving.
+5. Without a ``dest`` the body is hashed and not stored: a content comparison writes nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +22,21 @@ import contextlib
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
 
-from syncd.errors import ConnectionLost, ItemError, PreconditionFailed, ServerUnreachable
+from syncd.errors import (
+    ConnectionLost,
+    ItemError,
+    PreconditionFailed,
+    Replan,
+    ServerRefused,
+    ServerUnreachable,
+)
 from syncd.transport.client import Connection
 from syncd.transport.errors import error_for_exception, error_for_response
 from syncd.transport.models import DownloadResult
@@ -52,26 +67,57 @@ class _Sink:
     Bytes are gathered into blocks of ``BLOCK``; a full block is hashed on the shared pool
     while the next one arrives (sha256 releases the GIL), a short one (a small file's only
     block, the tail) inline. ``written`` counts only bytes in the file, which is where a
-    ``Range`` resumes.
+    ``Range`` resumes. Without a handle the bytes are hashed and dropped.
     """
 
-    def __init__(self, handle: BinaryIO, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        handle: BinaryIO | None,
+        progress: Progress | None,
+        *,
+        on_etag: Callable[[str], None] | None = None,
+    ) -> None:
         self.handle = handle
         self.progress = progress
+        self.on_etag = on_etag
         self.hasher = hashlib.sha256()
         self.written = 0
         self.etag: str | None = None
         self.started = False
+        self._reported = 0  # bytes shown to ``progress`` (a resumed partial's are not)
         self._buffer = bytearray()
         self._pending: Future[None] | None = None
+
+    @property
+    def received(self) -> int:
+        """Every byte of the body so far, the ones still buffered included."""
+        return self.written + len(self._buffer)
+
+    def resume(self, etag: str) -> None:
+        """Take the bytes already in the file as the start, hashing them again."""
+        assert self.handle is not None
+        self.handle.seek(0)
+        while block := self.handle.read(BLOCK):
+            self.hasher.update(block)
+            self.written += len(block)
+        self.etag = etag
+
+    def adopt(self, etag: str | None) -> None:
+        """The ETag of the bytes about to be written; a new one is reported before them."""
+        if etag != self.etag:
+            self.etag = etag
+            if etag is not None and self.on_etag is not None:
+                self.on_etag(etag)
 
     def reset(self) -> None:
         self.digest()
         self._buffer.clear()
-        if self.progress is not None and self.written:
-            self.progress.advance(-self.written)
-        self.handle.seek(0)
-        self.handle.truncate()
+        if self.progress is not None and self._reported:
+            self.progress.advance(-self._reported)
+        self._reported = 0
+        if self.handle is not None:
+            self.handle.seek(0)
+            self.handle.truncate()
         self.hasher = hashlib.sha256()
         self.written = 0
         self.etag = None
@@ -86,7 +132,8 @@ class _Sink:
         if not self._buffer:
             return
         block, self._buffer = self._buffer, bytearray()  # hand over, no copy
-        self.handle.write(block)
+        if self.handle is not None:
+            self.handle.write(block)
         if self._pending is not None:
             self._pending.result()
             self._pending = None
@@ -97,8 +144,10 @@ class _Sink:
         self.written += len(block)
         if self.progress is not None:
             self.progress.advance(len(block))
+            self._reported += len(block)
 
     def digest(self) -> str:
+        """The hash of the bytes written so far (they may still grow)."""
         self.close()
         return f"sha256:{self.hasher.hexdigest()}"
 
@@ -126,7 +175,26 @@ def _revision(etag: str | None) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _attempt(connection: Connection, url: str, path: str, sink: _Sink) -> None:
+def _wrong_size(path: str, size: int | None, limit: int) -> PreconditionFailed:
+    """A body that does not have the listed size: a re-plan (``size`` None: it ran past)."""
+    sent = f"{size} bytes" if size is not None else "more bytes than that"
+    return PreconditionFailed(
+        f"{path}: the server lists {limit} bytes and sent {sent}",
+        hint="nothing was installed; it is planned again from a fresh listing",
+    )
+
+
+def _check_length(response: httpx.Response, path: str, sink: _Sink, limit: int | None) -> None:
+    """Refuse a body whose announced length does not add up to the listed size."""
+    length = response.headers.get("content-length", "")
+    encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+    if limit is None or encoded or not length.isdigit():
+        return
+    if sink.written + int(length) != limit:
+        raise _wrong_size(path, sink.written + int(length), limit)
+
+
+def _attempt(connection: Connection, url: str, path: str, sink: _Sink, limit: int | None) -> None:
     what = f"GET {path}"
     secret = connection.settings.api_key
     headers = {"Accept-Encoding": "identity"}  # byte ranges of the stored bytes, not of a gzip
@@ -146,7 +214,8 @@ def _attempt(connection: Connection, url: str, path: str, sink: _Sink) -> None:
                 raise error_for_response(response, what, "file", secret)
             if response.status_code == 200 and sink.written:
                 sink.reset()
-            sink.etag = response.headers.get("etag")
+            _check_length(response, path, sink, limit)
+            sink.adopt(response.headers.get("etag"))  # recorded before its first byte lands
             if not sink.started and sink.progress is not None:
                 length = response.headers.get("content-length")
                 sink.progress.start(path, int(length) if length and length.isdigit() else None)
@@ -154,6 +223,8 @@ def _attempt(connection: Connection, url: str, path: str, sink: _Sink) -> None:
             try:
                 for data in response.iter_bytes():
                     connection.throttle.consume(len(data))
+                    if limit is not None and sink.received + len(data) > limit:
+                        raise _wrong_size(path, None, limit)  # and read no further
                     sink.write(data)
             finally:
                 sink.flush()  # bytes that arrived before a break are kept for the resume
@@ -165,45 +236,79 @@ def download_file(
     connection: Connection,
     url: str,
     path: str,
-    dest: Path,
+    dest: Path | None,
     *,
     expected_hash: str | None,
     progress: Progress | None,
+    expected_size: int | None = None,
+    resume_etag: str | None = None,
+    on_etag: Callable[[str], None] | None = None,
 ) -> DownloadResult:
-    """Download ``url`` into ``dest`` (see the module docstring for the promises)."""
+    """Download ``url`` into ``dest`` (see the module docstring for the promises).
+
+    ``resume_etag``: ``dest`` holds the start of the body that came with this ETag.
+    ``on_etag``: called with each new ETag before the first byte that came with it is
+    written; a caller that passes it owns ``dest`` as a partial it may resume later.
+    """
+    handle: BinaryIO | None = None
+    if dest is not None:
+        resuming = resume_etag is not None and dest.is_file()
+        try:
+            handle = open(dest, "r+b" if resuming else "wb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise ItemError(f"cannot write {dest}: {exc.strerror}", path=path) from exc
+    sink = _Sink(handle, progress, on_etag=on_etag)
+    ok = keep = False
     try:
-        handle = open(dest, "wb")  # noqa: SIM115 - closed in the finally below
-    except OSError as exc:
-        raise ItemError(f"cannot write {dest}: {exc.strerror}", path=path) from exc
-    sink = _Sink(handle, progress)
-    ok = False
-    try:
-        for round_number in range(MAX_ROUNDS):
+        if handle is not None and resume_etag is not None:
+            sink.resume(resume_etag)
+            if expected_size is not None and sink.written > expected_size:
+                sink.reset()
+        complete = (
+            resume_etag is not None
+            and sink.written > 0
+            and sink.written == expected_size
+            and expected_hash is not None
+            and sink.digest() == expected_hash
+        )  # a partial that holds the whole file already: nothing left to fetch
+        for round_number in range(0 if complete else MAX_ROUNDS):
             before = sink.written
             try:
                 connection.policy.run(
-                    lambda _state: _attempt(connection, url, path, sink), what=f"GET {path}"
+                    lambda _state: _attempt(connection, url, path, sink, expected_size),
+                    what=f"GET {path}",
                 )
                 break
             except ServerUnreachable:
                 if sink.written <= before or round_number == MAX_ROUNDS - 1:
                     raise
         sink.flush()
-        handle.flush()
-        os.fsync(handle.fileno())
+        if handle is not None:
+            handle.flush()
+            os.fsync(handle.fileno())
         digest = sink.digest()
+        if expected_size is not None and sink.written != expected_size:
+            raise _wrong_size(path, sink.written, expected_size)
         if expected_hash is not None and digest != expected_hash:
             raise PreconditionFailed(
                 f"{path}: downloaded {digest}, expected {expected_hash}; the remote changed"
             )
         ok = True
-        return DownloadResult(size=sink.written, hash=digest, revision=_revision(sink.etag))
+        revision = None if complete else _revision(sink.etag)
+        return DownloadResult(size=sink.written, hash=digest, revision=revision)
     except OSError as exc:
         raise ItemError(f"cannot write {dest}: {exc.strerror}", path=path) from exc
+    except BaseException as exc:
+        # A broken connection or an interrupt says nothing against the bytes so far; a
+        # wrong size or hash, a refusal or a missing file does.
+        verdict = isinstance(exc, Replan | ItemError | ServerRefused)
+        keep = on_etag is not None and sink.etag is not None and sink.written > 0 and not verdict
+        raise
     finally:
         sink.close()
-        handle.close()
-        if not ok:
+        if handle is not None:
+            handle.close()
+        if dest is not None and not ok and not keep:
             with contextlib.suppress(OSError):
                 dest.unlink()
         if progress is not None and sink.started:

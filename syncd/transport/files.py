@@ -17,7 +17,7 @@ against the listing: when the server already shows our result, the call succeede
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from syncd.errors import (
@@ -68,15 +68,21 @@ class FilesAPI:
         self,
         workspace_id: str,
         path: str,
-        dest: Path,
+        dest: Path | None,
         *,
         expected_hash: str | None = None,
+        expected_size: int | None = None,
         progress: Progress | None = None,
+        resume_etag: str | None = None,
+        on_etag: Callable[[str], None] | None = None,
     ) -> DownloadResult:
-        """Stream ``path`` into ``dest`` (a temp path next to the target), fsynced.
+        """Stream ``path`` into ``dest`` (a temp path next to the target), fsynced; with
+        ``dest`` None only hash it (a content comparison that stores nothing).
 
-        Resumes with ``Range`` after a broken connection while the ETag holds; a hash
-        that differs from ``expected_hash`` removes ``dest`` and raises
+        Resumes with ``Range`` after a broken connection while the ETag holds, and from a
+        partial an earlier process kept (``resume_etag``, ``on_etag``: see
+        ``download_file``). A hash other than ``expected_hash``, or a body other than
+        ``expected_size`` bytes (reading stops there), removes ``dest`` and raises
         ``PreconditionFailed`` (the remote changed since it was listed: re-plan).
         """
         path = normalize(path)
@@ -87,7 +93,10 @@ class FilesAPI:
                 path,
                 dest,
                 expected_hash=expected_hash,
+                expected_size=expected_size,
                 progress=progress,
+                resume_etag=resume_etag,
+                on_etag=on_etag,
             )
 
     # -- writing --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from syncd.errors import ItemError, Replan
 from syncd.local import write
+from syncd.local.downloads import Downloads
 from syncd.local.hashing import StatSig
 from syncd.local.trash import make_dirs_durably
 from syncd.planner import ops
@@ -40,6 +41,7 @@ class Context:
     is_conditional: bool = True
     local_tree: Mapping[str, LocalNode] = field(default_factory=dict)
     remote_tree: Mapping[str, RemoteNode] = field(default_factory=dict)
+    downloads: Downloads | None = None  # where large downloads wait out a restart
 
     def transfer_progress(self) -> PerTransfer | None:
         """A per-transfer reporter onto the shared display (None: nobody is watching)."""
@@ -147,19 +149,35 @@ def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode 
 def download(
     ctx: Context, path: str, remote: RemoteNode | None, local: LocalNode | None
 ) -> Outcome:
-    """Fetch to a temp file beside the target, verify, then install over what the plan saw."""
+    """Fetch to a temp file, verify, then install over what the plan saw.
+
+    A large file is staged in the downloads area, where a download broken by a restart
+    is continued; anything else goes to a temp name beside the target. Either way the
+    body must have the listed size and hash, or nothing is installed (a re-plan).
+    """
     assert remote is not None
     target = ctx.local_path(path, local)
     make_dirs_durably(target.parent)
-    temp = write.temp_path_for(target)
+    staged = ctx.downloads.stage(path, remote, target.parent) if ctx.downloads else None
+    temp = staged.part if staged is not None else write.temp_path_for(target)
     try:
         result = ctx.client.files.download(
             ctx.workspace_id,
             path,
             temp,
             expected_hash=remote.hash,
+            expected_size=remote.size,
             progress=ctx.transfer_progress(),
+            resume_etag=staged.resume_etag if staged is not None else None,
+            on_etag=staged.remember if staged is not None else None,
         )
+    except BaseException:
+        if staged is not None:
+            staged.settle()  # a partial the transport kept waits for the next try
+        else:
+            temp.unlink(missing_ok=True)
+        raise
+    try:
         sig = write.install(
             temp,
             target,
@@ -171,6 +189,8 @@ def download(
         )
     finally:
         temp.unlink(missing_ok=True)
+        if staged is not None:
+            staged.discard()
     revision = result.revision if result.revision is not None else remote.revision
     seen = RemoteNode(
         path=path,
