@@ -145,7 +145,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_line(line: bytes) -> dict[str, Any]:
-    """One line as a strict-JSON object: UTF-8, no NaN or Infinity, no key twice."""
+    """One line as a strict-JSON object: UTF-8, no NaN or Infinity, no key twice.
+
+    Also the parser of an E6 request body, which is one such object too.
+    """
     try:
         value = json.loads(
             line.decode("utf-8"),

@@ -32,9 +32,8 @@ from syncd.errors import (
     NotFound,
     PreconditionFailed,
     ProtocolViolation,
-    ServerUnreachable,
+    SyncdError,
     TooLarge,
-    Transient,
     UsageError,
 )
 from syncd.paths import normalize
@@ -115,12 +114,15 @@ class BatchAPI:
             try:
                 answer = self._send(workspace_id, pending, lost)
                 revision, outcome = self._parse(answer, pending)
-            except Dropped as dropped:  # the body was cut short: none of it was applied
+            except Dropped as dropped:  # this body was cut short: none of it was applied
                 p = dropped.pending
-                results[p.index] = WriteResult(p.item, WriteState.NOT_SENT, error=dropped.error)
+                if lost.maybe:  # ... but an earlier attempt may have been
+                    results[p.index] = WriteResult(p.item, WriteState.UNKNOWN)
+                else:
+                    results[p.index] = WriteResult(p.item, WriteState.NOT_SENT, error=dropped.error)
                 pending.remove(p)
                 continue
-            except (Transient, ServerUnreachable, ProtocolViolation) as exc:
+            except SyncdError as exc:
                 if not (lost.maybe or is_ambiguous(exc) or isinstance(exc, ProtocolViolation)):
                     raise  # surely not applied: the caller may simply try again later
                 for p in pending:

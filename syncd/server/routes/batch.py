@@ -2,8 +2,10 @@
 
 1. A batch write is answered only after its one commit is on disk; the change wakes long
    polls once, however many records it holds.
-2. A batch read's snapshot is taken before the answer starts, so a refusal (400, 404,
-   413) is a JSON error; its pins are dropped when the answer ends, sent or cut short.
+2. A batch read's body is one strict-JSON object, parsed as a record line is (a key
+   twice, NaN, a nesting too deep are 400, never 500). Its snapshot is taken before the
+   answer starts, so a refusal (400, 404, 413) is a JSON error; its pins are dropped when
+   the answer ends, sent or cut short.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from syncd.errors import InvalidParameter
+from syncd.errors import InvalidParameter, TooLarge
 from syncd.protocol.batch import parse_read_request
-from syncd.protocol.records import MAX_LINE, MEDIA_TYPE, Limits
+from syncd.protocol.records import MAX_LINE, MEDIA_TYPE, Limits, parse_line
 from syncd.server import storage
 from syncd.server.context import ServerContext
-from syncd.server.http import error_status, json_response, read_json
+from syncd.server.http import error_status, json_response
 from syncd.server.routes.common import Routes, context, entry_json
 from syncd.server.service import batch, batch_read
 
@@ -101,13 +103,26 @@ class _PinnedAnswer(StreamingResponse):
             await self._on_close()
 
 
+async def _small_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes ``limit`` (declared or not)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes")
+    return bytes(body)
+
+
 @router.post(BASE + "/batch-read", summary="many files from one committed state")
 async def batch_read_files(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
     max_items = ctx.settings.batch_max_items
-    body = await read_json(request, limit=max_items * PATH_BYTES + MAX_LINE)
-    paths = parse_read_request(body, max_items)
+    body = await _small_body(request, limit=max_items * PATH_BYTES + MAX_LINE)
+    paths = parse_read_request(parse_line(body), max_items)
     holder = secrets.token_hex(8)
     found, is_pinned = await ctx.db.submit(
         partial(

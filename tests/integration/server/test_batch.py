@@ -4,8 +4,11 @@ one transaction and one revision, durability, hostile streams."""
 from __future__ import annotations
 
 import json
+import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -300,8 +303,6 @@ def test_past_the_announced_limits_is_413_and_nothing_is_applied(
 
 
 def test_hostile_bodies_are_refused_never_a_server_error(client: httpx.Client, ws: str) -> None:
-    import random
-
     rng = random.Random(5)
     pieces = [
         b"{",
@@ -370,3 +371,18 @@ def test_the_openapi_document_lists_the_batch_routes(client: httpx.Client) -> No
     read_route = paths["/api/v1/workspaces/{workspace_id}/batch-read"]["post"]
     assert "application/vnd.syncd.records" in read_route["responses"]["200"]["content"]
     assert json.dumps(batch_route)  # serialisable, as schemathesis reads it
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--batch-max-items", "99"), ("--batch-max-bytes", str((8 << 20) - 1))]
+)
+def test_limits_below_what_the_protocol_promises_are_refused(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "syncd", "serve", "--data-dir", str(tmp_path / "d"), option, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and option in done.stderr and "listening" not in done.stdout

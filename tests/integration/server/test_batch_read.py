@@ -87,6 +87,11 @@ def test_one_record_per_path_in_request_order(client: httpx.Client, ws: str) -> 
         b'{"paths": ["a", "a"]}',
         '{"paths": ["caf\u00e9", "cafe\u0301"]}'.encode(),
         b'{"paths": ["\\ud800"]}',
+        b'{"paths": ["a"], "paths": ["b"]}',
+        b'{"paths": [1e400]}',
+        b'{"paths": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"[" * 100_000,
+        b"\xff",
     ],
 )
 def test_a_malformed_request_is_400(client: httpx.Client, ws: str, body: bytes) -> None:
