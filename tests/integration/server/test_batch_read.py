@@ -169,3 +169,22 @@ def test_an_answer_cut_short_drops_its_pins(
         "the pins of an abandoned answer to go",
     )
     assert client.post(read_url(ws), json={"paths": ["after"]}).status_code == 200
+
+
+def test_a_refused_put_of_the_same_bytes_leaves_a_pinned_blob_alone(
+    shared_server: ServerProcess, client: httpx.Client, ws: str
+) -> None:
+    first = b"F" * (24 << 20)  # the answer stalls in it, as above
+    shared = bytes(range(256)) * (INLINE_MAX // 64)  # a blob file
+    for path, data in (("first", first), ("x", shared), ("taken", b"t")):
+        assert put(client, ws, path, data).status_code == 204
+    with client.stream("POST", read_url(ws), json={"paths": ["first", "x"]}) as response:
+        chunks = response.iter_raw()
+        head = next(chunks)
+        assert put(client, ws, "x", b"other").status_code == 204  # unreferenced, pinned
+        # the same bytes again, refused after they were placed: the clean-up must not
+        # take the pinned blob's file
+        refused = put(client, ws, "taken", shared, **{"If-None-Match": "*"})
+        assert refused.status_code == 412
+        answer = decode([head, *chunks], 2)
+    assert answer[1][1] == shared and answer[1][0].hash == sha(shared)
