@@ -1,8 +1,7 @@
 """The record stream of E5/E6: a JSON line per record, a record's payload right after it.
 
-A stream is ``line \\n payload line \\n payload ...``: each line is one JSON object (UTF-8),
-and the record parsed from it says how many raw bytes follow (``payload_size``; 0 for
-none). The bytes are length-delimited, so a payload may hold newlines or anything else.
+Each line is one JSON object (UTF-8); the record parsed from it says how many raw bytes
+follow (``payload_size``), so a payload may hold newlines or anything else.
 
 1. Sans-I/O (as h11): ``RecordDecoder.feed`` takes bytes, ``next_event`` hands out what
    they complete; nothing here reads a socket, so the server's async body and the client's
@@ -179,11 +178,6 @@ class RecordDecoder(Generic[R]):
         self._paths: set[str] = set()
         self._ended = False
 
-    @property
-    def count(self) -> int:
-        """Records read so far."""
-        return self._count
-
     def feed(self, data: bytes) -> None:
         if self._ended:
             raise RuntimeError("feed after end")
@@ -219,9 +213,9 @@ class RecordDecoder(Generic[R]):
                 raise TrailingBytes(f"{available} bytes after the last of {expected} records")
             return END if self._ended else NEED_DATA
         newline = self._buffer.find(b"\n", self._pos + self._scanned)
+        if (newline - self._pos if newline >= 0 else available) > self.limits.max_line:
+            raise self._error(MalformedLine, f"a line longer than {self.limits.max_line}")
         if newline < 0:
-            if available > self.limits.max_line:
-                raise self._error(MalformedLine, f"a line longer than {self.limits.max_line}")
             if not self._ended:
                 self._scanned = available
                 return NEED_DATA
@@ -230,11 +224,8 @@ class RecordDecoder(Generic[R]):
             if expected is not None:
                 raise TruncatedStream(f"the stream ends after {self._count} of {expected} records")
             return END
-        length = newline - self._pos
-        if length > self.limits.max_line:
-            raise self._error(MalformedLine, f"a line longer than {self.limits.max_line}")
         line = bytes(self._buffer[self._pos : newline])
-        self._consume(length + 1)
+        self._consume(len(line) + 1)
         return self._header(line)
 
     def _header(self, line: bytes) -> Header[R]:
@@ -267,7 +258,7 @@ class RecordDecoder(Generic[R]):
             del self._buffer[: self._pos]
             self._pos = 0
 
-    def _error(self, kind: type[RecordError], what: str) -> RecordError:
+    def _error(self, kind: type[InvalidParameter], what: str) -> InvalidParameter:
         return kind(f"record {self._count + 1}: {what}")
 
 
@@ -287,17 +278,12 @@ def encode_stream(
     held = bytearray()
     for record, payload in items:
         held += encode_line(record)
-        size = record.payload_size
-        sent = 0
-        parts = [payload] if isinstance(payload, bytes) else payload or ()
-        for part in parts:
+        size, sent = record.payload_size, 0
+        for part in [payload] if isinstance(payload, bytes) else payload or ():
             sent += len(part)
             if sent > size:
                 raise ValueError(f"{record.path!r}: the payload is longer than {size} bytes")
-            if len(held) + len(part) <= chunk:
-                held += part
-                continue
-            if held:
+            if held and len(held) + len(part) > chunk:
                 yield bytes(held)
                 held.clear()
             if len(part) >= chunk:

@@ -92,7 +92,7 @@ class BatchAPI:
         current: list[BatchItem] = []
         total = 0
         for item in items:
-            size = _size_now(item)
+            size = max(0, _size_now(item))  # an unreadable file goes along, to be NOT_SENT
             if isinstance(item, PutFile) and (
                 size > limits.max_bytes or (max_body is not None and size > max_body)
             ):
