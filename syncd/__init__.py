@@ -5,7 +5,8 @@
     remote/   change feed   ─┘                                        │
     worker/   executes the Plan's ops ─> transport/ (httpx + tenacity) ─> server (server/)
 
-The planner decides, everything else gathers facts or acts on them.
+The planner decides, everything else gathers facts or acts on them. protocol/ holds what
+client and server share about the wire (the record stream of batches).
 """
 
 __version__ = "0.1.0"

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from syncd.errors import UsageError
-from syncd.server.settings import DEFAULT_MAX_BODY, DEFAULT_UPLOAD_TTL, ServerSettings
+from syncd.server.settings import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_ITEMS,
+    DEFAULT_MAX_BODY,
+    DEFAULT_UPLOAD_TTL,
+    MIN_BATCH_BYTES,
+    MIN_BATCH_ITEMS,
+    ServerSettings,
+)
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
@@ -67,6 +75,20 @@ def database_url(data_dir: Path, url: str | None) -> str:
     help="Seconds an unfinished upload session lives.",
 )
 @click.option(
+    "--batch-max-items",
+    default=DEFAULT_BATCH_ITEMS,
+    show_default=True,
+    type=click.IntRange(MIN_BATCH_ITEMS),
+    help="Most records of one batch write, or paths of one batch read; more is 413.",
+)
+@click.option(
+    "--batch-max-bytes",
+    default=DEFAULT_BATCH_BYTES,
+    show_default=True,
+    type=click.IntRange(MIN_BATCH_BYTES),
+    help="Most payload bytes of one batch write; more is 413 too_large.",
+)
+@click.option(
     "--database-url",
     default=None,
     help="SQLAlchemy URL of the metadata database (default: SQLite in the data directory).",
@@ -79,6 +101,8 @@ def serve(
     max_body: int,
     history: int | None,
     upload_ttl: float,
+    batch_max_items: int,
+    batch_max_bytes: int,
     database_url: str | None,
 ) -> None:
     """Run the reference server until SIGTERM or SIGINT."""
@@ -92,6 +116,8 @@ def serve(
         max_body=max_body,
         history=history,
         upload_ttl=upload_ttl,
+        batch_max_items=batch_max_items,
+        batch_max_bytes=batch_max_bytes,
     )
     run_server(settings, host, port)
 

@@ -28,7 +28,7 @@ from syncd.errors import SyncdError
 from syncd.server.context import ServerContext
 from syncd.server.http import error_body, error_response, json_response
 from syncd.server.openapi import openapi_document
-from syncd.server.routes import accounts, changes, files, uploads, workspaces
+from syncd.server.routes import accounts, batch, changes, files, uploads, workspaces
 
 access_log = logging.getLogger("syncd.server.access")
 log = logging.getLogger("syncd.server")
@@ -129,7 +129,7 @@ def create_app(ctx: ServerContext) -> ASGIApp:
 
     families = [accounts.router, workspaces.router, files.router]
     if not ctx.base_only:
-        families += [changes.router, uploads.router]
+        families += [changes.router, uploads.router, batch.router]
     document = openapi_document(families, ctx.base_only)
 
     async def openapi(_request: Request) -> Response:

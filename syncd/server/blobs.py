@@ -135,12 +135,34 @@ class BlobStore:
         except BaseException:
             with db.write() as conn, stripe:
                 self._unclaim(digest)
-                row = conn.execute(select(blobs.c.refcount).where(blobs.c.hash == digest)).first()
-                if not self._in_flight[digest] and (row is None or row.refcount <= 0):
-                    self.path_of(digest).unlink(missing_ok=True)
+                self._remove_if_unreferenced(conn, digest)
             raise
         with stripe:
             self._unclaim(digest)
+
+    def discard_unreferenced(self, db: Database, digests: list[str]) -> None:
+        """Remove blobs placed by ``publishing`` whose reference a batch did not commit.
+
+        A batch (E5) publishes the blobs of all its records, and a record refused inside
+        the transaction leaves its blob placed but unreferenced; this is the clean-up that
+        ``publishing`` does itself when the whole block fails.
+        """
+        with db.write() as conn:
+            for digest in digests:
+                with self._stripe(digest):
+                    self._remove_if_unreferenced(conn, digest)
+
+    def _remove_if_unreferenced(self, conn: Connection, digest: str) -> None:
+        """Under the digest's stripe: unlink a placed blob that nothing references or claims.
+
+        A pinned blob stays: it may be a file a backup or a batch read still has to copy
+        (its name was there already, so the placement added nothing).
+        """
+        row = conn.execute(select(blobs.c.refcount).where(blobs.c.hash == digest)).first()
+        if self._in_flight[digest] or (row is not None and row.refcount > 0):
+            return
+        if not _PINS.run(conn, {"digest": digest}):
+            self.path_of(digest).unlink(missing_ok=True)
 
     def _unclaim(self, digest: str) -> None:
         self._in_flight[digest] -= 1

@@ -92,9 +92,13 @@ class ServerContext:
         """After a commit: wake the workspace's long polls; collect blobs if some were freed."""
         self.notifier.notify(workspace_id)
         if freed:
-            self._must_collect = True
-            if self._collector is None or self._collector.done():
-                self._collector = asyncio.create_task(self._collect_while_freed())
+            self.collect_soon()
+
+    def collect_soon(self) -> None:
+        """Have unreferenced blobs collected in the background (also once a pin is gone)."""
+        self._must_collect = True
+        if self._collector is None or self._collector.done():
+            self._collector = asyncio.create_task(self._collect_while_freed())
 
     async def _collect_while_freed(self) -> None:
         """Collect until no write freed a blob since the last collection began."""

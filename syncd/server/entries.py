@@ -1,7 +1,8 @@
 """The file tree of a workspace: list, put, delete, mkdir, move, copy (no HTTP).
 
 1. Every mutation runs inside the caller's write transaction and issues exactly one
-   revision, or none when nothing changed (``mkdir`` of an existing directory).
+   revision, or none when nothing changed (``mkdir`` of an existing directory). A batch
+   (E5) issues its one revision itself and hands it to each mutation as ``revision``.
 2. Parents are explicit directory rows; a file where a directory is needed, or the reverse,
    is ``PathConflict`` and changes nothing.
 3. Conditions (E4) are checked before anything else; a lost race is ``PreconditionFailed``.
@@ -166,16 +167,19 @@ def put_file(
     *,
     account_id: str,
     data: bytes | None = None,
+    revision: int | None = None,
 ) -> tuple[Entry, bool]:
     """Publish a blob (sha256 hex, size) at ``path``; return (entry, blob freed).
 
     The workspace must be live and ``account_id``'s. The blob is either placed already
     (inside ``BlobStore.publishing``, which removes it again if this refuses) or ``data``,
     stored with the reference in this transaction. Eight statements for a new file: this
-    is the hot path of every upload, run under the write lock.
+    is the hot path of every upload, run under the write lock. A ``revision`` issued by
+    the caller (who checked the workspace with it) is used instead of a new one.
     """
     digest, size = blob
-    revision = bump(conn, workspace_id, history, account_id)  # first: another's is 404
+    if revision is None:
+        revision = bump(conn, workspace_id, history, account_id)  # first: another's is 404
     found = _with_ancestors(conn, workspace_id, path)
     existing = found.get(path)
     condition.check(existing)
@@ -210,6 +214,8 @@ def delete_path(
     path: str,
     condition: Condition,
     history: int | None,
+    *,
+    revision: int | None = None,
 ) -> bool:
     """Delete a file, or a directory with its contents; True when blobs were freed."""
     existing = get_entry(conn, workspace_id, path)
@@ -217,25 +223,39 @@ def delete_path(
     if existing is None:
         raise NotFound(f"no entry {path!r}", path=path)
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, path))))
-    revision = bump(conn, workspace_id, history)
+    if revision is None:
+        revision = bump(conn, workspace_id, history)
     conn.execute(delete(entries).where(subtree(workspace_id, path)))
     _tombstone(conn, workspace_id, rows, revision)
     return store.unref(conn, [row.hash for row in rows if row.hash])
 
 
 def mkdir(
-    conn: Connection, workspace_id: str, path: str, condition: Condition, history: int | None
-) -> None:
-    """Create a directory (and its parents); an existing directory is left alone."""
+    conn: Connection,
+    workspace_id: str,
+    path: str,
+    condition: Condition,
+    history: int | None,
+    *,
+    revision: int | None = None,
+) -> tuple[Row | Entry, bool]:
+    """Create a directory (and its parents); an existing directory is left alone.
+
+    Returns the directory's entry and whether it was created (an existing one changes
+    nothing and, on its own, issues no revision).
+    """
     existing = get_entry(conn, workspace_id, path)
     condition.check(existing)
     if existing is not None:
         if existing.type == DIR:
-            return
+            return existing, False
         raise PathConflict(f"{path!r} is a file")
     parents = _missing_parents(_with_ancestors(conn, workspace_id, path), path)
-    revision = bump(conn, workspace_id, history)
-    _insert_dirs(conn, workspace_id, [*parents, path], revision, now_iso())
+    if revision is None:
+        revision = bump(conn, workspace_id, history)
+    now = now_iso()
+    _insert_dirs(conn, workspace_id, [*parents, path], revision, now)
+    return Entry(workspace_id, path, DIR, None, None, now, revision, revision), True
 
 
 def transfer(

@@ -48,13 +48,21 @@ def error_body(status: int, code: str, message: str, **extra: Any) -> Response:
     return json_response({"error": code, "message": message, **extra}, status)
 
 
-def error_response(exc: errors.SyncdError) -> Response:
-    """The PROTOCOL.md answer for one refusal; unknown classes are 500 ``internal``."""
+def error_status(exc: errors.SyncdError) -> tuple[int, str]:
+    """The status and error code of one refusal; unknown classes are 500 ``internal``."""
     for cls, status, code in _STATUS:
         if isinstance(exc, cls):
-            extra = {"offset": exc.offset} if isinstance(exc, errors.OffsetMismatch) else {}
-            return error_body(status, code, str(exc), **extra)
-    return error_body(500, "internal", "internal server error")
+            return status, code
+    return 500, "internal"
+
+
+def error_response(exc: errors.SyncdError) -> Response:
+    """The PROTOCOL.md answer for one refusal; unknown classes are 500 ``internal``."""
+    status, code = error_status(exc)
+    if status == 500:
+        return error_body(500, "internal", "internal server error")
+    extra = {"offset": exc.offset} if isinstance(exc, errors.OffsetMismatch) else {}
+    return error_body(status, code, str(exc), **extra)
 
 
 def raw_file_path(request: Request, skip: int) -> str:

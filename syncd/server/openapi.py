@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncd import __version__
+from syncd.protocol.records import MEDIA_TYPE
 from syncd.server.routes.common import Routes
 
 _TIME = {"type": "string", "format": "date-time"}
@@ -87,6 +88,9 @@ def _schemas(base_only: bool) -> dict[str, Any]:
                     "conditional": {"type": "boolean"},
                     "hashes": {"const": "sha256"},
                     "max_body": {"type": "integer"},
+                    "batch": _obj(
+                        {"max_items": {"type": "integer"}, "max_bytes": {"type": "integer"}}
+                    ),
                 }
             ),
             "ChangesResponse": _obj(
@@ -117,6 +121,27 @@ def _schemas(base_only: bool) -> dict[str, Any]:
             "UploadOffset": _obj({"offset": {"type": "integer"}}),
             "UploadStatus": _obj({"offset": {"type": "integer"}, "size": {"type": "integer"}}),
             "CommitRequest": _obj({"if_revision": {"type": ["integer", "null"]}}, []),
+            "BatchResponse": _obj(
+                {
+                    "revision": {"type": "integer"},
+                    "results": {
+                        "type": "array",
+                        "items": _obj(
+                            {
+                                "path": {"type": "string"},
+                                "status": {"type": "integer"},
+                                "entry": _ref("WorkspaceEntryResponse"),
+                                "error": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                            ["path", "status"],
+                        ),
+                    },
+                }
+            ),
+            "BatchReadRequest": _obj(
+                {"paths": {"type": "array", "items": {"type": "string"}, "minItems": 1}}
+            ),
         }
     return schemas
 
@@ -144,6 +169,8 @@ _BODIES: dict[tuple[str, str], tuple[str | None, str | None]] = {
         "CommitRequest",
         "WorkspaceEntryResponse",
     ),
+    ("POST", "/api/v1/workspaces/{workspace_id}/batch"): ("records", "BatchResponse"),
+    ("POST", "/api/v1/workspaces/{workspace_id}/batch-read"): ("BatchReadRequest", "records"),
 }
 
 _QUERY = {
@@ -165,6 +192,8 @@ _NULLABLE = {("GET", "/api/v1/workspaces/active"), ("POST", "/api/v1/workspaces/
 def _content(schema: str, *, nullable: bool = False) -> dict[str, Any]:
     if schema == "binary":
         return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if schema == "records":  # the record stream of E5/E6
+        return {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
     if nullable:
         return {"application/json": {"schema": {"anyOf": [_ref(schema), {"type": "null"}]}}}
     return {"application/json": {"schema": _ref(schema)}}
@@ -205,7 +234,7 @@ def openapi_document(families: list[Routes], base_only: bool) -> dict[str, Any]:
             }
             if request:
                 operation["requestBody"] = {
-                    "required": request == "binary",
+                    "required": request in ("binary", "records"),
                     "content": _content(request),
                 }
             paths.setdefault(path, {})[info.method.lower()] = operation
@@ -214,7 +243,7 @@ def openapi_document(families: list[Routes], base_only: bool) -> dict[str, Any]:
         "info": {
             "title": "syncd reference server",
             "version": __version__,
-            "description": "docs/PROTOCOL.md: the base API" + ("" if base_only else " and E1-E4"),
+            "description": "docs/PROTOCOL.md: the base API" + ("" if base_only else " and E1-E6"),
         },
         "paths": paths,
         "components": {

@@ -1,7 +1,8 @@
 """The one door to the server: a pooled httpx client with auth, TLS, limits and retries.
 
 1. One ``Client`` per server: one keep-alive pool (HTTP/2 when asked), shared by every
-   thread; the API families (accounts, workspaces, files, changes, uploads) hang off it.
+   thread; the API families (accounts, workspaces, files, changes, uploads, batch) hang
+   off it.
 2. Every request goes through ``Connection.request``: retry policy (``retry.py``), error
    mapping (``errors.py``), and the API key in a header only, never in a URL, log, repr
    or message.
@@ -212,6 +213,7 @@ class Client:
         upload_sessions: UploadSessionStore | None = None,
     ) -> None:
         from syncd.transport.accounts import AccountsAPI
+        from syncd.transport.batch import BatchAPI
         from syncd.transport.capabilities import CapabilitiesAPI
         from syncd.transport.changes import ChangesAPI
         from syncd.transport.files import FilesAPI
@@ -227,6 +229,7 @@ class Client:
         self.uploads = UploadsAPI(self.connection, store)
         self.files = FilesAPI(self.connection, self._capabilities, self.uploads)
         self.changes = ChangesAPI(self.connection, self._capabilities, self.files)
+        self.batch = BatchAPI(self.connection, self._capabilities, self.files)
 
     @property
     def capabilities(self) -> Capabilities:

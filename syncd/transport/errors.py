@@ -75,11 +75,34 @@ def error_for_response(
     response: httpx.Response, what: str, context: Context, secret: str | None
 ) -> SyncdError:
     """The typed error for a non-2xx answer; ``what`` is e.g. ``"PUT a/b.txt"``."""
-    status = response.status_code
     body = _body(response)
     code = body.get("error") if isinstance(body.get("error"), str) else None
     raw_message = body.get("message") if isinstance(body.get("message"), str) else ""
-    message = redact(str(raw_message)[:MAX_MESSAGE], secret)
+    return error_for_status(
+        response.status_code,
+        code,  # type: ignore[arg-type]
+        str(raw_message),
+        what,
+        context,
+        secret,
+        retry_after=_retry_after(response),
+        offset=body.get("offset"),
+    )
+
+
+def error_for_status(
+    status: int,
+    code: str | None,
+    raw_message: str,
+    what: str,
+    context: Context,
+    secret: str | None,
+    *,
+    retry_after: float | None = None,
+    offset: object = None,
+) -> SyncdError:
+    """The typed error for a status and error code: of an answer, or of one batch record."""
+    message = redact(raw_message[:MAX_MESSAGE], secret)
     text = f"{what}: {status} {code or 'error'}" + (f": {message}" if message else "")
     exc: SyncdError
     ambiguous = False
@@ -91,7 +114,6 @@ def error_for_response(
         else:
             exc = NotFound(text)
     elif status == 409 and code == "offset_mismatch":
-        offset = body.get("offset")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             exc = ProtocolViolation(f"{text} (no valid 'offset' in the answer)")
         else:
@@ -107,7 +129,7 @@ def error_for_response(
     elif status in (400, 405, 416, 422):
         exc = InvalidParameter(text)
     elif status in (429, 503):
-        exc = ServerBusy(text, retry_after=_retry_after(response))
+        exc = ServerBusy(text, retry_after=retry_after)
     elif status >= 500:
         exc = ServerFault(text)
         ambiguous = True

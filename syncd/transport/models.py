@@ -276,6 +276,14 @@ def parse_offset(data: Any) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchLimits:
+    """E5/E6: the most records (or paths) and payload bytes one batch may carry."""
+
+    max_items: int
+    max_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What the server offers beyond the base API (PROTOCOL.md, Extensions)."""
 
@@ -284,6 +292,7 @@ class Capabilities:
     conditional: bool
     hashes: str | None
     max_body: int | None
+    batch: BatchLimits | None = None  # None: no batch writes or reads (E5, E6)
 
     @classmethod
     def base_only(cls) -> Capabilities:
@@ -305,7 +314,17 @@ def parse_capabilities(data: Any) -> Capabilities:
     if hashes is not None and not isinstance(hashes, str):
         raise ProtocolViolation(f"{what}: 'hashes' has the wrong type")
     max_body = _count(obj, "max_body", what, optional=True) if "max_body" in obj else None
-    return Capabilities(flag("changes"), flag("uploads"), flag("conditional"), hashes, max_body)
+    batch = None
+    if obj.get("batch") is not None:
+        limits = _object(obj["batch"], f"{what} batch")
+        items = _count(limits, "max_items", f"{what} batch")
+        size = _count(limits, "max_bytes", f"{what} batch")
+        if not items or not size:
+            raise ProtocolViolation(f"{what}: batch limits must be positive")
+        batch = BatchLimits(items, size)
+    return Capabilities(
+        flag("changes"), flag("uploads"), flag("conditional"), hashes, max_body, batch
+    )
 
 
 @dataclass(frozen=True, slots=True)

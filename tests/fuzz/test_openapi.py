@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis import checks
 
+from syncd.protocol.batch import DeleteRecord, MkdirRecord, PutRecord
+from syncd.protocol.records import MEDIA_TYPE, encode_stream
 from syncd.soak.server import ServerProcess
 
 MAX_EXAMPLES = 12
@@ -28,6 +31,33 @@ CHECKS = [
     checks.response_headers_conformance,
     checks.unsupported_method,
 ]
+
+
+def _record(path: str, data: bytes, kind: int) -> tuple[object, bytes]:
+    if kind == 0:
+        return PutRecord(path, len(data)), data
+    return (DeleteRecord(path), b"") if kind == 1 else (MkdirRecord(path), b"")
+
+
+_records = st.lists(
+    st.tuples(
+        st.sampled_from(["a.txt", "d/b", "x y", "caf\u00e9"]),
+        st.binary(max_size=64),
+        st.integers(0, 2),
+    ).map(lambda t: _record(*t)),
+    max_size=4,
+    unique_by=lambda item: item[0].path,
+).map(lambda items: b"".join(encode_stream(items)))
+# E5 bodies: well-formed record streams, the same cut or extended, and random bytes.
+schemathesis.openapi.media_type(
+    MEDIA_TYPE,
+    st.one_of(
+        _records,
+        st.tuples(_records, st.binary(max_size=16)).map(lambda t: t[0] + t[1]),
+        _records.map(lambda body: body[: len(body) // 2]),
+        st.binary(max_size=200),
+    ),
+)
 
 
 @pytest.fixture(scope="module")

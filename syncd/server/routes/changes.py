@@ -30,6 +30,10 @@ async def capabilities(request: Request) -> Response:
             "conditional": True,
             "hashes": "sha256",
             "max_body": ctx.settings.max_body,
+            "batch": {
+                "max_items": ctx.settings.batch_max_items,
+                "max_bytes": ctx.settings.batch_max_bytes,
+            },
         }
     )
 

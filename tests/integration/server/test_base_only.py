@@ -26,6 +26,13 @@ def test_capabilities_and_extension_routes_are_404(base: httpx.Client) -> None:
     assert_error(base.get(f"/api/v1/workspaces/{ws}/changes?from_revision=0"), 404, "not_found")
     upload = base.post(f"/api/v1/workspaces/{ws}/uploads", json={"path": "a", "size": 1})
     assert_error(upload, 404, "not_found")
+    records = {"Content-Type": "application/vnd.syncd.records"}
+    body = b'{"op": "mkdir", "path": "d"}\n'
+    batch = base.post(f"/api/v1/workspaces/{ws}/batch", content=body, headers=records)
+    assert_error(batch, 404, "not_found")
+    read = base.post(f"/api/v1/workspaces/{ws}/batch-read", json={"paths": ["d"]})
+    assert_error(read, 404, "not_found")
+    assert base.get(files_url(ws)).json()["entries"] == []  # the batch was not applied
 
 
 def test_entries_have_exactly_the_base_fields(base: httpx.Client) -> None:
@@ -50,4 +57,6 @@ def test_no_etag_no_range_and_conditions_ignored(base: httpx.Client) -> None:
 def test_openapi_lists_no_extensions(base: httpx.Client) -> None:
     doc = base.get("/openapi.json").json()
     assert "/api/v1/workspaces/{workspace_id}/files/{file_path}" in doc["paths"]
-    assert not any("changes" in path or "uploads" in path for path in doc["paths"])
+    assert not any(
+        word in path for path in doc["paths"] for word in ("changes", "uploads", "batch")
+    )

@@ -13,9 +13,10 @@ from tests.integration.server.conftest import assert_error, files_url, listing, 
 
 def test_capabilities(client: httpx.Client) -> None:
     caps = client.get("/api/v1/capabilities").json()
-    assert set(caps) == {"changes", "uploads", "conditional", "hashes", "max_body"}
+    assert set(caps) == {"changes", "uploads", "conditional", "hashes", "max_body", "batch"}
     assert caps["changes"] is caps["uploads"] is caps["conditional"] is True
     assert caps["hashes"] == "sha256" and caps["max_body"] > 0
+    assert caps["batch"] == {"max_items": 1000, "max_bytes": 64 << 20}
 
 
 def test_revision_hash_and_etag(client: httpx.Client, ws: str) -> None:

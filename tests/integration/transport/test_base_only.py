@@ -1,4 +1,4 @@
-"""Every fallback against a ``--base-only`` server (no E1-E4, a 2 MiB body limit)."""
+"""Every fallback against a ``--base-only`` server (no E1-E6, a 2 MiB body limit)."""
 
 from __future__ import annotations
 

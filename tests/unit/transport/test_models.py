@@ -7,6 +7,7 @@ import pytest
 from syncd.errors import ProtocolViolation
 from syncd.planner.trees import Kind, RemoteNode
 from syncd.transport.models import (
+    BatchLimits,
     Capabilities,
     parse_account,
     parse_capabilities,
@@ -151,5 +152,12 @@ def test_upload_session_and_capabilities() -> None:
     )
     assert caps == Capabilities(True, True, True, "sha256", 10)
     assert Capabilities.base_only().is_base_only and not caps.is_base_only
+    assert caps.batch is None and Capabilities.base_only().batch is None
     with pytest.raises(ProtocolViolation):
         parse_capabilities({"changes": "yes"})
+    batched = parse_capabilities({"batch": {"max_items": 100, "max_bytes": 8 << 20}})
+    assert batched.batch == BatchLimits(100, 8 << 20)
+    assert parse_capabilities({"batch": None}).batch is None
+    for bad in ({"max_items": 0, "max_bytes": 1}, {"max_items": 1}, [], {"max_items": True}):
+        with pytest.raises(ProtocolViolation):
+            parse_capabilities({"batch": bad})

@@ -1,0 +1,265 @@
+"""E5 batch writes, without HTTP: take the record stream in whole, then apply it at once.
+
+1. ``receive`` reads the whole stream before anything is applied, so a malformed stream
+   or a limit (400, 413) changes nothing. Payloads are hashed as they arrive; small ones
+   stay in memory (``MEMORY`` bytes per batch at most), the others are spooled to temp
+   files of the blob store and fsynced. A payload that does not match its declared hash
+   is refused on its own (400), like a commit of E3.
+2. ``commit`` places the spooled blobs first (their fsyncs outside the write lock, as a
+   PUT does), then runs ``apply`` as one mutation of the group commit: one transaction,
+   one durable commit. It returns only once that commit is on disk.
+3. ``apply`` issues the batch's one revision first (which also checks the workspace, so
+   another account's is 404 for the whole request), then runs each record in its own
+   savepoint through the function of the single request (``entries.put_file``,
+   ``delete_path``, ``mkdir``): a refusal rolls back that record alone, with the single
+   request's error. When no record changed anything, the revision is rolled back too.
+4. Blobs placed for records that were refused are removed again; ``freed`` says whether
+   the batch dropped a last reference, so the caller has blobs collected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterable, Awaitable, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, Row, text
+
+from syncd.errors import InvalidParameter, SyncdError
+from syncd.protocol.batch import DeleteRecord, MkdirRecord, PutRecord, WriteRecord, parse_write
+from syncd.protocol.records import Limits, RecordDecoder
+from syncd.protocol.streams import aiter_records
+from syncd.server import entries, storage
+from syncd.server.blobs import INLINE_MAX, BlobStore, TempBlob
+from syncd.server.compiled import Compiled
+from syncd.server.db import Database
+
+MEMORY = 8 << 20  # small payloads of one batch kept in memory; past it they are spooled
+Runner = Callable[..., Awaitable[Any]]  # ``ServerContext.run``: a function on a worker thread
+
+
+@dataclass(eq=False)
+class Staged:
+    """One record as received: its payload in memory or in a temp file, and its hash."""
+
+    record: WriteRecord
+    data: bytes | None = None
+    temp: TempBlob | None = None
+    digest: str | None = None  # sha256 hex of the payload of a put
+    refusal: SyncdError | None = None  # refused before the transaction (hash mismatch)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one record came to: its entry (put, mkdir), or the error of the single request."""
+
+    path: str
+    entry: Row | entries.Entry | None = None
+    error: SyncdError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    revision: int  # the workspace's revision after the batch
+    results: list[Result]
+    changed: bool  # a revision was issued
+    freed: bool  # some blob lost its last reference
+
+
+async def receive(
+    chunks: AsyncIterable[bytes], store: BlobStore, limits: Limits, run: Runner
+) -> list[Staged]:
+    """Every record of the stream with its payload (PROMISE 1); temp files on any refusal
+    are removed before the error goes on."""
+    staged: list[Staged] = []
+    held = 0
+    try:
+        decoder = RecordDecoder(parse_write, limits)
+        async for record, payload in aiter_records(chunks, decoder, whole=INLINE_MAX):
+            item = Staged(record)
+            staged.append(item)
+            if not isinstance(record, PutRecord):
+                continue
+            if payload.data is not None and held + record.size <= MEMORY:
+                held += record.size
+                item.data = payload.data
+                item.digest = hashlib.sha256(payload.data).hexdigest()
+            else:
+                item.temp = store.temp()
+                async for chunk in payload:
+                    item.temp.write(chunk)
+                item.digest = await run(item.temp.finish)
+            if record.hash is not None and record.hash != f"sha256:{item.digest}":
+                item.refusal = InvalidParameter(
+                    "the bytes do not match the declared hash", path=record.path
+                )
+                if item.temp is not None:
+                    item.temp.discard()
+                    item.temp = None
+    except BaseException:
+        discard(staged)
+        raise
+    return staged
+
+
+def discard(staged: list[Staged]) -> None:
+    """Remove what is left of the temp files (a placed blob has moved away already)."""
+    for item in staged:
+        if item.temp is not None:
+            item.temp.discard()
+
+
+async def commit(
+    db: Database,
+    store: BlobStore,
+    staged: list[Staged],
+    run: Runner,
+    *,
+    workspace_id: str,
+    account_id: str,
+    history: int | None,
+) -> BatchOutcome:
+    """Place the spooled blobs, apply everything in one group commit (PROMISES 2 and 4)."""
+    mutation = partial(
+        apply,
+        store=store,
+        staged=staged,
+        workspace_id=workspace_id,
+        account_id=account_id,
+        history=history,
+    )
+    if not any(_is_placed(item) for item in staged):
+        return await db.submit(mutation)  # nothing to place: no worker thread needed
+    return await run(_commit_placed, db, store, staged, mutation)
+
+
+def _is_placed(item: Staged) -> bool:
+    return item.temp is not None and item.refusal is None
+
+
+def _commit_placed(
+    db: Database,
+    store: BlobStore,
+    staged: list[Staged],
+    mutation: Callable[[Connection], BatchOutcome],
+) -> BatchOutcome:
+    placed = [index for index, item in enumerate(staged) if _is_placed(item)]
+    with ExitStack() as stack:
+        for index in placed:
+            item = staged[index]
+            assert item.temp is not None and item.digest is not None
+            stack.enter_context(store.publishing(db, item.temp.path, item.digest))
+        outcome = db.grouped(mutation)
+    refused = [staged[i].digest for i in placed if outcome.results[i].error is not None]
+    if refused:
+        store.discard_unreferenced(db, refused)  # type: ignore[arg-type]
+    return outcome
+
+
+class _Savepoint:
+    """A named savepoint, issued on the DBAPI cursor like the group commit's own."""
+
+    def __init__(self, name: str) -> None:
+        self._begin = Compiled(text(f"SAVEPOINT {name}"))
+        self._rollback = Compiled(text(f"ROLLBACK TO SAVEPOINT {name}"))
+        self._release = Compiled(text(f"RELEASE SAVEPOINT {name}"))
+
+    def begin(self, conn: Connection) -> None:
+        self._begin.run(conn, {})
+
+    def rollback(self, conn: Connection) -> None:
+        self._rollback.run(conn, {})
+        self._release.run(conn, {})
+
+    def release(self, conn: Connection) -> None:
+        self._release.run(conn, {})
+
+
+_BATCH = _Savepoint("batch")
+_RECORD = _Savepoint("batch_record")
+
+
+def apply(
+    conn: Connection,
+    *,
+    store: BlobStore,
+    staged: list[Staged],
+    workspace_id: str,
+    account_id: str,
+    history: int | None,
+) -> BatchOutcome:
+    """The batch as one mutation (PROMISE 3); one result per record, in order."""
+    _BATCH.begin(conn)
+    try:
+        revision = storage.bump(conn, workspace_id, history, account_id)
+        results: list[Result] = []
+        changed = freed = False
+        for item in staged:
+            if item.refusal is not None:
+                results.append(Result(item.record.path, error=item.refusal))
+                continue
+            _RECORD.begin(conn)
+            try:
+                entry, did_change, did_free = _apply_one(
+                    conn, store, item, workspace_id, account_id, history, revision
+                )
+            except SyncdError as exc:  # this record's refusal; the others go on
+                _RECORD.rollback(conn)
+                results.append(Result(item.record.path, error=exc))
+                continue
+            _RECORD.release(conn)
+            results.append(Result(item.record.path, entry=entry))
+            changed = changed or did_change
+            freed = freed or did_free
+    except BaseException:
+        _BATCH.rollback(conn)
+        raise
+    if not changed:
+        _BATCH.rollback(conn)  # nothing changed: no revision either
+        revision = storage.get_workspace(conn, account_id, workspace_id).revision
+    else:
+        _BATCH.release(conn)
+    return BatchOutcome(revision, results, changed, freed)
+
+
+def _apply_one(
+    conn: Connection,
+    store: BlobStore,
+    item: Staged,
+    workspace_id: str,
+    account_id: str,
+    history: int | None,
+    revision: int,
+) -> tuple[Row | entries.Entry | None, bool, bool]:
+    """One record through the single request's function: (entry, changed, freed)."""
+    record = item.record
+    if isinstance(record, PutRecord):
+        assert item.digest is not None
+        condition = entries.Condition(if_match=record.if_match, must_not_exist=record.if_none_match)
+        entry, freed = entries.put_file(
+            conn,
+            store,
+            workspace_id,
+            record.path,
+            (item.digest, record.size),
+            condition,
+            history,
+            account_id=account_id,
+            data=item.data,
+            revision=revision,
+        )
+        return entry, True, freed
+    if isinstance(record, DeleteRecord):
+        condition = entries.Condition(if_match=record.if_match)
+        freed = entries.delete_path(
+            conn, store, workspace_id, record.path, condition, history, revision=revision
+        )
+        return None, True, freed
+    assert isinstance(record, MkdirRecord)
+    entry, created = entries.mkdir(
+        conn, workspace_id, record.path, entries.NO_CONDITION, history, revision=revision
+    )
+    return entry, created, False

@@ -1,0 +1,146 @@
+"""E6 batch reads, without HTTP: one committed state of many paths, sent as a record stream.
+
+1. ``snapshot`` reads the entries of every asked path and pins the blobs of the files
+   among them (``blob_pins``, as a backup does) in one transaction, run as a mutation of
+   the group commit: no write can land between the read and the pins, and the answer
+   starts only once both are committed. The records all show that one state.
+2. Collection and the clean-up of small blobs in ``BlobStore.unref`` both skip pinned
+   blobs, in whichever server process they run, so every blob the snapshot names is still
+   there while the answer is sent: blobs are immutable, so reading them after the
+   snapshot's transaction sends exactly the snapshot's bytes.
+3. ``answer`` streams the records in request order; the bytes of small blobs kept in the
+   database are fetched a window at a time (``WINDOW`` bytes), large ones read from their
+   file in blocks, so memory stays bounded whatever the batch holds.
+4. ``unpin`` drops the pins once the answer is over (sent, or cut short) and says whether
+   a pinned blob lost its last reference meanwhile, so the caller has it collected; pins
+   that a crash left behind expire after ``PIN_TTL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, delete, func, insert, select
+
+from syncd.protocol.batch import ReadRecord
+from syncd.protocol.records import PayloadSource, encode_stream
+from syncd.server import storage
+from syncd.server.blobs import INLINE_MAX, BlobStore
+from syncd.server.db import Database
+from syncd.server.schema import blob_bytes, blob_pins, blobs, entries
+from syncd.server.timefmt import later_iso
+
+PIN_TTL = 24 * 3600.0
+WINDOW = 1 << 20  # bytes of small blobs fetched from the database in one read
+BLOCK = 1 << 20
+IN_LIST = 500  # paths or hashes per IN (...)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One asked path and its entry in the snapshot (None: no such entry)."""
+
+    path: str
+    row: Row | None
+
+
+def snapshot(
+    conn: Connection, *, account_id: str, workspace_id: str, paths: Sequence[str], holder: str
+) -> tuple[list[Found], bool]:
+    """The entries of ``paths`` and pins on their blobs (PROMISE 1); True when pinned."""
+    storage.get_workspace(conn, account_id, workspace_id)
+    rows: dict[str, Row] = {}
+    for start in range(0, len(paths), IN_LIST):
+        query = select(entries).where(
+            entries.c.workspace_id == workspace_id,
+            entries.c.path.in_(list(paths[start : start + IN_LIST])),
+        )
+        rows.update((row.path, row) for row in conn.execute(query))
+    digests = sorted({row.hash for row in rows.values() if row.type == "file"})
+    if digests:
+        expires = later_iso(PIN_TTL)
+        conn.execute(
+            insert(blob_pins),
+            [{"hash": digest, "holder": holder, "expires_time": expires} for digest in digests],
+        )
+    return [Found(path, rows.get(path)) for path in paths], bool(digests)
+
+
+def unpin(conn: Connection, *, holder: str) -> bool:
+    """Drop the pins of one answer; True when a blob they kept is now unreferenced."""
+    pinned = [row.hash for row in conn.execute(select(blob_pins.c.hash).where(_held(holder)))]
+    conn.execute(delete(blob_pins).where(_held(holder)))
+    for start in range(0, len(pinned), IN_LIST):
+        query = select(func.count()).where(
+            blobs.c.hash.in_(pinned[start : start + IN_LIST]), blobs.c.refcount <= 0
+        )
+        if conn.execute(query).scalar_one():
+            return True
+    return False
+
+
+def _held(holder: str):
+    return blob_pins.c.holder == holder
+
+
+def answer(db: Database, store: BlobStore, found: list[Found]) -> Iterator[bytes]:
+    """The answer's byte chunks (PROMISE 3)."""
+    return encode_stream(_records(db, store, found))
+
+
+def _records(
+    db: Database, store: BlobStore, found: list[Found]
+) -> Iterator[tuple[ReadRecord, PayloadSource]]:
+    window: dict[str, bytes] = {}
+    fetched_to = 0  # found[:fetched_to] have had their small blobs looked up
+    for index, item in enumerate(found):
+        row = item.row
+        if row is None:
+            yield ReadRecord(item.path, 404, error="not_found"), None
+            continue
+        if row.type != "file":
+            yield ReadRecord(item.path, 409, error="conflict"), None
+            continue
+        if row.size <= INLINE_MAX and index >= fetched_to:
+            window, fetched_to = _fetch_window(db, found, index)
+        record = ReadRecord(
+            item.path,
+            200,
+            size=row.size,
+            revision=row.revision,
+            hash=f"sha256:{row.hash}",
+            modified_time=row.modified_time,
+        )
+        data = window.get(row.hash)
+        yield record, data if data is not None else _blob_blocks(store, row.hash, row.size)
+
+
+def _fetch_window(db: Database, found: list[Found], start: int) -> tuple[dict[str, bytes], int]:
+    """The small blobs kept in the database for ``found[start:end]``, about ``WINDOW`` bytes."""
+    wanted: set[str] = set()
+    size = 0
+    end = start
+    while end < len(found) and size < WINDOW and len(wanted) < IN_LIST:
+        row = found[end].row
+        end += 1
+        if row is not None and row.type == "file" and row.size <= INLINE_MAX:
+            wanted.add(row.hash)
+            size += row.size
+    with db.read() as conn:
+        query = select(blob_bytes.c.hash, blob_bytes.c.data).where(blob_bytes.c.hash.in_(wanted))
+        return {row.hash: bytes(row.data) for row in conn.execute(query)}, end
+
+
+def _blob_blocks(store: BlobStore, digest: str, size: int) -> Iterator[bytes]:
+    """A blob's file in blocks; pinned, so it is there (a short one ends the answer)."""
+    with open(store.path_of(digest), "rb") as handle:
+        fd = handle.fileno()
+        position = 0
+        while position < size:
+            chunk = os.pread(fd, min(BLOCK, size - position), position)
+            if not chunk:
+                break
+            position += len(chunk)
+            yield chunk
