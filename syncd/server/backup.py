@@ -21,9 +21,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from syncd.errors import InvalidPath, UsageError, WorkspaceNotFound
+from syncd.errors import InvalidParameter, InvalidPath, UsageError, WorkspaceNotFound
 from syncd.paths import normalize
-from syncd.server import entries, storage
+from syncd.server import entries, storage, strictjson
 from syncd.server import uploads as sessions
 from syncd.server.blobs import BlobStore
 from syncd.server.db import Database
@@ -185,7 +185,7 @@ def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple
                 if handle is None:
                     continue
                 if member.name == "manifest.json":
-                    manifest = json.loads(handle.read())
+                    manifest = strictjson.loads(handle.read())
                     continue
                 digest = member.name.removeprefix("blobs/")
                 if not HEX64.match(digest):
@@ -197,7 +197,7 @@ def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple
                     temp.discard()
                     raise UsageError(f"{source}: blob {digest} is damaged")
                 staged[digest] = (temp.path, temp.size)
-    except (OSError, tarfile.TarError, ValueError, UsageError) as exc:
+    except (OSError, tarfile.TarError, ValueError, UsageError, InvalidParameter) as exc:
         for path, _ in staged.values():
             path.unlink(missing_ok=True)
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
