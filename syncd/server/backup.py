@@ -25,7 +25,7 @@ from syncd.errors import InvalidParameter, InvalidPath, UsageError, WorkspaceNot
 from syncd.paths import normalize
 from syncd.server import entries, storage, strictjson
 from syncd.server import uploads as sessions
-from syncd.server.blobs import BlobStore
+from syncd.server.blobs import BlobStore, private_opener
 from syncd.server.db import Database
 from syncd.server.schema import accounts, backups, blob_pins, workspaces
 from syncd.server.schema import entries as entries_table
@@ -74,10 +74,10 @@ def _write_tar(manifest: dict, store: BlobStore, conn: Connection, target: Path)
 
     ``conn`` reads the blobs kept in the database; the others are copied from their files.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
-        with open(temp, "wb") as raw:
+        with open(temp, "xb", opener=private_opener) as raw:
             with tarfile.open(fileobj=raw, mode="w") as tar:
                 data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
                 info = tarfile.TarInfo("manifest.json")

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -227,6 +228,7 @@ def open_database(url: str) -> Database:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        _create_private(engine.url.database)
     db = Database(engine)
     try:
         with db.write() as conn:
@@ -238,6 +240,19 @@ def open_database(url: str) -> Database:
         engine.dispose()
         raise UsageError(f"cannot open database {_redact(url)}: {exc}") from exc
     return db
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file 0600 before SQLite does (it would use 0644 minus the umask).
+
+    SQLite gives the ``-wal`` and ``-shm`` side files the mode of the database file, so
+    they are private too. A database that exists keeps its mode; ``:memory:`` and URI
+    names are left to SQLite.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with suppress(OSError):  # it exists (keeps its mode), or SQLite reports why it cannot
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _redact(url: str) -> str:

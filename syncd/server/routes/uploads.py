@@ -47,7 +47,7 @@ async def begin(request: Request, workspace_id: str) -> Response:
         with ctx.db.write() as conn:
             storage.get_workspace(conn, account_id, workspace_id)
             row = sessions.create(conn, workspace_id, path, size, digest, ctx.settings.upload_ttl)
-            (ctx.settings.upload_dir / row.id).touch()
+            (ctx.settings.upload_dir / row.id).touch(mode=0o600)
             return sessions.session_json(row, ctx.settings.chunk_size)
 
     return json_response(await ctx.run(work), 201)
