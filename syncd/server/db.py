@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from syncd.errors import UsageError
 from syncd.server.compiled import Compiled
-from syncd.server.schema import metadata
+from syncd.server.schema import metadata, tombstones
 
 BUSY_TIMEOUT_MS = 30_000
 GROUP_MAX = 64  # mutations per shared commit; bounds how long one commit keeps callers waiting
@@ -232,6 +232,7 @@ def open_database(url: str) -> Database:
     db = Database(engine)
     try:
         with db.write() as conn:
+            _upgrade(conn)
             metadata.create_all(conn)
             for table in metadata.sorted_tables:  # an index added since the table was made
                 for index in table.indexes:
@@ -240,6 +241,30 @@ def open_database(url: str) -> Database:
         engine.dispose()
         raise UsageError(f"cannot open database {_redact(url)}: {exc}") from exc
     return db
+
+
+def _upgrade(conn: Connection) -> None:
+    """Bring tables made by an older version to the current schema (in the opening transaction).
+
+    ``tombstones`` once kept only the latest deletion of each path, without the revision
+    that created the deleted entry: its rows are kept with ``created_revision`` 0, so the
+    feed reports them exactly as it did before.
+    """
+    inspector = inspect(conn)
+    if not inspector.has_table("tombstones"):
+        return
+    if "created_revision" in {column["name"] for column in inspector.get_columns("tombstones")}:
+        return
+    conn.execute(text("CREATE TABLE tombstones_old AS SELECT * FROM tombstones"))
+    conn.execute(text("DROP TABLE tombstones"))  # and its index and key, to be made anew
+    tombstones.create(conn)
+    conn.execute(
+        text(
+            "INSERT INTO tombstones (workspace_id, path, revision, type, created_revision) "
+            "SELECT workspace_id, path, revision, type, 0 FROM tombstones_old"
+        )
+    )
+    conn.execute(text("DROP TABLE tombstones_old"))
 
 
 def _create_private(database: str | None) -> None:
