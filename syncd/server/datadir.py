@@ -10,7 +10,9 @@
    is tightened at start-up with one warning: the directory itself becomes 0700, which
    alone shuts everyone else out, and the server's own members below it lose their group
    and other bits. This walks the tree once: afterwards the directory is private and the
-   check costs one ``stat``. Nothing else in the directory is touched.
+   check costs one ``stat``. A directory that holds anything but the server's own members
+   (``--data-dir /tmp``, a home folder) is not the server's to change: it is left as it
+   is, with a warning at every start.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ def tighten(data_dir: Path) -> bool:
     mode = stat.S_IMODE(data_dir.stat().st_mode)
     if not mode & 0o077:
         return False
+    foreign = sorted(set(os.listdir(data_dir)) - set(OWN_MEMBERS))
+    if foreign:
+        log.warning(
+            "data directory %s is open to other users (mode %04o) and holds more than the "
+            "server's files (%s), so it is left as it is; give the server a folder of its "
+            "own, or run chmod 700 on it",
+            data_dir,
+            mode,
+            ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else ""),
+        )
+        return True
     try:
         os.chmod(data_dir, mode & ~0o077)
         for name in OWN_MEMBERS:

@@ -88,13 +88,25 @@ def test_an_open_data_dir_is_made_private_at_start(tmp_path: Path) -> None:
             write_everything(server, http)
     for path in [data, *data.rglob("*")]:  # as an older version, or a careless chmod, left it
         path.chmod(0o755 if path.is_dir() else 0o644)
-    (data / "notes.txt").write_text("not the server's")
-    (data / "notes.txt").chmod(0o644)
     assert open_to_others(data)
     with ServerProcess(data) as server, server.client(key) as http:
         log = startup_log(server, http)  # it serves what it holds, after one warning
         assert len([line for line in log if "open to other users" in line]) == 1, log
     assert modes(data)["."] == 0o700
-    assert open_to_others(data) == {"notes.txt": oct(0o644)}  # not the server's to change
+    assert open_to_others(data) == {}
     with ServerProcess(data) as server, server.client(key) as http:  # private: no warning
         assert not [line for line in startup_log(server, http) if "open to other" in line]
+
+
+def test_a_shared_folder_is_not_changed_only_warned_about(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "notes.txt").write_text("not the server's")
+    shared.chmod(0o755)
+    with ServerProcess(shared) as server:
+        key = server.create_account("shared")
+        with server.client(key) as http:
+            log = startup_log(server, http)
+    assert [line for line in log if "open to other users" in line], log
+    assert modes(shared)["."] == 0o755  # the folder is not the server's to close
+    assert set(open_to_others(shared)) == {".", "notes.txt"}  # what the server made is private
