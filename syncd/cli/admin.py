@@ -34,6 +34,9 @@ class _Admin:
 @click.pass_context
 def admin(ctx: click.Context, data_dir: Path, database_url: str | None) -> None:
     """Administer a reference server's data directory."""
+    from syncd.server.datadir import private
+
+    ctx.with_resource(private())  # the database, backups and blobs it writes stay private
     ctx.obj = ctx.obj or {}
     ctx.obj["admin"] = lambda: _Admin(data_dir, database_url)
 

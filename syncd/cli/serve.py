@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -20,16 +19,13 @@ from syncd.server.settings import (
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
-    """Create the data directory if needed; a file, or a folder we cannot write, is UsageError."""
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot use data directory {data_dir}: {exc.strerror or exc}") from exc
-    if not data_dir.is_dir():
-        raise UsageError(f"data directory {data_dir} is not a directory")
-    if not os.access(data_dir, os.W_OK | os.X_OK):
-        raise UsageError(f"data directory {data_dir} is not writable")
-    return data_dir.resolve()
+    """Create the data directory if needed, private to this user (``server/datadir.py``).
+
+    A file, or a folder we cannot write, is UsageError.
+    """
+    from syncd.server.datadir import prepare
+
+    return prepare(data_dir)
 
 
 def database_url(data_dir: Path, url: str | None) -> str:
@@ -106,20 +102,22 @@ def serve(
     database_url: str | None,
 ) -> None:
     """Run the reference server until SIGTERM or SIGINT."""
+    from syncd.server.datadir import private
     from syncd.server.run import serve as run_server
 
-    data_dir = prepare_data_dir(data_dir)
-    settings = ServerSettings(
-        data_dir=data_dir,
-        database_url=_url(data_dir, database_url),
-        base_only=base_only,
-        max_body=max_body,
-        history=history,
-        upload_ttl=upload_ttl,
-        batch_max_items=batch_max_items,
-        batch_max_bytes=batch_max_bytes,
-    )
-    run_server(settings, host, port)
+    with private():  # everything the server creates is its user's alone
+        data_dir = prepare_data_dir(data_dir)
+        settings = ServerSettings(
+            data_dir=data_dir,
+            database_url=_url(data_dir, database_url),
+            base_only=base_only,
+            max_body=max_body,
+            history=history,
+            upload_ttl=upload_ttl,
+            batch_max_items=batch_max_items,
+            batch_max_bytes=batch_max_bytes,
+        )
+        run_server(settings, host, port)
 
 
 _url = database_url

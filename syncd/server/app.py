@@ -2,6 +2,8 @@
 
 1. Every non-2xx answer has the body ``{"error", "message"}``: refusals from the error tree,
    unknown routes (404), wrong methods (405), bad parameters and unexpected exceptions (500).
+   Only a server fault logs a traceback: a client that goes away inside its body is a 400
+   in the access log (the answer reaches no one), not a 500.
 2. ``--base-only`` leaves the extension routes out, so they answer 404 like any unknown path.
 3. The access log is one line per request on stderr: method, raw path, status, bytes, time.
    Headers are never logged, so an API key cannot appear in it.
@@ -19,7 +21,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,6 +55,10 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     if exc.headers and "Allow" in exc.headers:  # RFC 9110: a 405 names what is allowed
         response.headers["Allow"] = exc.headers["Allow"]
     return response
+
+
+async def _client_gone(_request: Request, _exc: Exception) -> Response:
+    return error_body(400, "invalid_parameter", "the client disconnected inside its body")
 
 
 async def _unexpected(_request: Request, exc: Exception) -> Response:
@@ -143,6 +149,7 @@ def create_app(ctx: ServerContext) -> ASGIApp:
         exception_handlers={
             SyncdError: _syncd_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected,
         },
     )

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from syncd.errors import InvalidPath, UsageError, WorkspaceNotFound
+from syncd.errors import InvalidParameter, InvalidPath, UsageError, WorkspaceNotFound
 from syncd.paths import normalize
-from syncd.server import entries, storage
+from syncd.server import entries, storage, strictjson
 from syncd.server import uploads as sessions
-from syncd.server.blobs import BlobStore
+from syncd.server.blobs import BlobStore, private_opener
 from syncd.server.db import Database
 from syncd.server.schema import accounts, backups, blob_pins, workspaces
 from syncd.server.schema import entries as entries_table
@@ -74,10 +74,10 @@ def _write_tar(manifest: dict, store: BlobStore, conn: Connection, target: Path)
 
     ``conn`` reads the blobs kept in the database; the others are copied from their files.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
-        with open(temp, "wb") as raw:
+        with open(temp, "xb", opener=private_opener) as raw:
             with tarfile.open(fileobj=raw, mode="w") as tar:
                 data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
                 info = tarfile.TarInfo("manifest.json")
@@ -185,7 +185,7 @@ def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple
                 if handle is None:
                     continue
                 if member.name == "manifest.json":
-                    manifest = json.loads(handle.read())
+                    manifest = strictjson.loads(handle.read())
                     continue
                 digest = member.name.removeprefix("blobs/")
                 if not HEX64.match(digest):
@@ -197,7 +197,7 @@ def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple
                     temp.discard()
                     raise UsageError(f"{source}: blob {digest} is damaged")
                 staged[digest] = (temp.path, temp.size)
-    except (OSError, tarfile.TarError, ValueError, UsageError) as exc:
+    except (OSError, tarfile.TarError, ValueError, UsageError, InvalidParameter) as exc:
         for path, _ in staged.values():
             path.unlink(missing_ok=True)
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]

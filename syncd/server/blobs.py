@@ -106,7 +106,7 @@ class BlobStore:
     def __init__(self, root: Path, *, is_server: bool = True) -> None:
         self.root = root
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.collects = is_server
         self._stripes = [threading.Lock() for _ in range(256)]
         # Blobs placed but not yet referenced by a commit, by digest (guarded by the stripe):
@@ -201,7 +201,7 @@ class BlobStore:
     def temp(self) -> TempBlob:
         """A new temp file for a body that is about to arrive."""
         path = self.tmp / f"{secrets.token_hex(12)}.part"
-        return TempBlob(path=path, file=open(path, "wb"))
+        return TempBlob(path=path, file=open(path, "xb", opener=private_opener))
 
     def adopt(self, conn: Connection, source: Path, digest: str, size: int) -> None:
         """Take one reference to ``digest``, moving ``source`` into place if needed.
@@ -301,11 +301,16 @@ def _place_durably(source: Path, target: Path) -> None:
         created.append(folder)
         folder = folder.parent
     for new_folder in reversed(created):
-        new_folder.mkdir(exist_ok=True)
+        new_folder.mkdir(mode=0o700, exist_ok=True)
     os.replace(source, target)
     _fsync_dir(target.parent)
     for new_folder in created:
         _fsync_dir(new_folder.parent)
+
+
+def private_opener(path: str, flags: int) -> int:
+    """For ``open(..., opener=)``: a new file is 0600, whatever the umask (it holds contents)."""
+    return os.open(path, flags, 0o600)
 
 
 def _fsync_dir(path: Path) -> None:

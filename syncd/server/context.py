@@ -37,8 +37,8 @@ class ServerContext:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.base_only = settings.base_only
-        settings.upload_dir.mkdir(parents=True, exist_ok=True)
-        settings.backup_dir.mkdir(parents=True, exist_ok=True)
+        settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.db: Database = open_database(settings.database_url)
         self.store = BlobStore(settings.blob_dir)
         self.notifier = Notifier()

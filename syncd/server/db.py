@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from syncd.errors import UsageError
 from syncd.server.compiled import Compiled
-from syncd.server.schema import metadata
+from syncd.server.schema import metadata, tombstones
 
 BUSY_TIMEOUT_MS = 30_000
 GROUP_MAX = 64  # mutations per shared commit; bounds how long one commit keeps callers waiting
@@ -227,9 +228,11 @@ def open_database(url: str) -> Database:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        _create_private(engine.url.database)
     db = Database(engine)
     try:
         with db.write() as conn:
+            _upgrade(conn)
             metadata.create_all(conn)
             for table in metadata.sorted_tables:  # an index added since the table was made
                 for index in table.indexes:
@@ -238,6 +241,43 @@ def open_database(url: str) -> Database:
         engine.dispose()
         raise UsageError(f"cannot open database {_redact(url)}: {exc}") from exc
     return db
+
+
+def _upgrade(conn: Connection) -> None:
+    """Bring tables made by an older version to the current schema (in the opening transaction).
+
+    ``tombstones`` once kept only the latest deletion of each path, without the revision
+    that created the deleted entry: its rows are kept with ``created_revision`` 0, so the
+    feed reports them exactly as it did before.
+    """
+    inspector = inspect(conn)
+    if not inspector.has_table("tombstones"):
+        return
+    if "created_revision" in {column["name"] for column in inspector.get_columns("tombstones")}:
+        return
+    conn.execute(text("CREATE TABLE tombstones_old AS SELECT * FROM tombstones"))
+    conn.execute(text("DROP TABLE tombstones"))  # and its index and key, to be made anew
+    tombstones.create(conn)
+    conn.execute(
+        text(
+            "INSERT INTO tombstones (workspace_id, path, revision, type, created_revision) "
+            "SELECT workspace_id, path, revision, type, 0 FROM tombstones_old"
+        )
+    )
+    conn.execute(text("DROP TABLE tombstones_old"))
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file 0600 before SQLite does (it would use 0644 minus the umask).
+
+    SQLite gives the ``-wal`` and ``-shm`` side files the mode of the database file, so
+    they are private too. A database that exists keeps its mode; ``:memory:`` and URI
+    names are left to SQLite.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with suppress(OSError):  # it exists (keeps its mode), or SQLite reports why it cannot
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _redact(url: str) -> str:

@@ -6,7 +6,8 @@
 2. Parents are explicit directory rows; a file where a directory is needed, or the reverse,
    is ``PathConflict`` and changes nothing.
 3. Conditions (E4) are checked before anything else; a lost race is ``PreconditionFailed``.
-4. Each deleted path leaves a tombstone for the change feed; blob references are counted.
+4. Each deleted entry leaves a tombstone (its life, for the change feed); blob references
+   are counted.
 """
 
 from __future__ import annotations
@@ -136,24 +137,25 @@ def _insert_dirs(
 
 
 def _tombstone(conn: Connection, workspace_id: str, rows: list[Row], revision: int) -> None:
-    """Record the latest deletion of each path (an older tombstone of the path is replaced)."""
-    if not rows:
-        return
-    paths = [row.path for row in rows]
-    for start in range(0, len(paths), 500):
-        conn.execute(
-            delete(tombstones).where(
-                tombstones.c.workspace_id == workspace_id,
-                tombstones.c.path.in_(paths[start : start + 500]),
-            )
-        )
-    conn.execute(
-        insert(tombstones),
-        [
-            {"workspace_id": workspace_id, "path": row.path, "type": row.type, "revision": revision}
-            for row in rows
-        ],
-    )
+    """Record the life of each deleted entry, from its creation to this revision.
+
+    Earlier lives of the same path stay: a cursor inside one of them must still hear of
+    its end. An entry created in this same revision lived through no cursor and leaves
+    nothing (which also keeps one row per path and revision).
+    """
+    lives = [
+        {
+            "workspace_id": workspace_id,
+            "path": row.path,
+            "revision": revision,
+            "type": row.type,
+            "created_revision": row.created_revision,
+        }
+        for row in rows
+        if row.created_revision < revision
+    ]
+    if lives:
+        conn.execute(insert(tombstones), lives)
 
 
 def put_file(

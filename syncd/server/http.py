@@ -6,6 +6,9 @@
    UTF-8, then ``syncd.paths.normalize`` (so invalid UTF-8 is a 400, never U+FFFD).
 3. Bodies are streamed to a temp file as they arrive and refused past ``max_body``; a body
    whose declared length is small is read into memory instead.
+4. Numbers in headers and query parameters are ASCII digits only (``str.isdigit`` and
+   ``int`` also take ``²``, ``٣``, ``1_0`` and spaces) and within the 64-bit range the
+   database stores; anything else is invalid_parameter, never a 500.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from starlette.responses import Response
 
 from syncd import errors
 from syncd.paths import normalize
+from syncd.server import strictjson
 from syncd.server.blobs import TempBlob
 from syncd.server.entries import NO_CONDITION, Condition
 
 JSON = "application/json"
+INT64_MAX = 2**63 - 1  # the largest integer the database stores: sizes, offsets, revisions
+_INT64_DIGITS = len(str(INT64_MAX))
 
 # (class, status, code), most specific first.
 _STATUS: list[tuple[type[errors.SyncdError], int, str]] = [
@@ -83,26 +89,41 @@ async def read_json(request: Request, limit: int = 1 << 20) -> dict[str, Any]:
             raise errors.TooLarge("the JSON body is too large")
     if not body.strip():
         return {}
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.InvalidParameter("the body is not valid JSON") from exc
+    value = strictjson.loads(bytes(body))
     if not isinstance(value, dict):
         raise errors.InvalidParameter("the body must be a JSON object")
     return value
+
+
+def digits_value(text: str) -> int | None:
+    """The value of a run of ASCII digits (leading zeros allowed); None for anything else.
+
+    A run too long for 64 bits is ``INT64_MAX + 1``: past every size and revision, and
+    never handed to ``int`` (which refuses more than 4300 digits with a ValueError).
+    """
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    significant = text.lstrip("0")
+    if len(significant) > _INT64_DIGITS:
+        return INT64_MAX + 1
+    return int(significant or "0")
+
+
+def parse_count(text: str, what: str, low: int = 0, high: int = INT64_MAX) -> int:
+    """A decimal integer within [low, high] (PROMISE 4); else invalid_parameter."""
+    number = digits_value(text)
+    if number is None:
+        raise errors.InvalidParameter(f"{what} must be a non-negative integer of ASCII digits")
+    if not low <= number <= high:
+        raise errors.InvalidParameter(f"{what} must be between {low} and {high}")
+    return number
 
 
 def declared_length(request: Request) -> int | None:
     value = request.headers.get("content-length")
     if value is None:
         return None
-    try:
-        length = int(value)
-    except ValueError as exc:
-        raise errors.InvalidParameter("bad Content-Length") from exc
-    if length < 0:
-        raise errors.InvalidParameter("bad Content-Length")
-    return length
+    return parse_count(value.strip(), "Content-Length")
 
 
 async def receive_small(request: Request, limit: int) -> bytes:
@@ -136,9 +157,9 @@ def _revision_tag(value: str) -> int:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit():
+    if digits_value(text) is None:
         raise errors.InvalidParameter(f"bad entity tag {value!r}: expected a revision")
-    return int(text)
+    return parse_count(text, "the entity tag's revision")
 
 
 def condition_from(request: Request, base_only: bool, allow_none_match: bool) -> Condition:
@@ -165,10 +186,4 @@ def int_query(request: Request, name: str, default: int | None, low: int, high: 
         if default is None:
             raise errors.InvalidParameter(f"{name} is required")
         return default
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise errors.InvalidParameter(f"{name} must be an integer") from exc
-    if not low <= number <= high:
-        raise errors.InvalidParameter(f"{name} must be between {low} and {high}")
-    return number
+    return parse_count(value, name, low, high)

@@ -70,13 +70,19 @@ Index("entries_by_revision", entries.c.workspace_id, entries.c.revision)
 tombstones = Table(
     "tombstones",
     metadata,
-    # The latest deletion of each path, while it is within the feed history.
+    # One row per deleted entry while its deletion is within the feed history: the entry
+    # lived from ``created_revision`` to ``revision``, so a cursor in [created_revision,
+    # revision) saw it and is told of its deletion; a cursor outside that span never saw it.
     Column("workspace_id", String, ForeignKey("workspaces.id"), primary_key=True),
     Column("path", String, primary_key=True),
+    Column("revision", Integer, primary_key=True),  # the revision that deleted the entry
     Column("type", String, nullable=False),
-    Column("revision", Integer, nullable=False),
+    # The revision that created the deleted entry; 0 for rows kept from before this
+    # column existed (such a row counts as seen by every cursor below its deletion).
+    Column("created_revision", Integer, nullable=False, server_default="0"),
 )
 Index("tombstones_by_revision", tombstones.c.workspace_id, tombstones.c.revision)
+Index("tombstones_by_creation", tombstones.c.workspace_id, tombstones.c.created_revision)
 
 blobs = Table(
     "blobs",

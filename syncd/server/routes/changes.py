@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from syncd.server import storage
 from syncd.server.changes import ChangePage, changes
-from syncd.server.http import int_query, json_response
+from syncd.server.http import INT64_MAX, int_query, json_response
 from syncd.server.routes.common import Routes, context, entry_json
 
 router = Routes("extensions")
@@ -54,7 +54,7 @@ def page_json(page: ChangePage) -> dict[str, object]:
 async def get_changes(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
-    from_revision = int_query(request, "from_revision", None, 0, 2**62)
+    from_revision = int_query(request, "from_revision", None, 0, INT64_MAX)
     limit = int_query(request, "limit", 1000, 1, 10000)
     wait = int_query(request, "wait", 0, 0, 60)
     deadline = time.monotonic() + wait

@@ -26,6 +26,7 @@ from syncd.server.context import ServerContext
 from syncd.server.http import (
     condition_from,
     declared_length,
+    digits_value,
     error_body,
     json_response,
     raw_file_path,
@@ -73,19 +74,26 @@ async def list_files(request: Request, workspace_id: str) -> Response:
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
-    """(start, end exclusive), None for no usable range, "unsatisfiable" for 416."""
+    """(start, end exclusive), None for no usable range, "unsatisfiable" for 416.
+
+    A range we do not understand is ignored (the whole file, as RFC 9110 allows); its
+    numbers are ASCII digits only, of any length.
+    """
     if header is None or not header.startswith("bytes="):
         return None
     spec = header[len("bytes=") :].strip()
     first, dash, last = spec.partition("-")
-    if not dash or "," in spec or not first.strip().isdigit():
+    if not dash or "," in spec:
         return None
-    start = int(first)
+    start = digits_value(first.strip())
+    if start is None:
+        return None
     end = size
     if last.strip():
-        if not last.strip().isdigit() or int(last) < start:
+        final = digits_value(last.strip())
+        if final is None or final < start:
             return None
-        end = min(size, int(last) + 1)
+        end = min(size, final + 1)
     if start >= size:
         return "unsatisfiable"
     return start, end

@@ -23,7 +23,7 @@ from syncd.server import entries, storage
 from syncd.server import uploads as sessions
 from syncd.server.blobs import hash_file
 from syncd.server.entries import NO_CONDITION, Condition
-from syncd.server.http import declared_length, int_query, json_response, read_json
+from syncd.server.http import INT64_MAX, declared_length, int_query, json_response, read_json
 from syncd.server.routes.common import Routes, context, entry_json
 
 router = Routes("extensions")
@@ -39,15 +39,15 @@ async def begin(request: Request, workspace_id: str) -> Response:
         raise InvalidParameter("path is required")
     path = normalize(body["path"])
     size = body.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InvalidParameter("size must be a non-negative integer")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= INT64_MAX:
+        raise InvalidParameter(f"size must be an integer from 0 to {INT64_MAX}")
     digest = sessions.parse_hash(body.get("hash"))
 
     def work() -> dict[str, object]:
         with ctx.db.write() as conn:
             storage.get_workspace(conn, account_id, workspace_id)
             row = sessions.create(conn, workspace_id, path, size, digest, ctx.settings.upload_ttl)
-            (ctx.settings.upload_dir / row.id).touch()
+            (ctx.settings.upload_dir / row.id).touch(mode=0o600)
             return sessions.session_json(row, ctx.settings.chunk_size)
 
     return json_response(await ctx.run(work), 201)
@@ -63,7 +63,7 @@ def _session(ctx: object, account_id: str, workspace_id: str, upload_id: str):
 async def put_chunk(request: Request, workspace_id: str, upload_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
-    offset = int_query(request, "offset", None, 0, 2**62)
+    offset = int_query(request, "offset", None, 0, INT64_MAX)
     length = declared_length(request)
     if length is not None and length > ctx.settings.chunk_size:
         raise TooLarge(f"a chunk is at most {ctx.settings.chunk_size} bytes")
@@ -133,8 +133,8 @@ def _condition(body: dict[str, object]) -> Condition:
     value = body.get("if_revision")
     if value is None:
         return NO_CONDITION
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidParameter("if_revision must be a non-negative integer or null")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT64_MAX:
+        raise InvalidParameter(f"if_revision must be an integer from 0 to {INT64_MAX} or null")
     return Condition(must_not_exist=True) if value == 0 else Condition(if_match=value)
 
 

@@ -46,7 +46,7 @@ def test_net_changes(client: httpx.Client, ws: str) -> None:
     assert paths(page["updated"]) == ["edit"]
     assert paths(page["created"]) == ["new"]
     deleted = {item["path"]: item for item in page["deleted"]}
-    assert set(deleted) == {"temp", "gone"}  # gone/x and gone/y are implied
+    assert set(deleted) == {"gone"}  # gone/x and gone/y are implied; temp came and went
     assert deleted["gone"]["type"] == "directory"
     assert all(item["revision"] > cursor for item in page["deleted"])
     assert feed(client, ws, from_revision=page["end_revision"])["created"] == []
