@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from syncd.errors import UsageError
 from syncd.server.settings import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ITEMS,
