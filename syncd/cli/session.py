@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncd.daemon.lock import folder_lock
 from syncd.errors import UsageError, WorkspaceNotFound
 from syncd.local.fsprobe import probe
 from syncd.local.ignore import Ignore
@@ -62,7 +63,11 @@ def db_path_for(settings: object, workspace_id: str) -> Path:
 
 
 @contextmanager
-def open_session(settings: object, *, progress: object | None = None) -> Iterator[Session]:
+def open_session(
+    settings: object, *, progress: object | None = None, command: str = "syncd"
+) -> Iterator[Session]:
+    """The parts for one sync, with the folder's lock held for ``command`` before the
+    state database is opened (a dry run only checks the lock: ``daemon.lock``)."""
     require(settings, "server", "workspace", "dir", "api_key")
     root = Path(settings.dir).expanduser().resolve()
     state_dir = Path(settings.state_dir).expanduser().resolve()
@@ -73,7 +78,10 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
-        with Store.open(db_path) as store:
+        with (
+            folder_lock(db_path, command, dry_run=bool(settings.dry_run)),
+            Store.open(db_path) as store,
+        ):
             store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
             traits = probe(root) if root.is_dir() else None

@@ -32,7 +32,7 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """
     settings = load_settings(flags_of(**kwargs), config_file=config_file)
     display = TransferDisplay.for_stream(sys.stderr)
-    with display, open_session(settings, progress=display) as session:
+    with display, open_session(settings, progress=display, command="syncd sync") as session:
         report = session.engine.sync(dry_run=bool(settings.dry_run))
     if settings.dry_run:
         for op in report.planned:

@@ -28,7 +28,6 @@ from typing import Any
 from syncd.cli.session import Session, open_session
 from syncd.config import Settings, load_settings
 from syncd.daemon import reload
-from syncd.daemon.lock import FolderLock, lock_path_for
 from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.signals import SignalHandlers
 from syncd.daemon.status import StatusBoard, StopRequested
@@ -105,7 +104,6 @@ class Daemon:
                 session = self._open(stack)
                 if session is None:
                     return 0
-                stack.enter_context(FolderLock(lock_path_for(session.db_path)))
                 self.session = session
                 self._serve(session)
         except StopRequested:
@@ -125,7 +123,9 @@ class Daemon:
         while True:
             try:
                 self._probe()
-                return stack.enter_context(open_session(self.settings, progress=self.board))
+                return stack.enter_context(
+                    open_session(self.settings, progress=self.board, command="syncd run")
+                )
             except (ServerUnreachable, Transient) as exc:
                 delay = backoff.next()
                 self.notifier.status(f"offline: {exc}")
