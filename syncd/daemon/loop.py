@@ -12,6 +12,10 @@
 5. Unreachable server: "offline", dirty paths keep being recorded, retries back off from
    1 s to 60 s. Safety stop: "paused" with the reason, re-checked on the next event or
    timer, never in a retry loop. Refused (401/404): the daemon ends with exit 3.
+6. Every pass first reads the top-level ``.syncdignore`` again; when its rules changed
+   (any ``.syncdignore`` event wakes the loop) the pass is a full one, so what the new
+   rules exclude is left alone and what they no longer exclude is synced. The watcher
+   asks the engine's current rules, never a copy.
 """
 
 from __future__ import annotations
@@ -33,12 +37,15 @@ from syncd.daemon.signals import SignalHandlers
 from syncd.daemon.status import StatusBoard, StopRequested
 from syncd.daemon.steps import Backoff, Outcome, PassReport, run_full, run_scoped
 from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdError, Transient
+from syncd.local.ignore import Ignore, read_rules
 from syncd.notify import Notifier
 from syncd.state.schema import DaemonState
 from syncd.transport.client import Client
 from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
+
+_UNREAD = object()  # the root rules were not read yet
 
 
 class Daemon:
@@ -68,6 +75,7 @@ class Daemon:
         self.session: Session | None = None
         self.started = threading.Event()  # set after the first full sync was attempted
         self.syncs = 0
+        self._ignore_text: object = _UNREAD
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -146,7 +154,7 @@ class Daemon:
         self.board.set_state(DaemonState.SYNCING, "starting")
         watcher = Watcher(
             engine.root,
-            engine.ignore.matches,
+            lambda rel, is_dir: engine.ignore.matches(rel, is_dir),  # the rules of now
             self.coalescer,
             state_dir=self.settings.state_dir,
         )
@@ -251,6 +259,7 @@ class Daemon:
             self.board.set_state(DaemonState.SYNCING)
         self.syncs += 1
         try:
+            full = self._refresh_ignore(session) or full
             report = self._pass(session, full=full, dirty=dirty)
         except StopRequested:
             raise
@@ -277,6 +286,21 @@ class Daemon:
         if self.remote is not None:
             self.remote.synced(session.store.meta.cursor())
         return Outcome.DONE
+
+    def _refresh_ignore(self, session: Session) -> bool:
+        """Read the top-level ``.syncdignore`` again; True when its rules changed.
+
+        An unreadable or invalid file raises before anything is synced: the pass fails
+        (state "error", retried) rather than run with rules the user has replaced.
+        """
+        text = read_rules(session.engine.root)
+        if text == self._ignore_text:
+            return False
+        session.engine.ignore = Ignore.from_text(text)
+        if self._ignore_text is not _UNREAD:
+            log.info("event=ignore_reloaded action=full_sync")
+        self._ignore_text = text
+        return True
 
     def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
         """A full or scoped pass; a scoped refusal is judged again by a full sync.
