@@ -90,7 +90,11 @@ def open_session(
                 store=store,
                 workspace_id=workspace_id,
                 root=root,
-                trash=Trash(db_path.parent / (db_path.stem + ".trash")),
+                trash=Trash(
+                    db_path.parent / (db_path.stem + ".trash"),
+                    retention_days=settings.trash_retention_days,
+                    max_size=settings.trash_max_size,
+                ),
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
                 transfers=settings.transfers,

@@ -16,6 +16,7 @@
    (any ``.syncdignore`` event wakes the loop) the pass is a full one, so what the new
    rules exclude is left alone and what they no longer exclude is synced. The watcher
    asks the engine's current rules, never a copy.
+7. The trash is pruned (``Trash.prune``: retention and size cap) at start and once a day.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
 
+PRUNE_INTERVAL = 86400.0  # the trash is pruned at start and once a day
 _UNREAD = object()  # the root rules were not read yet
 
 
@@ -181,7 +183,7 @@ class Daemon:
     def _loop(self, session: Session) -> None:
         store = session.store
         now = self._clock()
-        timers = {"rescan": now + self.settings.rescan_interval, "poll": None}
+        timers = {"rescan": now + self.settings.rescan_interval, "poll": None, "prune": now}
         retry_at: float | None = None
         backoff, item_backoff = Backoff(), Backoff(low=5.0, high=300.0)
         is_full = True  # the first pass is the full sync at start
@@ -212,6 +214,9 @@ class Daemon:
             if timers["poll"] is not None and now >= timers["poll"]:
                 timers["poll"] = now + self.settings.poll_interval
                 is_full = has_event = True
+            if now >= timers["prune"]:
+                timers["prune"] = now + PRUNE_INTERVAL
+                self._prune(session)
             is_due = retry_at is not None and now >= retry_at
             if is_due or (retry_at is None and has_event):
                 dirty = set(store.dirty.rows())
@@ -301,6 +306,13 @@ class Daemon:
             log.info("event=ignore_reloaded action=full_sync")
         self._ignore_text = text
         return True
+
+    def _prune(self, session: Session) -> None:
+        """Enforce the trash's retention; a failure is logged, the sync goes on."""
+        try:
+            session.engine.trash.prune()
+        except Exception as exc:
+            log.warning("event=trash_prune_failed error=%s: %s", type(exc).__name__, exc)
 
     def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
         """A full or scoped pass; a scoped refusal is judged again by a full sync.
