@@ -9,11 +9,13 @@
 4. Subtrees that could not be read this cycle, ignored paths and contradicting remote
    entries are handed to the planner as unknown: it leaves them alone and never deletes a
    folder that holds one.
+5. A conflict record whose copy is gone from the folder is forgotten after each sync.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -197,12 +199,22 @@ class Engine:
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
+        self._forget_resolved_conflicts()
         if self.journal is not None:
             self.journal.finish_sync(full=scope is None)
         if not report.failed and self.store.meta.is_merge_pending():
             self.store.meta.finish_merge(self.store.meta.cursor())
         self.store.meta.record_sync(report.totals())
         return report
+
+    def _forget_resolved_conflicts(self) -> None:
+        """A conflict is listed while its copy exists; one the user removed is resolved."""
+        gone = [
+            c.conflict_path
+            for c in self.store.conflicts.rows()
+            if not os.path.lexists(self.root / c.conflict_path)
+        ]
+        self.store.conflicts.clear(gone)
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
         """Tell the progress display how many files and bytes the plan will transfer."""
