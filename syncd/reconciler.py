@@ -9,7 +9,9 @@
 4. Subtrees that could not be read this cycle, ignored paths and contradicting remote
    entries are handed to the planner as unknown: it leaves them alone and never deletes a
    folder that holds one.
-5. A conflict record whose copy is gone from the folder is forgotten after each sync.
+5. Paths skipped by policy (symlinks) are no failure: they are noted in the state for
+   ``syncd status`` and logged once, when first seen. Conflict records whose copy is gone
+   from the folder are forgotten after each sync.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class Report:
     was_reset: bool = False
     rounds: int = 0
     remote_changed: set[str] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # by policy, not failed
 
     def count(self, *kinds: type[ops.Op]) -> int:
         return sum(1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds))
@@ -120,6 +123,8 @@ class Engine:
     progress: object | None = None
     on_outcome: Callable[[Outcome], None] | None = None
     feed_wait: float = 0.0
+    follow_links: bool = False  # symlinks = follow
+    links: dict[str, str] = field(default_factory=dict)  # followed link -> its target
 
     # -- facts -------------------------------------------------------------------------
     def check_root(self) -> None:
@@ -179,6 +184,8 @@ class Engine:
         """
         report = Report()
         self.check_root()
+        if scope is not None and self.links:  # a target's change is its links' change too
+            scope = scope | {link for link, t in self.links.items() if _under(t, scope)}
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
             plan, local, remote = self._plan_round(report, first=rnd == 0, scope=scope)
@@ -199,6 +206,7 @@ class Engine:
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
+        self._note_skipped(report, scope)
         self._forget_resolved_conflicts()
         if self.journal is not None:
             self.journal.finish_sync(full=scope is None)
@@ -206,6 +214,10 @@ class Engine:
             self.store.meta.finish_merge(self.store.meta.cursor())
         self.store.meta.record_sync(report.totals())
         return report
+
+    def _note_skipped(self, report: Report, scope: set[str] | None) -> None:
+        for path, reason in self.store.meta.note_skipped(dict(report.skipped), scope).items():
+            log.info("event=skipped path=%s reason=%s", path, reason)
 
     def _forget_resolved_conflicts(self) -> None:
         """A conflict is listed while its copy exists; one the user removed is resolved."""
@@ -248,7 +260,13 @@ class Engine:
     def _plan_round(
         self, report: Report, *, first: bool, scope: set[str] | None = None
     ) -> tuple[ops.Plan, Mapping, Mapping]:
-        scanned = scan(self.root, ignore=self.ignore, cache=self.store.hashes, only=scope)
+        scanned = scan(
+            self.root,
+            ignore=self.ignore,
+            cache=self.store.hashes,
+            only=scope,
+            follow_links=self.follow_links,
+        )
         if scanned.temp_files:
             removed = remove_temp_files(scanned.temp_files)
             log.info("event=temp_cleanup removed=%d", len(removed))
@@ -256,6 +274,11 @@ class Engine:
             self.store.hashes.put(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
+            report.skipped.extend((p.path, p.reason) for p in scanned.skipped)
+        kept = (
+            {} if scope is None else {k: t for k, t in self.links.items() if not _under(k, scope)}
+        )
+        self.links = {**kept, **scanned.links}
         remote, remote_unknown, listed_files = self.remote_tree(report, scope)
         base = self.store.base(prefixes=scope)
         echoes = refresh_echoes(remote, base)

@@ -67,6 +67,12 @@ def local_options(fn: F) -> F:
     """Add the options of ``sync`` and ``run`` about the local folder and its trash."""
     decorators = [
         click.option(
+            "--symlinks",
+            type=click.Choice(["skip", "follow"]),
+            help="skip (default): report links, sync nothing; follow: sync the content of "
+            "links to files inside the folder.",
+        ),
+        click.option(
             "--trash-retention-days",
             help="Days the local trash keeps a replaced or deleted file (30).",
         ),

@@ -102,6 +102,7 @@ def open_session(
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),
+                follow_links=settings.symlinks == "follow",
                 progress=progress,
             )
             yield Session(client, store, engine, workspace_id, db_path)

@@ -3,7 +3,8 @@
 It only reads, so it works while ``syncd run`` holds the folder: SQLite in WAL mode lets a
 reader in beside the writer, and it never takes the folder's lock. It needs the server
 only to resolve a workspace given by name. A conflict is listed while its copy exists in
-the folder (the next sync forgets the others).
+the folder (the next sync forgets the others); paths skipped by policy (symlinks) are
+listed with the reason.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
             for c in store.conflicts.rows()
             if os.path.lexists(root / c.conflict_path)
         ],
+        "skipped": [{"path": p, "reason": r} for p, r in sorted(store.meta.skipped().items())],
         "errors": [
             {"path": e.path, "reason": e.reason, "count": e.count} for e in store.item_errors.rows()
         ],
@@ -110,8 +112,11 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
     table.add_row("pending", str(len(info["pending"]) + len(info["dirty"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))
+    table.add_row("skipped", str(len(info["skipped"])))
     console.print(table)
     for c in info["conflicts"]:
         console.print(f"conflict: {c['path']} -> {c['conflict_path']}")
     for e in info["errors"]:
         console.print(f"failed: {e['path']}: {e['reason']}")
+    for k in info["skipped"]:
+        console.print(f"skipped: {k['path']}: {k['reason']}")

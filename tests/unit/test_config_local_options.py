@@ -1,4 +1,4 @@
-"""The options about the local folder and its trash: retention and size cap."""
+"""The options about the local folder and its trash: symlinks, trash retention and cap."""
 
 from __future__ import annotations
 
@@ -17,18 +17,20 @@ def home(tmp_path: Path) -> dict[str, str]:
 
 def test_defaults(home: dict[str, str]) -> None:
     settings = load_settings({}, config_file=None, env=home)
+    assert settings.symlinks == "skip"
     assert settings.trash_retention_days == 30
     assert settings.trash_max_size == "10%"
 
 
 def test_flag_env_and_file(home: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('trash_retention_days = 7\ntrash_max_size = "2GiB"\n')
+    config.write_text('symlinks = "follow"\ntrash_retention_days = 7\ntrash_max_size = "2GiB"\n')
     settings = load_settings({}, config_file=config, env=home)
+    assert settings.symlinks == "follow"
     assert (settings.trash_retention_days, settings.trash_max_size) == (7, 2 * 1024**3)
-    env = {**home, "SYNCD_TRASH_MAX_SIZE": "unlimited"}
+    env = {**home, "SYNCD_SYMLINKS": "skip", "SYNCD_TRASH_MAX_SIZE": "unlimited"}
     settings = load_settings({"trash_retention_days": "3"}, config_file=config, env=env)
-    assert settings.trash_max_size is None
+    assert settings.symlinks == "skip" and settings.trash_max_size is None
     assert settings.trash_retention_days == 3
     settings = load_settings({"trash_max_size": "25%"}, config_file=None, env=home)
     assert settings.trash_max_size == "25%"
@@ -37,6 +39,7 @@ def test_flag_env_and_file(home: dict[str, str], tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
+        ("symlinks", "sometimes"),
         ("trash_retention_days", "0"),
         ("trash_retention_days", "a week"),
         ("trash_max_size", "150%"),
