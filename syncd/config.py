@@ -23,6 +23,7 @@ from syncd.errors import UsageError
 from syncd.transport.client import TransportSettings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+SYMLINKS = ("skip", "follow")
 
 
 def _xdg(var: str, fallback: str, env: Mapping[str, str]) -> Path:
@@ -61,6 +62,9 @@ class Settings:
     rescan_interval: float = 6 * 3600.0
     debounce: float = 0.5
     log_level: str = "info"
+    symlinks: str = "skip"  # "follow": links to files inside the folder sync their content
+    trash_retention_days: int = 30
+    trash_max_size: int | str | None = "10%"  # bytes, "N%" of the disk, or None: no cap
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -190,6 +194,29 @@ def parse_log_level(value: Any) -> str:
     return text
 
 
+def parse_symlinks(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in SYMLINKS:
+        raise ValueError(f"expected one of {', '.join(SYMLINKS)}")
+    return text
+
+
+def parse_trash_max_size(value: Any) -> int | str | None:
+    """A size (``"2GiB"``), a share of the disk (``"10%"``), or ``"unlimited"``."""
+    text = str(value).strip().lower()
+    if text in ("none", "unlimited"):
+        return None
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1])
+        except ValueError:
+            share = -1.0
+        if not 0 < share <= 100:
+            raise ValueError("expected a size like '2GiB', a share like '10%', or 'unlimited'")
+        return f"{share:g}%"
+    return parse_size(value)
+
+
 def _path(value: Any) -> Path:
     text = str(value).strip()
     if not text:
@@ -236,6 +263,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "rescan_interval": parse_duration,
     "debounce": parse_duration,
     "log_level": parse_log_level,
+    "symlinks": parse_symlinks,
+    "trash_retention_days": lambda v: parse_count(v, 1),
+    "trash_max_size": parse_trash_max_size,
 }
 # Keys that are read but are not Settings fields of their own.
 KEY_SOURCES = ("api_key", "api_key_file")

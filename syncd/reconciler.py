@@ -9,11 +9,15 @@
 4. Subtrees that could not be read this cycle, ignored paths and contradicting remote
    entries are handed to the planner as unknown: it leaves them alone and never deletes a
    folder that holds one.
+5. Paths skipped by policy (symlinks) are no failure: they are noted in the state for
+   ``syncd status`` and logged once, when first seen. Conflict records whose copy is gone
+   from the folder are forgotten after each sync.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -71,6 +75,7 @@ class Report:
     was_reset: bool = False
     rounds: int = 0
     remote_changed: set[str] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # by policy, not failed
 
     def count(self, *kinds: type[ops.Op]) -> int:
         return sum(1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds))
@@ -121,6 +126,8 @@ class Engine:
     on_outcome: Callable[[Outcome], None] | None = None
     feed_wait: float = 0.0
     downloads: object | None = None  # the downloads area (``local.downloads``)
+    follow_links: bool = False  # symlinks = follow
+    links: dict[str, str] = field(default_factory=dict)  # followed link -> its target
 
     # -- facts -------------------------------------------------------------------------
     def check_root(self, *, dry_run: bool = False) -> None:
@@ -184,6 +191,8 @@ class Engine:
             raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
         report = Report()
         self.check_root(dry_run=dry_run)
+        if scope is not None and self.links:  # a target's change is its links' change too
+            scope = scope | {link for link, t in self.links.items() if _under(t, scope)}
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
             plan, local, remote = self._plan_round(
@@ -207,12 +216,27 @@ class Engine:
                 break
         self._record_errors(report)
         self._prune_downloads(report, scope)
+        self._note_skipped(report, scope)
+        self._forget_resolved_conflicts()
         if self.journal is not None:
             self.journal.finish_sync(full=scope is None)
         if not report.failed and self.store.meta.is_merge_pending():
             self.store.meta.finish_merge(self.store.meta.cursor())
         self.store.meta.record_sync(report.totals())
         return report
+
+    def _note_skipped(self, report: Report, scope: set[str] | None) -> None:
+        for path, reason in self.store.meta.note_skipped(dict(report.skipped), scope).items():
+            log.info("event=skipped path=%s reason=%s", path, reason)
+
+    def _forget_resolved_conflicts(self) -> None:
+        """A conflict is listed while its copy exists; one the user removed is resolved."""
+        gone = [
+            c.conflict_path
+            for c in self.store.conflicts.rows()
+            if not os.path.lexists(self.root / c.conflict_path)
+        ]
+        self.store.conflicts.clear(gone)
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
         """Tell the progress display how many files and bytes the plan will transfer."""
@@ -250,7 +274,13 @@ class Engine:
         """Gather the facts and plan once. A dry run gathers the same facts and writes
         nothing: no temp clean-up in the folder, new hashes and echoes serve this plan
         without being stored, and feed pages land in its private copy of the state."""
-        scanned = scan(self.root, ignore=self.ignore, cache=self.store.hashes, only=scope)
+        scanned = scan(
+            self.root,
+            ignore=self.ignore,
+            cache=self.store.hashes,
+            only=scope,
+            follow_links=self.follow_links,
+        )
         if scanned.temp_files and not dry_run:
             removed = remove_temp_files(scanned.temp_files)
             log.info("event=temp_cleanup removed=%d", len(removed))
@@ -258,6 +288,11 @@ class Engine:
             self.store.hashes.put(scanned.new_hashes)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
+            report.skipped.extend((p.path, p.reason) for p in scanned.skipped)
+        kept = (
+            {} if scope is None else {k: t for k, t in self.links.items() if not _under(k, scope)}
+        )
+        self.links = {**kept, **scanned.links}
         remote, remote_unknown, listed_files = self.remote_tree(report, scope)
         base = self.store.base(prefixes=scope)
         echoes = refresh_echoes(remote, base)

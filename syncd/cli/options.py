@@ -63,6 +63,30 @@ def safety_options(fn: F) -> F:
     return fn
 
 
+def local_options(fn: F) -> F:
+    """Add the options of ``sync`` and ``run`` about the local folder and its trash."""
+    decorators = [
+        click.option(
+            "--symlinks",
+            type=click.Choice(["skip", "follow"]),
+            help="skip (default): report links, sync nothing; follow: sync the content of "
+            "links to files inside the folder.",
+        ),
+        click.option(
+            "--trash-retention-days",
+            help="Days the local trash keeps a replaced or deleted file (30).",
+        ),
+        click.option(
+            "--trash-max-size",
+            help="Trash size cap: '2GiB', '10%' of the disk (default) or 'unlimited'; "
+            "entries younger than a day are kept above it.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
 def flags_of(**kwargs: Any) -> dict[str, Any]:
     """The options the user actually gave (None = not given), for load_settings."""
     return {k: v for k, v in kwargs.items() if v is not None and k != "config_file"}

@@ -6,13 +6,14 @@ from typing import Any
 
 import click
 
-from syncd.cli.options import common_options, flags_of, safety_options
+from syncd.cli.options import common_options, flags_of, local_options, safety_options
 from syncd.config import load_settings
 
 
 @click.command()
 @common_options
 @safety_options
+@local_options
 @click.pass_context
 def run(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """Watch the folder and follow the server's change feed until stopped.

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncd.daemon.lock import folder_lock
 from syncd.errors import UsageError, WorkspaceNotFound
 from syncd.local.downloads import Downloads
 from syncd.local.fsprobe import probe, probe_read_only
@@ -65,7 +66,11 @@ def db_path_for(settings: object, workspace_id: str) -> Path:
 
 
 @contextmanager
-def open_session(settings: object, *, progress: object | None = None) -> Iterator[Session]:
+def open_session(
+    settings: object, *, progress: object | None = None, command: str = "syncd"
+) -> Iterator[Session]:
+    """The parts for one sync, with the folder's lock held for ``command`` before the
+    state database is opened (a dry run only checks the lock: ``daemon.lock``)."""
     require(settings, "server", "workspace", "dir", "api_key")
     root = Path(settings.dir).expanduser().resolve()
     state_dir = Path(settings.state_dir).expanduser().resolve()
@@ -76,8 +81,11 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
-        dry_run = bool(getattr(settings, "dry_run", False))
-        with Store.open_copy(db_path) if dry_run else Store.open(db_path) as store:
+        dry_run = bool(settings.dry_run)
+        with (
+            folder_lock(db_path, command, dry_run=dry_run),
+            Store.open_copy(db_path) if dry_run else Store.open(db_path) as store,
+        ):
             store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
             traits = None
@@ -88,7 +96,11 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
                 store=store,
                 workspace_id=workspace_id,
                 root=root,
-                trash=Trash(db_path.parent / (db_path.stem + ".trash")),
+                trash=Trash(
+                    db_path.parent / (db_path.stem + ".trash"),
+                    retention_days=settings.trash_retention_days,
+                    max_size=settings.trash_max_size,
+                ),
                 downloads=Downloads(db_path.parent / (db_path.stem + ".downloads")),
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
@@ -97,6 +109,7 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),
+                follow_links=settings.symlinks == "follow",
                 progress=progress,
             )
             yield Session(client, store, engine, workspace_id, db_path)

@@ -1,13 +1,17 @@
 """``syncd status``: last sync, pending work, conflicts and errors, read from the state database.
 
 It only reads, so it works while ``syncd run`` holds the folder: SQLite in WAL mode lets a
-reader in beside the writer. It needs the server only to resolve a workspace given by name.
+reader in beside the writer, and it never takes the folder's lock. It needs the server
+only to resolve a workspace given by name. A conflict is listed while its copy exists in
+the folder (the next sync forgets the others); paths skipped by policy (symlinks) are
+listed with the reason.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,7 +26,7 @@ from syncd.state.store import Store
 from syncd.transport.client import Client
 
 
-def gather(store: Store) -> dict[str, Any]:
+def gather(store: Store, root: Path) -> dict[str, Any]:
     """The status as one JSON-ready value (``--json`` prints exactly this)."""
     last = store.meta.last_sync()
     daemon = store.daemon_status.read()
@@ -45,8 +49,11 @@ def gather(store: Store) -> dict[str, Any]:
         "pending": [e.path for e in store_pending(store)],
         "dirty": sorted(store.dirty.rows()),
         "conflicts": [
-            {"path": c.path, "conflict_path": c.conflict_path} for c in store.conflicts.rows()
+            {"path": c.path, "conflict_path": c.conflict_path}
+            for c in store.conflicts.rows()
+            if os.path.lexists(root / c.conflict_path)
         ],
+        "skipped": [{"path": p, "reason": r} for p, r in sorted(store.meta.skipped().items())],
         "errors": [
             {"path": e.path, "reason": e.reason, "count": e.count} for e in store.item_errors.rows()
         ],
@@ -88,7 +95,7 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
     if not db_path.exists():
         raise UsageError(f"no state for this folder and workspace yet ({db_path}); run sync first")
     with Store.open(db_path, create=False) as store:
-        info = gather(store)
+        info = gather(store, Path(settings.dir).expanduser().resolve())
     info["folder"] = str(settings.dir)
     info["workspace"] = workspace_id
     if as_json:
@@ -105,8 +112,11 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
     table.add_row("pending", str(len(info["pending"]) + len(info["dirty"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))
+    table.add_row("skipped", str(len(info["skipped"])))
     console.print(table)
     for c in info["conflicts"]:
         console.print(f"conflict: {c['path']} -> {c['conflict_path']}")
     for e in info["errors"]:
         console.print(f"failed: {e['path']}: {e['reason']}")
+    for k in info["skipped"]:
+        console.print(f"skipped: {k['path']}: {k['reason']}")

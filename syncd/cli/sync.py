@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from syncd.cli.options import common_options, flags_of, safety_options
+from syncd.cli.options import common_options, flags_of, local_options, safety_options
 from syncd.cli.progress import TransferDisplay
 from syncd.cli.session import open_session
 from syncd.config import load_settings
@@ -23,6 +23,7 @@ def summary(report: Report) -> str:
 @click.command()
 @common_options
 @safety_options
+@local_options
 @click.pass_context
 def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """Bring the local folder and the workspace into agreement, then exit.
@@ -32,7 +33,9 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """
     settings = load_settings(flags_of(**kwargs), config_file=config_file)
     display = TransferDisplay.for_stream(sys.stderr)
-    with display, open_session(settings, progress=display) as session:
+    with display, open_session(settings, progress=display, command="syncd sync") as session:
+        if not settings.dry_run:
+            session.engine.trash.prune()
         report = session.engine.sync(dry_run=bool(settings.dry_run))
     if settings.dry_run:
         for op in report.planned:

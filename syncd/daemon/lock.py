@@ -1,16 +1,24 @@
-"""One daemon per folder: an exclusive ``flock`` on a file next to the state database.
+"""One writer per folder: an exclusive ``flock`` on a file next to the state database.
 
-1. The lock is taken without blocking: a second ``syncd run`` on the same folder and
-   workspace fails at once with a ``UsageError`` (exit 2) naming the holder's pid.
+1. Every command that changes the folder or its state (``sync``, ``run``) holds the lock
+   for its whole life, taken before the state database is opened. It is taken without
+   blocking: a second command on the same folder and workspace fails at once with a
+   ``UsageError`` (exit 2) naming the holder: its pid, its command and since when.
 2. The kernel drops a ``flock`` when its process dies, so a kill -9 never leaves a stale
-   lock behind; the pid written into the file is only for the message.
+   lock behind; the holder line written into the file is only for the message.
+3. A dry run writes nothing, so it takes no lock and creates no file: ``check_free``
+   opens an existing lock file read-only and refuses while another command holds it.
+   ``syncd status`` only reads and never looks at the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from syncd.errors import UsageError
@@ -24,10 +32,11 @@ def lock_path_for(db_path: Path) -> Path:
 
 
 class FolderLock:
-    """Held for the daemon's whole life; ``release`` (or exiting the ``with``) lets go."""
+    """Held for a command's whole life; ``release`` (or exiting the ``with``) lets go."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, command: str = "syncd") -> None:
         self.path = Path(path)
+        self.command = command
         self._fd: int | None = None
 
     @property
@@ -36,22 +45,21 @@ class FolderLock:
 
     def acquire(self) -> None:
         """Take the lock or raise ``UsageError`` saying who holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_pid(fd)
+            refusal = _refusal(fd, self.path)
             os.close(fd)
-            who = f" (pid {holder})" if holder else ""
-            raise UsageError(
-                f"another syncd run already syncs this folder{who}; lock file {self.path}"
-            ) from None
+            raise refusal from None
         except OSError as exc:
             os.close(fd)
             raise UsageError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
+        since = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        holder = {"pid": os.getpid(), "command": self.command, "since": since}
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -70,9 +78,71 @@ class FolderLock:
         self.release()
 
 
-def _read_pid(fd: int) -> int | None:
+def check_free(path: Path) -> None:
+    """Refuse (``UsageError``) while another command holds the lock; create nothing.
+
+    For a dry run: it must not write a file, and its plan must not be made from a state
+    that another command is changing. A lock file that does not exist is held by nobody.
+    """
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot read the lock {path}: {exc.strerror or exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _refusal(fd, path) from None
+    except OSError as exc:
+        raise UsageError(f"cannot lock {path}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)  # also lets go of the shared lock at once
+
+
+@contextlib.contextmanager
+def folder_lock(db_path: Path, command: str, *, dry_run: bool = False) -> Iterator[None]:
+    """The one way a command takes the folder's lock: held for the ``with`` block.
+
+    ``dry_run`` only checks that nobody holds it (``check_free``) and writes nothing.
+    """
+    path = lock_path_for(db_path)
+    if dry_run:
+        check_free(path)
+        yield
+        return
+    with FolderLock(path, command):
+        yield
+
+
+def _refusal(fd: int, path: Path) -> UsageError:
+    holder = read_holder(fd)
+    if holder is None:
+        who = ""
+    else:
+        who = f": pid {holder['pid']}"
+        if holder.get("command"):
+            who += f" ({holder['command']})"
+        if holder.get("since"):
+            who += f" since {holder['since']}"
+    return UsageError(
+        f"another syncd already syncs this folder{who}",
+        hint=f"wait for it or stop it; lock file {path}",
+    )
+
+
+def read_holder(fd: int) -> dict[str, object] | None:
+    """The holder written by ``acquire`` (an older syncd wrote its pid alone), or None."""
+    try:
+        text = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
     except OSError:
         return None
-    return int(text) if text.isdigit() else None
+    if text.isdigit():
+        return {"pid": int(text)}
+    try:
+        holder = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        return None
+    return holder

@@ -12,6 +12,11 @@
 5. Unreachable server: "offline", dirty paths keep being recorded, retries back off from
    1 s to 60 s. Safety stop: "paused" with the reason, re-checked on the next event or
    timer, never in a retry loop. Refused (401/404): the daemon ends with exit 3.
+6. Every pass first reads the top-level ``.syncdignore`` again; when its rules changed
+   (any ``.syncdignore`` event wakes the loop) the pass is a full one, so what the new
+   rules exclude is left alone and what they no longer exclude is synced. The watcher
+   asks the engine's current rules, never a copy.
+7. The trash is pruned (``Trash.prune``: retention and size cap) at start and once a day.
 """
 
 from __future__ import annotations
@@ -28,18 +33,21 @@ from typing import Any
 from syncd.cli.session import Session, open_session
 from syncd.config import Settings, load_settings
 from syncd.daemon import reload
-from syncd.daemon.lock import FolderLock, lock_path_for
 from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.signals import SignalHandlers
 from syncd.daemon.status import StatusBoard, StopRequested
 from syncd.daemon.steps import Backoff, Outcome, PassReport, run_full, run_scoped
 from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdError, Transient
+from syncd.local.ignore import Ignore, read_rules
 from syncd.notify import Notifier
 from syncd.state.schema import DaemonState
 from syncd.transport.client import Client
 from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
+
+PRUNE_INTERVAL = 86400.0  # the trash is pruned at start and once a day
+_UNREAD = object()  # the root rules were not read yet
 
 
 class Daemon:
@@ -69,6 +77,7 @@ class Daemon:
         self.session: Session | None = None
         self.started = threading.Event()  # set after the first full sync was attempted
         self.syncs = 0
+        self._ignore_text: object = _UNREAD
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -105,7 +114,6 @@ class Daemon:
                 session = self._open(stack)
                 if session is None:
                     return 0
-                stack.enter_context(FolderLock(lock_path_for(session.db_path)))
                 self.session = session
                 self._serve(session)
         except StopRequested:
@@ -125,7 +133,9 @@ class Daemon:
         while True:
             try:
                 self._probe()
-                return stack.enter_context(open_session(self.settings, progress=self.board))
+                return stack.enter_context(
+                    open_session(self.settings, progress=self.board, command="syncd run")
+                )
             except (ServerUnreachable, Transient) as exc:
                 delay = backoff.next()
                 self.notifier.status(f"offline: {exc}")
@@ -146,7 +156,7 @@ class Daemon:
         self.board.set_state(DaemonState.SYNCING, "starting")
         watcher = Watcher(
             engine.root,
-            engine.ignore.matches,
+            lambda rel, is_dir: engine.ignore.matches(rel, is_dir),  # the rules of now
             self.coalescer,
             state_dir=self.settings.state_dir,
         )
@@ -173,7 +183,7 @@ class Daemon:
     def _loop(self, session: Session) -> None:
         store = session.store
         now = self._clock()
-        timers = {"rescan": now + self.settings.rescan_interval, "poll": None}
+        timers = {"rescan": now + self.settings.rescan_interval, "poll": None, "prune": now}
         retry_at: float | None = None
         backoff, item_backoff = Backoff(), Backoff(low=5.0, high=300.0)
         is_full = True  # the first pass is the full sync at start
@@ -204,6 +214,9 @@ class Daemon:
             if timers["poll"] is not None and now >= timers["poll"]:
                 timers["poll"] = now + self.settings.poll_interval
                 is_full = has_event = True
+            if now >= timers["prune"]:
+                timers["prune"] = now + PRUNE_INTERVAL
+                self._prune(session)
             is_due = retry_at is not None and now >= retry_at
             if is_due or (retry_at is None and has_event):
                 dirty = set(store.dirty.rows())
@@ -251,6 +264,7 @@ class Daemon:
             self.board.set_state(DaemonState.SYNCING)
         self.syncs += 1
         try:
+            full = self._refresh_ignore(session) or full
             report = self._pass(session, full=full, dirty=dirty)
         except StopRequested:
             raise
@@ -277,6 +291,28 @@ class Daemon:
         if self.remote is not None:
             self.remote.synced(session.store.meta.cursor())
         return Outcome.DONE
+
+    def _refresh_ignore(self, session: Session) -> bool:
+        """Read the top-level ``.syncdignore`` again; True when its rules changed.
+
+        An unreadable or invalid file raises before anything is synced: the pass fails
+        (state "error", retried) rather than run with rules the user has replaced.
+        """
+        text = read_rules(session.engine.root)
+        if text == self._ignore_text:
+            return False
+        session.engine.ignore = Ignore.from_text(text)
+        if self._ignore_text is not _UNREAD:
+            log.info("event=ignore_reloaded action=full_sync")
+        self._ignore_text = text
+        return True
+
+    def _prune(self, session: Session) -> None:
+        """Enforce the trash's retention; a failure is logged, the sync goes on."""
+        try:
+            session.engine.trash.prune()
+        except Exception as exc:
+            log.warning("event=trash_prune_failed error=%s: %s", type(exc).__name__, exc)
 
     def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
         """A full or scoped pass; a scoped refusal is judged again by a full sync.

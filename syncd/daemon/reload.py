@@ -29,6 +29,8 @@ LIVE = frozenset(
         "max_delete",
         "allow_mass_delete",
         "transfers",
+        "trash_retention_days",
+        "trash_max_size",
     }
 )
 SECRET = frozenset({"api_key"})
@@ -68,6 +70,8 @@ def apply_live(engine: Any, coalescer: Any, new: Settings) -> None:
     engine.delete_limit = DeleteLimit.parse(new.max_delete)
     engine.allow_mass_delete = bool(new.allow_mass_delete)
     engine.transfers = new.transfers
+    engine.trash.retention_days = new.trash_retention_days
+    engine.trash.max_size = new.trash_max_size
     set_log_level(new.log_level)
 
 

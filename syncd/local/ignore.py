@@ -8,6 +8,9 @@
    on their own. Anything that may be a user's only copy of something is synced.
 3. An ignored directory is not descended into, and nothing below it can be re-included
    (git's rule), so ``matches`` checks the ancestors of a path too.
+4. Rules are values: whoever runs for long (the daemon) reads the root file again with
+   ``read_rules`` before each pass and swaps in ``Ignore.from_text`` when it changed; the
+   scanner reads the nested files on every scan.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ __all__ = [
     "is_our_temp_file",
     "is_temp_name",
     "new_temp_name",
+    "read_rules",
 ]
 
 
@@ -102,6 +106,17 @@ def _compile(lines: Iterable[str], source: str) -> GitIgnoreSpec:
         ) from exc
 
 
+def read_rules(root: Path) -> str | None:
+    """The text of the root ``.syncdignore`` (None when there is none). An unreadable file
+    raises, because syncing without the user's rules could upload what they excluded."""
+    try:
+        return (root / IGNORE_FILE).read_text(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise item_error(exc, IGNORE_FILE, "read") from exc
+
+
 @dataclass(frozen=True)
 class Ignore:
     """The ignore rules of one folder. ``specs`` maps a folder ("" = root) to its rules."""
@@ -113,12 +128,13 @@ class Ignore:
         """Read the root ``.syncdignore`` (absent: built-ins only). An unreadable or invalid
         file raises, because syncing without the user's rules could upload what they
         excluded."""
-        try:
-            text = (root / IGNORE_FILE).read_text(encoding="utf-8", errors="surrogateescape")
-        except FileNotFoundError:
+        return cls.from_text(read_rules(root))
+
+    @classmethod
+    def from_text(cls, text: str | None) -> Ignore:
+        """The rules of a root ``.syncdignore`` with this text (None: built-ins only)."""
+        if text is None:
             return cls()
-        except OSError as exc:
-            raise item_error(exc, IGNORE_FILE, "read") from exc
         return cls({"": _compile(text.splitlines(), IGNORE_FILE)})
 
     @classmethod

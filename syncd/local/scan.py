@@ -1,12 +1,15 @@
 """The local tree: what the disk holds now, keyed by NFC workspace path (first stage of the flow).
 
-1. ``os.scandir`` only, never following a symlink: a symlink is reported and its path is
-   unknown; nothing outside the folder is ever read.
+1. ``os.scandir`` only, never following a symlink unless asked: a symlink is skipped by
+   policy (``skipped``, with the reason; not a failure) and its path is unknown. With
+   ``follow_links`` a link to a regular file inside the folder stands for that file's
+   content; a link out of the folder, to a folder, to an ignored path or to nothing is
+   still skipped, so nothing outside the folder is ever read and no link can loop.
 2. A file is hashed only when its ``StatSig`` (size, mtime_ns, inode, ctime) differs from
    the cache; hashes computed here come back in ``new_hashes`` for the caller to store in
    one transaction. A no-op scan costs one ``lstat`` per entry.
 3. Unreadable is not deleted: a folder that cannot be listed, a file that cannot be read or
-   that changed while it was hashed, a symlink, or a name clash puts its path into
+   that changed while it was hashed, a skipped symlink, or a name clash puts its path into
    ``unknown`` (that path and everything below it). The planner must treat those paths
    as unknown for this cycle, never as deleted.
 4. A missing folder raises ``RootVanished`` and an unlistable one ``RootUnreadable``: the
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -74,6 +78,8 @@ class ScanResult:
     ignores); the reconciler keeps them out of the comparison, never deletes them remotely.
     ``temp_files``: leftover temp files of ours, for ``write.remove_temp_files``.
     ``sigs``: the ``StatSig`` of every file in ``tree``.
+    ``skipped``: paths left out by policy (symlinks), with why: reported, not failures.
+    ``links``: followed links, link path -> target path (both workspace paths).
     """
 
     tree: dict[str, LocalNode] = field(default_factory=dict)
@@ -83,6 +89,8 @@ class ScanResult:
     ignored: set[str] = field(default_factory=set)
     temp_files: list[Path] = field(default_factory=list)
     sigs: dict[str, StatSig] = field(default_factory=dict)
+    skipped: list[Problem] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def _display(disk_rel: str) -> str:
@@ -119,12 +127,30 @@ class _Dir:
 _BAD_NAME = "name not allowed in a workspace (control character, bad UTF-8 or too long)"
 _TOO_LONG = f"path longer than {MAX_PATH_BYTES} bytes"
 _HASH_THREADS = 4
+_LINK_SKIPPED = "symbolic link: not synced (symlinks = skip)"
+_LINK_OUTSIDE = "symbolic link to outside the folder: never followed"
+_LINK_TO_DIR = "symbolic link to a folder: never followed (its files would sync twice)"
+_LINK_DANGLING = "symbolic link to nothing (its target is missing)"
+_LINK_LOOP = "symbolic link loop"
+_LINK_ODD = "symbolic link to something that is not a regular file"
+_LINK_IGNORED = "symbolic link to an ignored path: never followed"
 
 
 class _Scanner:
-    def __init__(self, cache: HashCache | None, hash_files: bool) -> None:
+    def __init__(
+        self,
+        cache: HashCache | None,
+        hash_files: bool,
+        *,
+        follow_links: bool = False,
+        root: str = "",
+        ignore: Ignore | None = None,
+    ) -> None:
         self.cache = cache
         self.hash_files = hash_files
+        self.follow_links = follow_links
+        self.root_real = os.path.realpath(root) if follow_links else root
+        self.root_ignore = ignore or Ignore()
         self.result = ScanResult()
         self.pending: list[tuple[str, str, str | None]] = []  # (rel, abs path, disk_name)
 
@@ -132,6 +158,41 @@ class _Scanner:
         self.result.problems.append(Problem(path, reason))
         if unknown is not None:
             self.result.unknown.add(unknown)
+
+    def skip(self, path: str, reason: str) -> None:
+        self.result.skipped.append(Problem(path, reason))
+        self.result.unknown.add(path)
+
+    def followed(self, rel: str, abs_path: str) -> tuple[os.stat_result, str] | None:
+        """The stat and real path of the file a link stands for, or None (skipped: why).
+
+        Only a regular file inside the folder, and not ignored, is followed: the check is
+        on the fully resolved target, so a chain of links cannot lead out or loop.
+        """
+        if not self.follow_links:
+            return self.skip(rel, _LINK_SKIPPED)
+        target = os.path.realpath(abs_path)
+        inside = os.path.relpath(target, self.root_real)
+        if inside == os.pardir or inside.startswith(os.pardir + os.sep):
+            return self.skip(rel, _LINK_OUTSIDE)
+        try:
+            st = os.stat(target)
+        except FileNotFoundError:
+            return self.skip(rel, _LINK_DANGLING)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return self.skip(rel, _LINK_LOOP)
+            self.problem(rel, f"cannot stat the link's target: {exc.strerror}", unknown=rel)
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return self.skip(rel, _LINK_TO_DIR)
+        if not stat.S_ISREG(st.st_mode):
+            return self.skip(rel, _LINK_ODD)
+        target_rel = unicodedata.normalize("NFC", inside.replace(os.sep, "/"))
+        if self.root_ignore.matches(target_rel, False):
+            return self.skip(rel, _LINK_IGNORED)
+        self.result.links[rel] = target_rel
+        return st, target
 
     def listing(self, d: _Dir) -> list[os.DirEntry[str]]:
         try:
@@ -226,13 +287,17 @@ class _Scanner:
             self.problem(rel, f"cannot stat: {exc.strerror}", unknown=rel)
             return
         fmt = stat.S_IFMT(st.st_mode)
-        if fmt == stat.S_IFLNK:
-            self.problem(rel, "symbolic link: not followed", unknown=rel)
-            return
         is_dir = fmt == stat.S_IFDIR
         if d.ignore.specs and d.ignore.matches_rules(rel, is_dir):
             res.ignored.add(rel)
             return
+        source = entry.path  # what is hashed: a followed link's real target
+        if fmt == stat.S_IFLNK:
+            found = self.followed(rel, entry.path)
+            if found is None:
+                return
+            st, source = found
+            fmt = stat.S_IFREG
         disk_name = None if d.same_spelling and key == name else d.disk_prefix + name
         if is_dir:
             res.tree[rel] = LocalNode(rel, Kind.DIR, inode=st.st_ino, disk_name=disk_name)
@@ -244,7 +309,7 @@ class _Scanner:
         sig = StatSig(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
         digest = self.cache.lookup(rel, sig) if self.cache is not None else None
         if digest is None and self.hash_files:
-            self.pending.append((rel, entry.path, disk_name))
+            self.pending.append((rel, source, disk_name))
             return
         res.sigs[rel] = sig
         res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
@@ -353,16 +418,17 @@ def scan(
     cache: HashCache | None,
     hash_files: bool = True,
     only: Iterable[str] | None = None,
+    follow_links: bool = False,
 ) -> ScanResult:
     """Scan the folder (or only the given paths and their subtrees) into a ``ScanResult``.
 
     With ``hash_files=False`` a file missing from the cache gets ``hash=None`` (the planner
     asks for it with a ``Need``). With ``only``, the tree holds those paths and their
     subtrees, never their ancestors; a path absent from the tree and from ``unknown`` is
-    absent on disk.
+    absent on disk. ``follow_links`` is ``symlinks = follow`` (see the module docstring).
     """
-    scanner = _Scanner(cache, hash_files)
     top = os.fspath(root)
+    scanner = _Scanner(cache, hash_files, follow_links=follow_links, root=top, ignore=ignore)
     if only is None:
         scanner.walk([_Dir(top, "", "", ignore)])
     else:

@@ -5,14 +5,18 @@
 2. Within one device the move is one ``rename``. Across devices it is copy, fsync, and
    only then remove: the original is never removed before its copy is durable, and a file
    that changed during the copy is left in place (``SourceChanged``).
-3. ``prune`` removes entries older than N days (30 by default); nothing else ever deletes
-   from the trash.
+3. ``prune`` is the only thing that ever deletes from the trash, oldest entry first:
+   every entry older than ``retention_days`` (30), then, while the trash is larger than
+   ``max_size`` (a size, or a share of the disk that holds it: 10%), more of the oldest,
+   but never one younger than ``MIN_AGE`` (one day) for the size alone, so a large loss
+   a moment ago is never thrown away at once to make room.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import secrets
 import shutil
@@ -26,11 +30,24 @@ from syncd.errors import SourceChanged
 from syncd.local.errors import item_error
 from syncd.local.hashing import StatSig
 
+log = logging.getLogger("syncd.trash")
+
 DEFAULT_KEEP_DAYS = 30
+DEFAULT_MAX_SIZE = "10%"  # of the file system that holds the trash
+MIN_AGE = timedelta(days=1)
 _DATE_FMT = "%Y-%m-%d"
 _TIME_FMT = "%H%M%S"
 
-__all__ = ["DEFAULT_KEEP_DAYS", "Trash", "TrashEntry", "fsync_dir", "make_dirs_durably"]
+__all__ = [
+    "DEFAULT_KEEP_DAYS",
+    "DEFAULT_MAX_SIZE",
+    "MIN_AGE",
+    "Trash",
+    "TrashEntry",
+    "disk_share",
+    "fsync_dir",
+    "make_dirs_durably",
+]
 
 
 def fsync_dir(path: Path | str) -> None:
@@ -87,12 +104,43 @@ def _copy_file(src: str, dest: str) -> StatSig:
     return before
 
 
-class Trash:
-    """The trash folder under the state directory (never inside the synced folder)."""
+def disk_share(path: Path, percent: float) -> int:
+    """``percent`` of the file system that holds ``path`` (or its nearest existing parent)."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    st = os.statvfs(probe)
+    return int(st.f_blocks * st.f_frsize * percent / 100)
 
-    def __init__(self, dir: Path, *, clock: Callable[[], datetime] = datetime.now) -> None:
+
+def _size_of(entry: Path) -> int:
+    total = 0
+    for dirpath, _dirnames, filenames in os.walk(entry):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+class Trash:
+    """The trash folder under the state directory (never inside the synced folder).
+
+    ``retention_days`` and ``max_size`` (bytes, ``"N%"`` of the disk, or None for no
+    cap) are what ``prune`` enforces when called without arguments.
+    """
+
+    def __init__(
+        self,
+        dir: Path,
+        *,
+        clock: Callable[[], datetime] = datetime.now,
+        retention_days: int = DEFAULT_KEEP_DAYS,
+        max_size: int | str | None = DEFAULT_MAX_SIZE,
+    ) -> None:
         self.dir = Path(dir)
         self._clock = clock
+        self.retention_days = retention_days
+        self.max_size = max_size
 
     def __repr__(self) -> str:
         return f"Trash({str(self.dir)!r})"
@@ -199,14 +247,58 @@ class Trash:
                 found.append((entry, when))
         return found
 
-    def prune(self, days: int = DEFAULT_KEEP_DAYS, *, now: datetime | None = None) -> list[Path]:
-        """Remove entries trashed more than ``days`` days ago; return the removed entries."""
-        cutoff = (now or self._clock()) - timedelta(days=days)
+    def size_cap(self, max_size: int | str | None) -> int | None:
+        """The cap in bytes: a size as it is, ``"N%"`` of the disk holding the trash."""
+        if isinstance(max_size, str):
+            try:
+                return disk_share(self.dir, float(max_size.rstrip("%")))
+            except OSError as exc:  # no size known: prune by age alone this time
+                log.warning("event=trash_cap_unknown error=%s", exc.strerror or exc)
+                return None
+        return max_size
+
+    def prune(self, days: int | None = None, *, now: datetime | None = None) -> list[Path]:
+        """Remove what the retention allows, oldest first; return the removed entries.
+
+        First every entry trashed more than ``days`` days ago (default
+        ``retention_days``); then, while the rest is larger than ``max_size`` (None: no
+        cap), the oldest entries that are at least ``MIN_AGE`` old. What is younger
+        stays even above the cap: the cap bounds the space, but never throws away a
+        loss the user may not have noticed yet.
+        """
+        days = self.retention_days if days is None else days
+        cap = self.size_cap(self.max_size)
+        now = now or self._clock()
+        cutoff, young = now - timedelta(days=days), now - MIN_AGE
+        kept: list[tuple[Path, datetime]] = []
         removed: list[Path] = []
         for entry, when in self._entries():
             if when < cutoff:
-                shutil.rmtree(entry, ignore_errors=True)
+                self._remove(entry)
                 removed.append(entry)
-                with contextlib.suppress(OSError):
-                    entry.parent.rmdir()  # the day folder, once empty
+            else:
+                kept.append((entry, when))
+        if cap is not None and kept:
+            sizes = [_size_of(entry) for entry, _ in kept]
+            total = sum(sizes)
+            for (entry, when), size in zip(kept, sizes, strict=True):
+                if total <= cap or when > young:
+                    break
+                self._remove(entry)
+                removed.append(entry)
+                total -= size
+            if total > cap:
+                log.info(
+                    "event=trash_over_cap size=%d cap=%d reason=entries younger than %s are kept",
+                    total,
+                    cap,
+                    MIN_AGE,
+                )
+        if removed:
+            log.info("event=trash_pruned removed=%d", len(removed))
         return removed
+
+    def _remove(self, entry: Path) -> None:
+        shutil.rmtree(entry, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            entry.parent.rmdir()  # the day folder, once empty

@@ -12,7 +12,7 @@ capabilities and the last sync's result. Reached as ``store.meta``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert
 
 from syncd.errors import UsageError
+from syncd.paths import is_within
 from syncd.state import schema as s
 from syncd.state.paths import canonical_folder, canonical_server
 from syncd.state.schema import MetaKey, now_iso
@@ -156,6 +157,29 @@ class Meta:
         if time is None:
             return None
         return s.LastSync(time, json.loads(raw) if raw else {})
+
+    # -- paths left out by policy ------------------------------------------------------
+
+    def skipped(self) -> dict[str, str]:
+        """Paths the scan leaves out by policy (symlinks) -> why, for ``syncd status``."""
+        return self.get_json(MetaKey.SKIPPED) or {}
+
+    def note_skipped(
+        self, found: Mapping[str, str], scope: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """Replace the skipped paths (only those under ``scope``, when given) by ``found``;
+        return those not noted before, so that each is reported once, not every sync."""
+        known = self.skipped()
+        prefixes = None if scope is None else list(scope)
+        kept = (
+            {}
+            if prefixes is None
+            else {p: r for p, r in known.items() if not any(is_within(p, s) for s in prefixes)}
+        )
+        noted = {**kept, **found}
+        if noted != known:
+            self.set_json(MetaKey.SKIPPED, noted or None)
+        return {p: r for p, r in found.items() if known.get(p) != r}
 
 
 def _lineage(conn: Connection) -> s.Lineage | None:

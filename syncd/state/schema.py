@@ -57,6 +57,7 @@ class MetaKey(StrEnum):
     CAPABILITIES = "capabilities"  # JSON: the last /capabilities answer (null: base-only)
     LAST_SYNC_TIME = "last_sync_time"  # when the last sync finished
     LAST_SYNC_RESULT = "last_sync_result"  # JSON summary of the last sync
+    SKIPPED = "skipped"  # JSON {path: reason}: what the last scans left out by policy
 
 
 base = Table(

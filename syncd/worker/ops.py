@@ -6,6 +6,8 @@
    E4; a 412 is a re-plan, never a force.
 3. The base is built from what is observed after the op (the stat of the installed file, the
    hash of the bytes actually sent), never from the plan.
+4. An op that would change a followed symbolic link goes to ``links.py`` instead: nothing
+   is written through a link, and no link is replaced by a file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
 from syncd.transport.progress import PerTransfer
+from syncd.worker import links
 from syncd.worker.outcome import Outcome, Status
 
 log = logging.getLogger("syncd.worker")
@@ -212,7 +215,7 @@ def download(
 def run_op(ctx: Context, op: ops.Op) -> Outcome:
     """Execute one op; a ``Replan`` or ``ItemError`` becomes an Outcome, not an exception."""
     try:
-        outcome = _dispatch(ctx, op)
+        outcome = links.run(ctx, op) if links.is_link_op(ctx, op) else _dispatch(ctx, op)
     except Replan as exc:
         return Outcome(op, Status.REPLAN, detail=str(exc))
     except ItemError as exc:

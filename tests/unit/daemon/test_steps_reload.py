@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from syncd.config import Settings
 from syncd.daemon import reload
 from syncd.daemon.steps import Backoff, is_covered, run_full, run_scoped
+from syncd.local.trash import Trash
 from syncd.reconciler import DeleteLimit, Report
 from syncd.watcher import Coalescer
 
@@ -113,12 +115,19 @@ def test_reload_pushes_live_settings_into_the_running_parts():
         delete_limit: DeleteLimit = field(default_factory=DeleteLimit)
         allow_mass_delete: bool = False
         transfers: int = 4
+        trash: Trash = field(default_factory=lambda: Trash(Path("/nowhere")))
 
     engine, coalescer = Engine(), Coalescer(0.5)
-    reload.apply_live(
-        engine, coalescer, Settings(debounce=0.1, max_delete="10%", allow_mass_delete=True)
+    new = Settings(
+        debounce=0.1,
+        max_delete="10%",
+        allow_mass_delete=True,
+        trash_retention_days=7,
+        trash_max_size=2**30,
     )
+    reload.apply_live(engine, coalescer, new)
     assert coalescer.debounce == 0.1
     assert engine.delete_limit == DeleteLimit(count=0, ratio=0.1)
     assert engine.allow_mass_delete is True
+    assert (engine.trash.retention_days, engine.trash.max_size) == (7, 2**30)
     reload.set_log_level("info")

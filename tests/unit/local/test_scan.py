@@ -132,7 +132,7 @@ def test_without_hashing_uncached_files_have_no_hash(
     assert result.new_hashes == [] and count_hashes == []
 
 
-def test_symlinks_are_reported_and_not_followed(tmp_path: Path) -> None:
+def test_symlinks_are_skipped_by_policy_not_failures(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     (outside / "deep").mkdir(parents=True)
     (outside / "deep" / "secret.txt").write_bytes(b"s")
@@ -142,11 +142,85 @@ def test_symlinks_are_reported_and_not_followed(tmp_path: Path) -> None:
     (root / "to-dir").symlink_to(outside)
     (root / "to-file").symlink_to(outside / "deep" / "secret.txt")
     (root / "dangling").symlink_to(tmp_path / "nowhere")
+    (root / "inside").symlink_to(root / "real.txt")
     result = _scan(root)
     assert set(result.tree) == {"real.txt"}
-    assert {p.path for p in result.problems} == {"to-dir", "to-file", "dangling"}
-    assert all("symbolic link" in p.reason for p in result.problems)
-    assert result.unknown == {"to-dir", "to-file", "dangling"}
+    assert result.problems == []
+    assert {p.path for p in result.skipped} == {"to-dir", "to-file", "dangling", "inside"}
+    assert all("symlinks = skip" in p.reason for p in result.skipped)
+    assert result.unknown == {"to-dir", "to-file", "dangling", "inside"}
+    assert result.links == {}
+
+
+def _follow_tree(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+    root = tmp_path / "root"
+    (root / "docs" / "sub").mkdir(parents=True)
+    (root / "docs" / "a.txt").write_bytes(b"content of a")
+    (root / "private").mkdir()
+    (root / "private" / "key").write_bytes(b"k")
+    (root / ".syncdignore").write_text("private/\n")
+    (root / "link.txt").symlink_to("docs/a.txt")  # relative, inside: followed
+    (root / "docs" / "sub" / "up.txt").symlink_to("../a.txt")
+    (root / "chain.txt").symlink_to(tmp_path / "outside-hop")  # out and back in
+    (tmp_path / "outside-hop").symlink_to(root / "docs" / "a.txt")
+    (root / "out.txt").symlink_to(outside / "secret.txt")
+    (root / "escape.txt").symlink_to("docs/../../outside/secret.txt")
+    (root / "parent").symlink_to(root)  # a loop if followed
+    (root / "docs" / "sub" / "loop").symlink_to("..")
+    (root / "sibling").symlink_to("docs")
+    (root / "dangling").symlink_to("docs/nothing.txt")
+    (root / "cycle-a").symlink_to("cycle-b")
+    (root / "cycle-b").symlink_to("cycle-a")
+    (root / "to-ignored").symlink_to("private/key")
+    (root / "to-marker").symlink_to(".syncd-root")
+    (root / ".syncd-root").write_text("{}")
+    return root
+
+
+def test_follow_takes_links_to_files_inside_the_folder_only(tmp_path: Path) -> None:
+    root = _follow_tree(tmp_path)
+    result = _scan(root, follow_links=True)
+    followed = {"link.txt", "docs/sub/up.txt", "chain.txt"}
+    for path in followed:
+        node = result.tree[path]
+        assert node.kind is Kind.FILE and node.hash == hash_bytes(b"content of a"), path
+        assert node.size == len(b"content of a")
+    assert result.links == {p: "docs/a.txt" for p in followed}
+    reasons = {p.path: p.reason for p in result.skipped}
+    assert set(reasons) == {
+        "out.txt",
+        "escape.txt",
+        "parent",
+        "docs/sub/loop",
+        "sibling",
+        "dangling",
+        "cycle-a",
+        "cycle-b",
+        "to-ignored",
+        "to-marker",
+    }
+    assert "outside the folder" in reasons["out.txt"]
+    assert "outside the folder" in reasons["escape.txt"]
+    assert "to a folder" in reasons["parent"] and "to a folder" in reasons["sibling"]
+    assert "to a folder" in reasons["docs/sub/loop"]
+    assert "missing" in reasons["dangling"]
+    assert "loop" in reasons["cycle-a"]
+    assert "ignored" in reasons["to-ignored"] and "ignored" in reasons["to-marker"]
+    assert set(reasons) <= result.unknown
+    assert not any(p.startswith(("parent/", "sibling/")) for p in result.tree)
+    assert result.problems == []
+
+
+def test_follow_in_a_scoped_scan_and_an_ignored_link(tmp_path: Path) -> None:
+    root = _follow_tree(tmp_path)
+    (root / ".syncdignore").write_text("private/\nlink.txt\n")
+    result = _scan(root, follow_links=True, only=["link.txt", "docs/sub/up.txt", "out.txt"])
+    assert set(result.tree) == {"docs/sub/up.txt"}
+    assert result.ignored == {"link.txt"}  # an ignored link is ignored, not reported
+    assert [p.path for p in result.skipped] == ["out.txt"]
 
 
 def test_nfd_names_are_keyed_nfc(fs: FakeFilesystem) -> None:

@@ -133,3 +133,58 @@ def test_every_folder_a_put_creates_is_made_durable(
     for folder in created:
         assert str(folder.parent) in synced, f"{folder} was created but its parent not synced"
     assert str(dest.parent) in synced and "/folder/a/b" in synced  # both ends of the rename
+
+
+def _put_at(trash_dir: Path, when: datetime, name: str, size: int) -> None:
+    """A real file of ``size`` bytes trashed at ``when`` (the trash's clock says so)."""
+    source = trash_dir.parent / "folder" / name
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(b"x" * size)
+    Trash(trash_dir, clock=lambda: when).put(source, name)
+
+
+def _left(trash: Trash) -> list[str]:
+    return [e.rel_path for e in trash.list()]
+
+
+def test_prune_by_age_removes_what_is_older_than_the_retention(tmp_path: Path) -> None:
+    trash_dir = tmp_path / "trash"
+    _put_at(trash_dir, NOW - timedelta(days=31), "old.txt", 10)
+    _put_at(trash_dir, NOW - timedelta(days=29), "month.txt", 10)
+    _put_at(trash_dir, NOW - timedelta(hours=1), "new.txt", 10)
+    trash = Trash(trash_dir, clock=lambda: NOW, max_size=None)
+    assert len(trash.prune()) == 1  # the default: 30 days
+    assert _left(trash) == ["month.txt", "new.txt"]
+    trash.retention_days = 7
+    assert len(trash.prune()) == 1
+    assert _left(trash) == ["new.txt"]
+
+
+def test_size_cap_prunes_oldest_first_but_never_what_is_younger_than_a_day(
+    tmp_path: Path,
+) -> None:
+    trash_dir = tmp_path / "trash"
+    _put_at(trash_dir, NOW - timedelta(days=10), "a.txt", 100)
+    _put_at(trash_dir, NOW - timedelta(days=5), "b.txt", 100)
+    _put_at(trash_dir, NOW - timedelta(days=2), "c.txt", 100)
+    _put_at(trash_dir, NOW - timedelta(hours=12), "big-recent-loss.bin", 1000)
+    trash = Trash(trash_dir, clock=lambda: NOW, max_size=1250)
+    assert len(trash.prune()) == 1  # 1300 bytes: the oldest goes, 1200 fit
+    assert _left(trash) == ["b.txt", "c.txt", "big-recent-loss.bin"]
+    trash.max_size = 250
+    assert len(trash.prune()) == 2  # still over the cap, but the rest is younger than a day
+    assert _left(trash) == ["big-recent-loss.bin"]
+    assert timedelta(days=1) == trash_module.MIN_AGE
+    a_day_later = NOW + timedelta(hours=12, seconds=1)
+    assert len(trash.prune(now=a_day_later)) == 1
+    assert _left(trash) == []
+    assert not any(trash_dir.iterdir())  # the day folders went with their entries
+
+
+def test_size_cap_as_a_share_of_the_disk(tmp_path: Path) -> None:
+    st = os.statvfs(tmp_path)
+    trash = Trash(tmp_path / "trash" / "not-yet", max_size="10%")
+    assert trash.size_cap(trash.max_size) == int(st.f_blocks * st.f_frsize * 0.10)
+    assert trash.size_cap(None) is None and trash.size_cap(123) == 123
+    _put_at(tmp_path / "trash", NOW - timedelta(days=3), "kept.txt", 10)
+    assert Trash(tmp_path / "trash", clock=lambda: NOW).prune() == []  # default: 30 d, 10%
