@@ -38,25 +38,44 @@ def route(answers: dict[str, httpx.Response]) -> Handler:
     return handler
 
 
+# A listing, a feed page or the capabilities are what a whole run is planned on: when one
+# breaks the protocol the run stops (ServerProtocolError, exit 4), it is no item error.
+
+
 def test_listing_that_is_not_json() -> None:
     with (
         client_with(route({"/files": httpx.Response(200, text="<html>")})) as client,
-        pytest.raises(errors.ProtocolViolation, match="not valid JSON"),
+        pytest.raises(errors.ServerProtocolError, match="not valid JSON") as info,
     ):
         client.files.list("w")
+    assert info.value.exit_code == 4
 
 
 def test_listing_of_the_wrong_shape() -> None:
     with (
         client_with(route({"/files": httpx.Response(200, json={"files": []})})) as client,
-        pytest.raises(errors.ProtocolViolation, match="entries"),
+        pytest.raises(errors.ServerProtocolError, match="entries"),
     ):
         client.files.list("w")
 
 
+def test_json_nested_too_deeply_is_a_protocol_error_not_a_recursion_error() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    error = '{"error": ' * 100_000 + "1" + "}" * 100_000
+    answers = {
+        "/files": httpx.Response(200, text=deep),
+        "/workspaces": httpx.Response(500, text=error),
+    }
+    with client_with(route(answers)) as client:
+        with pytest.raises(errors.ServerProtocolError, match="nested too deeply"):
+            client.files.list("w")
+        with pytest.raises(errors.ServerUnreachable, match="500"):
+            client.workspaces.list()
+
+
 def test_capabilities_of_the_wrong_shape() -> None:
     answers = {"/capabilities": httpx.Response(200, json=["changes"])}
-    with client_with(route(answers)) as client, pytest.raises(errors.ProtocolViolation):
+    with client_with(route(answers)) as client, pytest.raises(errors.ServerProtocolError):
         client.capabilities  # noqa: B018
 
 
@@ -95,7 +114,7 @@ def test_feed_page_of_the_wrong_shape() -> None:
     }
     with (
         client_with(route(answers)) as client,
-        pytest.raises(errors.ProtocolViolation, match="end_revision"),
+        pytest.raises(errors.ServerProtocolError, match="end_revision"),
     ):
         client.changes.page("w", 0)
 
