@@ -2,17 +2,20 @@
 
 Nothing here decides anything: it opens the client, resolves the workspace, opens the
 state database and hands them to the ``Engine``. ``sync``, ``run`` and ``status`` share it.
+Everything that can be wrong with the settings and the folder is found before the state
+database is created, so a run refused for bad usage leaves no state behind.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.errors import UsageError, WorkspaceNotFound
-from syncd.local.fsprobe import probe
+from syncd.errors import ItemError, UsageError, WorkspaceNotFound
+from syncd.local.fsprobe import FsTraits, probe
 from syncd.local.ignore import Ignore
 from syncd.local.trash import Trash
 from syncd.reconciler import DeleteLimit, Engine
@@ -61,6 +64,28 @@ def db_path_for(settings: object, workspace_id: str) -> Path:
     return state_db_path(Path(settings.state_dir).expanduser(), settings.server, workspace_id, root)
 
 
+def check_folder(root: Path) -> FsTraits | None:
+    """What the folder's file system folds (None when the folder does not exist), or a
+    ``UsageError`` naming the folder when syncd could not work in it."""
+    try:
+        if not root.exists():
+            return None
+    except OSError as exc:  # a parent folder this user may not enter
+        raise UsageError(f"cannot reach the folder {root}: {exc.strerror}") from exc
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory", hint="--dir names the folder to sync")
+    if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+        raise UsageError(
+            f"the folder {root} is not readable and writable by this user",
+            hint="check its permissions, or give another --dir",
+        )
+    try:
+        return probe(root)  # creates and removes a file of ours: proves the folder writable
+    except ItemError as exc:
+        reason = getattr(exc.__cause__, "strerror", None) or str(exc)
+        raise UsageError(f"cannot write in the folder {root}: {reason}", hint=exc.hint) from exc
+
+
 @contextmanager
 def open_session(settings: object, *, progress: object | None = None) -> Iterator[Session]:
     require(settings, "server", "workspace", "dir", "api_key")
@@ -68,15 +93,18 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
     state_dir = Path(settings.state_dir).expanduser().resolve()
     if state_dir == root or root in state_dir.parents:
         raise UsageError(f"the state directory {state_dir} must not be inside the folder {root}")
-    if root.exists() and not root.is_dir():
-        raise UsageError(f"{root} is not a directory")
+    traits = check_folder(root)
+    delete_limit = DeleteLimit.parse(settings.max_delete)
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
+        if traits is None and not db_path.exists():
+            # A folder never synced is a typo: refused before any state exists. A synced
+            # folder that is gone is the engine's to refuse (exit 5), from its state.
+            raise UsageError(f"local folder {root} does not exist", hint="create it first")
         with Store.open(db_path) as store:
             store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
-            traits = probe(root) if root.is_dir() else None
             engine = Engine(
                 client=client,
                 store=store,
@@ -86,7 +114,7 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
                 transfers=settings.transfers,
-                delete_limit=DeleteLimit.parse(settings.max_delete),
+                delete_limit=delete_limit,
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),
