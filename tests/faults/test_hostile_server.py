@@ -159,10 +159,11 @@ def sync_against(
     key: str = KEY,
     command: str = "sync",
     debug: bool = False,
+    retries: int = 1,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """One ``syncd sync`` (or ``command``) of ``folder`` against the hostile server."""
-    env = {**os.environ, "SYNCD_API_KEY": key, "SYNCD_MAX_RETRIES": "1"}
+    env = {**os.environ, "SYNCD_API_KEY": key, "SYNCD_MAX_RETRIES": str(retries)}
     argv = [sys.executable, "-m", "syncd", *(["--debug"] if debug else []), command]
     argv += ["--server", url, "--workspace", WS]
     argv += ["--dir", str(folder), "--state-dir", str(state_dir), *args]

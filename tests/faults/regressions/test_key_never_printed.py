@@ -11,12 +11,15 @@ daemon retry and log. None of it may reach stderr, stdout or the state database.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -33,9 +36,15 @@ KEY = "sk-Echo\\q'u\"o%2Ft+e/s=~Kx7Qm2Vr9Lp4Zw8"
 MIN_FRAGMENT = 8  # a shorter run of the key's characters is not a leak
 
 
+def _lower_hex(text: str) -> str:
+    return re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
 def echoed(key: str) -> list[str]:
-    """How a server, or a library quoting a request, may print the key."""
+    """How a server, or a library quoting a request, may print the key; the last one is
+    cut by the client's message limit in the middle of the key."""
     bearer = f"Bearer {key}"
+    cut = "x" * (300 - len("GET files of w-hostile: 503 unavailable: ") - 10) + key
     return [
         key,
         repr(bearer.encode()),
@@ -43,10 +52,11 @@ def echoed(key: str) -> list[str]:
         json.dumps(key),
         json.dumps(json.dumps(key)),
         quote(key, safe=""),
-        quote(key, safe="").lower(),
+        _lower_hex(quote(key, safe="")),
         quote_plus(key),
-        key[:20],
-        key[-20:],
+        f"{bearer[:24]}...",
+        f"...{key[-20:]}",
+        cut,
     ]
 
 
@@ -59,23 +69,31 @@ def spellings(key: str) -> list[str]:
         json.dumps(key)[1:-1],
         json.dumps(json.dumps(key))[1:-1],
         quote(key, safe=""),
-        quote(key, safe="").lower(),
+        _lower_hex(quote(key, safe="")),
         quote_plus(key),
     ]
 
 
-def echo(request: Request) -> Response | None:
-    """The key the client sent, echoed in every spelling in a retried 503's message."""
-    if not request.url.path.endswith("/files"):
-        return None
-    sent = request.headers.get("authorization", "").removeprefix("Bearer ")
-    shown = " | ".join(echoed(sent))
-    cut = "x" * (300 - len("GET files of w-hostile: 503 unavailable: ") - 10) + sent
-    return JSONResponse(
-        {"error": "unavailable", "message": f"{cut} {shown}"},
-        status_code=503,
-        headers={"Retry-After": "0"},
-    )
+ATTEMPTS = len(echoed(KEY))  # one retried request per spelling
+
+
+def echoing() -> Callable[[Request], Response | None]:
+    """Answer each GET of the listing with a 503 whose message echoes the key the client
+    sent, in the next spelling each time."""
+    turn = itertools.count()
+
+    def echo(request: Request) -> Response | None:
+        if not request.url.path.endswith("/files"):
+            return None
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+        shown = echoed(sent)[next(turn) % ATTEMPTS]
+        return JSONResponse(
+            {"error": "unavailable", "message": shown},
+            status_code=503,
+            headers={"Retry-After": "0"},
+        )
+
+    return echo
 
 
 def leaks(text: str | bytes) -> list[str]:
@@ -97,13 +115,14 @@ def state_bytes(state_dir: Path) -> bytes:
 def test_sync_prints_no_spelling_of_the_key(hostile, tmp_path):
     app, url = hostile
     app.key = KEY
-    app.answer = echo
+    app.answer = echoing()
     folder = tmp_path / "folder"
     folder.mkdir()
     for debug in (False, True):  # --debug adds the traceback of the final error
-        proc = sync_against(url, folder, tmp_path / "state", key=KEY, debug=debug)
+        state = tmp_path / "state"
+        proc = sync_against(url, folder, state, key=KEY, debug=debug, retries=ATTEMPTS - 1)
         assert proc.returncode == 4, proc.stderr
-        assert proc.stderr.count("retry what=GET files") == 1, proc.stderr  # logged, scrubbed
+        assert proc.stderr.count("retry what=GET files") == ATTEMPTS - 1, proc.stderr
         assert ("Traceback" in proc.stderr) is debug and "***" in proc.stderr
         assert leaks(proc.stderr + proc.stdout) == [], proc.stderr
     assert leaks(state_bytes(tmp_path / "state")) == []
@@ -112,14 +131,14 @@ def test_sync_prints_no_spelling_of_the_key(hostile, tmp_path):
 def test_the_daemon_logs_and_stores_no_spelling_of_the_key(hostile, tmp_path):
     app, url = hostile
     app.key = KEY
-    app.answer = echo
+    app.answer = echoing()
     folder = tmp_path / "folder"
     folder.mkdir()
     state = tmp_path / "state"
     env = {
         **os.environ,
         "SYNCD_API_KEY": KEY,
-        "SYNCD_MAX_RETRIES": "1",
+        "SYNCD_MAX_RETRIES": str(ATTEMPTS - 1),
         "SYNCD_POLL_INTERVAL": "0.2",
         "SYNCD_DEADLINE": "5",
         "PYTHONUNBUFFERED": "1",
@@ -136,11 +155,12 @@ def test_the_daemon_logs_and_stores_no_spelling_of_the_key(hostile, tmp_path):
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:  # the daemon retries, gives up, and tries again on its next poll
-        eventually(lambda: sum("retry what=GET files" in x for x in lines) >= 3, timeout=60)
+        eventually(lambda: sum("retry what=GET files" in x for x in lines) >= ATTEMPTS, timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         reader.join(10)
     log = "".join(lines)
+    assert sum("retry what=GET files" in x for x in lines) >= ATTEMPTS - 1, log
     assert leaks(log) == [], log
     assert leaks(state_bytes(state)) == []

@@ -154,3 +154,36 @@ def test_repr_and_messages_never_carry_the_key() -> None:
         with pytest.raises(errors.InvalidParameter) as info:
             client.files.list("w")
     assert KEY not in str(info.value)
+
+
+def test_upload_offset_that_never_advances_is_a_violation(tmp_path: Path) -> None:
+    caps = {"changes": True, "uploads": True, "conditional": True, "hashes": "sha256"}
+    session = {
+        "upload_id": "u",
+        "offset": 0,
+        "chunk_size": 1024 * 1024,
+        "expires_time": "2030-01-01T00:00:00Z",
+    }
+    chunks: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/capabilities"):
+            return httpx.Response(200, json=caps)
+        if path.endswith("/uploads") and request.method == "POST":
+            return httpx.Response(201, json=session)
+        if path.endswith("/uploads/u") and request.method == "PUT":
+            chunks.append(request.url.params["offset"])
+            if len(chunks) > 50:  # an endless loop, cut short so the test ends
+                return httpx.Response(500, json={"error": "internal", "message": "x"})
+            return httpx.Response(200, json={"offset": 1024 * 1024})  # never past 1 MiB
+        return httpx.Response(204)
+
+    source = tmp_path / "f"
+    source.write_bytes(b"x" * (9 * 1024 * 1024))
+    with (
+        client_with(handler) as client,
+        pytest.raises(errors.ProtocolViolation, match="offset stays at 1048576"),
+    ):
+        client.files.upload("w", "f", source)
+    assert len(chunks) <= 5, chunks
