@@ -368,6 +368,15 @@ def _api_key(
     return None
 
 
+def _exists(path: Path) -> bool:
+    """True when the default config file is there; a folder on the way that this user
+    may not enter hides it, which is a usage error rather than an absent file."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
 def load_settings(
     flags: Mapping[str, Any],
     *,
@@ -388,7 +397,7 @@ def load_settings(
         data = _read_file(Path(config_file).expanduser())
     else:
         default = default_config_file(env)
-        data = _read_file(default) if default.is_file() else {}
+        data = _read_file(default) if _exists(default) else {}
     values: dict[str, Any] = {}
     for key, parse in PARSERS.items():
         for source, raw in (

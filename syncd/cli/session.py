@@ -86,6 +86,28 @@ def check_folder(root: Path) -> FsTraits | None:
         raise UsageError(f"cannot write in the folder {root}: {reason}", hint=exc.hint) from exc
 
 
+def check_state_dir(state_dir: Path) -> None:
+    """A ``UsageError`` naming the state directory when its database could not be made
+    there (checked before anything is created: it, or its nearest existing parent, must
+    be a folder this user may write in)."""
+    existing = state_dir
+    hint = "check its permissions, or give another --state-dir"
+    try:
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+    except OSError as exc:  # a parent folder this user may not enter
+        raise UsageError(f"cannot reach the state directory {state_dir}: {exc.strerror}") from exc
+    if not existing.is_dir():
+        raise UsageError(f"the state directory {state_dir}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == state_dir:
+            raise UsageError(f"cannot write in the state directory {state_dir}", hint=hint)
+        raise UsageError(
+            f"cannot create the state directory {state_dir}: {existing} is not writable",
+            hint=hint,
+        )
+
+
 @contextmanager
 def open_session(settings: object, *, progress: object | None = None) -> Iterator[Session]:
     require(settings, "server", "workspace", "dir", "api_key")
@@ -94,6 +116,7 @@ def open_session(settings: object, *, progress: object | None = None) -> Iterato
     if state_dir == root or root in state_dir.parents:
         raise UsageError(f"the state directory {state_dir} must not be inside the folder {root}")
     traits = check_folder(root)
+    check_state_dir(state_dir)
     delete_limit = DeleteLimit.parse(settings.max_delete)
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)

@@ -256,3 +256,39 @@ def test_a_bad_flag_is_one_line(live, tmp_path, folder):
     _server, key, _workspace = live
     proc = syncd(live, folder, tmp_path / "state", "--colour", "red", key=key)
     one_line_exit_2(proc, "--colour", "--help")
+
+
+@pytest.mark.parametrize("kind", ["read-only", "read-only-parent", "below-a-file"])
+def test_a_state_directory_that_cannot_be_written_is_named(live, public_tmp, kind):
+    _server, key, _workspace = live
+    folder = public_tmp / "folder"
+    folder.mkdir()
+    folder.chmod(0o777)
+    locked = public_tmp / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if kind == "below-a-file":
+        (public_tmp / "file").write_text("not a folder")
+        state, words = public_tmp / "file" / "state", ("is not a directory",)
+    elif kind == "read-only":
+        state, words = locked, ("cannot write in the state directory",)
+    else:
+        state, words = locked / "state", ("cannot create the state directory", "not writable")
+    proc = syncd(live, folder, state, key=key, prefix=as_other_user())
+    one_line_exit_2(proc, str(state), *words)
+    assert list(locked.iterdir()) == [] and list(folder.iterdir()) == []
+
+
+def test_a_home_this_user_may_not_enter_is_named(live, public_tmp):
+    _server, key, _workspace = live
+    home = public_tmp / "home"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config").chmod(0o000)  # a folder on the way this user may not enter
+    folder = public_tmp / "folder"
+    folder.mkdir()
+    folder.chmod(0o777)
+    state = public_tmp / "state"
+    state.mkdir()
+    state.chmod(0o777)
+    proc = syncd(live, folder, state, key=key, env={"HOME": str(home)}, prefix=as_other_user())
+    one_line_exit_2(proc, "cannot read config file", str(home / ".config"))
