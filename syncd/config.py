@@ -165,14 +165,15 @@ def parse_count(value: Any, low: int = 0) -> int:
     return number
 
 
-_API_PATH = re.compile(r"/api(/v[0-9]+)?(/.*)?$")
+_API_PATH = re.compile(r"/api/v[0-9]+(/.*)?$")
 
 
 def parse_url(value: Any) -> str:
     """An http(s) base URL without query or fragment; the trailing ``/`` is dropped.
 
     The base URL is where ``/api/v1/...`` starts: a URL that already holds that prefix
-    would make every request miss, so it is refused naming the URL to give instead.
+    would make every request miss, so it is refused naming the URL to give instead (any
+    other path is a prefix a proxy may serve the API under).
     """
     text = str(value).strip()
     parts = urlsplit(text)

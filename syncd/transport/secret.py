@@ -74,7 +74,7 @@ def spellings(secret: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=32)
 def _matcher(secrets: frozenset[str]) -> tuple[re.Pattern[str], frozenset[str]]:
-    """One pattern for the whole spellings, and the MIN_FRAGMENT-grams of all of them."""
+    """One pattern for every spelling of the keys, and the MIN_FRAGMENT-grams of them."""
     forms = sorted({f for key in secrets for f in spellings(key)}, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(f) for f in forms))
     grams = frozenset(
@@ -127,7 +127,10 @@ class RedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not _remembered():
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: the handler reports it
+            return True
         cleaned = redact(message)
         if record.exc_info and record.exc_text is None:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

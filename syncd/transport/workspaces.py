@@ -37,9 +37,8 @@ class WorkspacesAPI:
         except ProtocolViolation as exc:
             if exc.status is None or not 300 <= exc.status < 400:
                 raise
-            why = str(exc).removeprefix(f"{what}: ")
             hint = "syncd follows no redirects: give the URL it redirects to, without /api/v1"
-            raise self._not_syncd(why, hint) from exc
+            raise self._not_syncd(str(exc), hint) from exc
         assert response is not None
         return parse_answer(response, what, parse_workspaces)
 

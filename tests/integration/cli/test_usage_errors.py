@@ -210,11 +210,11 @@ def test_a_bad_config_file_is_one_line(live, tmp_path, folder, text, words):
 @pytest.mark.parametrize(
     ("url", "words"),
     [
-        ("{url}/api/v1", ("without the API path: {url}",)),
-        ("{url}/api/v1/", ("without the API path: {url}",)),
-        ("{url}/api", ("without the API path: {url}",)),
-        ("{host}", ("http://{host}",)),
-        ("ftp://{host}", ("http:// or https://",)),
+        ("{url}/api/v1", ("--server", "without the API path: {url}")),
+        ("{url}/api/v1/", ("--server", "without the API path: {url}")),
+        ("{url}/api", ("not the base URL of a syncd server", "e.g. {url}, without '/api'")),
+        ("{host}", ("--server", "http://{host}")),
+        ("ftp://{host}", ("--server", "http:// or https://")),
     ],
     ids=["api-prefix", "api-prefix-slash", "api", "no-scheme", "other-scheme"],
 )
@@ -223,7 +223,7 @@ def test_a_wrong_server_url_says_what_to_give(live, tmp_path, folder, url, words
     host = server.url.removeprefix("http://")
     given = url.format(url=server.url, host=host)
     proc = syncd(live, folder, tmp_path / "state", "--server", given, key=key)
-    one_line_exit_2(proc, "--server", *(w.format(url=server.url, host=host) for w in words))
+    one_line_exit_2(proc, *(w.format(url=server.url, host=host) for w in words))
     assert not (tmp_path / "state").exists()
 
 
