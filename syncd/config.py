@@ -2,10 +2,13 @@
 
 1. Precedence per option: a flag beats the environment, which beats the file, which beats
    the default. A flag or variable that is absent (``None``) does not count as given.
-2. Every mistake (unreadable or bad TOML, unknown key, bad value, invalid URL) is a
-   ``UsageError`` with one line naming the source and the key.
+2. Every mistake (unreadable, not UTF-8 or bad TOML, unknown key, a value of the wrong
+   TOML type or a bad value, invalid URL) is a ``UsageError`` with one line naming the
+   source and the key. Every value in the file is checked, also one a flag overrides.
 3. The API key comes from ``--api-key-file``, else ``SYNCD_API_KEY``, else the file's
-   ``api_key`` (or ``api_key_file``); it never appears in a repr or a message.
+   ``api_key`` (or ``api_key_file``); it never appears in a repr or a message. A key file
+   may end in one line break (``echo KEY > file``); any other whitespace, a control or a
+   non-ASCII character makes the key unusable in a header, so it is refused at load.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 
 from syncd.errors import UsageError
 from syncd.transport.client import TransportSettings
+from syncd.transport.secret import key_problem
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 SYMLINKS = ("skip", "follow")
@@ -165,11 +169,21 @@ def parse_count(value: Any, low: int = 0) -> int:
     return number
 
 
+_API_PATH = re.compile(r"/api/v[0-9]+(/.*)?$")
+
+
 def parse_url(value: Any) -> str:
-    """An http(s) base URL without query or fragment; the trailing ``/`` is dropped."""
+    """An http(s) base URL without query or fragment; the trailing ``/`` is dropped.
+
+    The base URL is where ``/api/v1/...`` starts: a URL that already holds that prefix
+    would make every request miss, so it is refused naming the URL to give instead (any
+    other path is a prefix a proxy may serve the API under).
+    """
     text = str(value).strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        if "://" not in text and text:
+            raise ValueError(f"expected an http:// or https:// URL, e.g. http://{text}")
         raise ValueError("expected an http:// or https:// URL with a host")
     if parts.query or parts.fragment or "@" in parts.netloc:
         raise ValueError("the URL must not carry a query, fragment or credentials")
@@ -177,6 +191,10 @@ def parse_url(value: Any) -> str:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:
         raise ValueError("the URL has an invalid port") from exc
+    api = _API_PATH.search(parts.path.rstrip("/"))
+    if api is not None:
+        base = parts._replace(path=parts.path[: api.start()]).geturl()
+        raise ValueError(f"give the server's base URL without the API path: {base}")
     return text.rstrip("/")
 
 
@@ -270,6 +288,32 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 # Keys that are read but are not Settings fields of their own.
 KEY_SOURCES = ("api_key", "api_key_file")
 
+_TEXT = (str,)
+_BOOL = (bool,)
+_NUMERIC = (int, float, str)  # a str carries a unit: "4MiB", "500ms"
+_COUNT = (int, str)
+# The TOML types each key may have in the config file.
+FILE_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(
+        ("server", "workspace", "dir", "state_dir", "ca_bundle", "client_cert", "client_key"),
+        _TEXT,
+    ),
+    **dict.fromkeys(("log_level", *KEY_SOURCES), _TEXT),
+    **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
+    **dict.fromkeys(("transfers", "max_retries", "max_delete"), _COUNT),
+    **dict.fromkeys(("chunk_size", "upload_threshold", "bandwidth_limit"), _COUNT),
+    **dict.fromkeys(
+        ("timeout", "deadline", "feed_wait", "poll_interval", "rescan_interval", "debounce"),
+        _NUMERIC,
+    ),
+}
+_TYPE_NAMES = {
+    _TEXT: "a string",
+    _BOOL: "true or false",
+    _COUNT: "a whole number or a string",
+    _NUMERIC: "a number or a string",
+}
+
 
 def env_name(key: str) -> str:
     """The environment variable of a setting: ``chunk_size`` -> ``SYNCD_CHUNK_SIZE``."""
@@ -281,30 +325,62 @@ def default_config_file(env: Mapping[str, str]) -> Path:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    """The file's table, each key known and each value of its TOML type and valid."""
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except OSError as exc:
         raise UsageError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"config file {path}: not valid UTF-8 text (byte {exc.start})",
+            hint="TOML files are UTF-8",
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config file {path}: invalid TOML: {exc}") from exc
-    known = set(PARSERS) | set(KEY_SOURCES)
     for key, value in data.items():
-        if key not in known:
+        kinds = FILE_TYPES.get(key)
+        if kinds is None:
             raise UsageError(f"config file {path}: unknown key {key!r}")
         if isinstance(value, dict | list):
             raise UsageError(f"config file {path}: {key!r} must be a single value")
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise UsageError(f"config file {path}: {key!r} must be {_TYPE_NAMES[kinds]}")
+        if key in PARSERS and not (isinstance(value, str) and not value.strip()):
+            try:
+                PARSERS[key](value)
+            except ValueError as exc:
+                raise UsageError(f"config file key {key!r}: {exc}") from exc
     return data
 
 
+def _checked_key(key: str, source: str) -> str:
+    """``key`` when it can go into a header; else one line naming the source, not the key."""
+    problem = key_problem(key)
+    if problem is not None:
+        raise UsageError(
+            f"{source}: the API key cannot be used: {problem}",
+            hint="the key is one line of printable ASCII characters",
+        )
+    return key
+
+
 def _read_key_file(path: Any, source: str) -> str:
+    """The key a file holds; one line break at its end is how ``echo`` writes it."""
+    name = Path(str(path)).expanduser()
     try:
-        key = Path(str(path)).expanduser().read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{source}: cannot read the API key file {path}") from exc
+        text = name.read_text(encoding="utf-8")
+    except IsADirectoryError as exc:
+        raise UsageError(f"{source}: the API key file {path} is a directory") from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"{source}: cannot read the API key file {path}: {reason}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{source}: the API key file {path} is not UTF-8 text") from exc
+    key = text.removesuffix("\n").removesuffix("\r")
     if not key:
         raise UsageError(f"{source}: the API key file {path} is empty")
-    return key
+    return _checked_key(key, f"{source} {path}")
 
 
 def _api_key(
@@ -313,14 +389,23 @@ def _api_key(
     if flags.get("api_key_file") is not None:
         return _read_key_file(flags["api_key_file"], "--api-key-file")
     if env.get("SYNCD_API_KEY"):
-        return env["SYNCD_API_KEY"].strip()
+        return _checked_key(env["SYNCD_API_KEY"], "SYNCD_API_KEY")
     if env.get("SYNCD_API_KEY_FILE"):
         return _read_key_file(env["SYNCD_API_KEY_FILE"], "SYNCD_API_KEY_FILE")
     if data.get("api_key"):
-        return str(data["api_key"]).strip()
+        return _checked_key(str(data["api_key"]), "config file key 'api_key'")
     if data.get("api_key_file"):
         return _read_key_file(data["api_key_file"], "config file api_key_file")
     return None
+
+
+def _exists(path: Path) -> bool:
+    """True when the default config file is there; a folder on the way that this user
+    may not enter hides it, which is a usage error rather than an absent file."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from exc
 
 
 def load_settings(
@@ -343,7 +428,7 @@ def load_settings(
         data = _read_file(Path(config_file).expanduser())
     else:
         default = default_config_file(env)
-        data = _read_file(default) if default.is_file() else {}
+        data = _read_file(default) if _exists(default) else {}
     values: dict[str, Any] = {}
     for key, parse in PARSERS.items():
         for source, raw in (

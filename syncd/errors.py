@@ -4,6 +4,7 @@
       UsageError          exit 2   bad flag, config or folder
       ServerRefused       exit 3   Unauthorized, WorkspaceNotFound
       ServerUnreachable   exit 4   only after retries ran out
+        ServerProtocolError        an answer that breaks the protocol as a whole
       SafetyStop          exit 5   MassDelete, RootVanished; nothing was changed
       Transient                    retry with backoff: ServerBusy(retry_after), ConnectionLost
       Replan                       not a failure: PreconditionFailed, PathConflict, FeedReset
@@ -61,6 +62,14 @@ class ServerUnreachable(SyncdError):
 
     exit_code = 4
     title = "server unreachable"
+
+
+class ServerProtocolError(ServerUnreachable):
+    """An answer that breaks the protocol as a whole: a listing or feed page that cannot be
+    parsed or contradicts itself, a feed that does not advance. Nothing can be planned on
+    it, so the run stops before changing anything; a later run asks again."""
+
+    title = "protocol error"
 
 
 class SafetyStop(SyncdError):

@@ -2,8 +2,11 @@
 
 1. Subcommands live in their own modules and are imported only when invoked, so
    ``syncd serve`` does not pay for the client's imports and the reverse.
-2. A ``SyncdError`` becomes one line on stderr and its class's exit code; any other
-   exception becomes one line too (a traceback only with ``--debug``).
+2. A ``SyncdError`` becomes one line on stderr and its class's exit code; a bad flag is
+   one line and exit 2; any other exception becomes one line too, exit 1 (a traceback
+   only with ``--debug``).
+3. No API key in any of it: every line written here, and every log record, goes through
+   ``syncd.transport.secret.redact`` with each key the process has seen.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import click
 
 from syncd import __version__
 from syncd.errors import SyncdError
+from syncd.transport.secret import RedactFilter, redact
 
 # name -> "module:attribute"; a module not present yet is simply not listed.
 COMMANDS: dict[str, str] = {
@@ -67,6 +71,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     # one line per request is the server's access log, not ours
     logging.getLogger("httpx").setLevel(logging.DEBUG if debug else logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactFilter) for f in handler.filters):
+            handler.addFilter(RedactFilter())
+
+
+def _fail(text: str, code: int) -> None:
+    """One line on stderr, scrubbed of every key, and the exit code."""
+    line = " ".join(redact(text).split("\n"))
+    click.echo(f"syncd: {line}", err=True)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,20 +94,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "syncd"
+        _fail(f"{exc.format_message()} (see '{command} --help')", 2)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        _fail(exc.format_message(), 2)
     except SyncdError as exc:
         if debug:
             logging.getLogger("syncd").exception("failed")
         hint = f" ({exc.hint})" if exc.hint else ""
-        click.echo(f"syncd: {exc}{hint}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(f"{exc}{hint}", exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if debug:
             raise
-        click.echo(f"syncd: internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(1)
+        _fail(f"internal error: {type(exc).__name__}: {exc}", 1)
     sys.exit(code if isinstance(code, int) else 0)

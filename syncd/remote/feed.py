@@ -12,16 +12,21 @@
 4. A scope narrows only what is read back: every page is applied to the whole mirror and
    every path it changed is reported in ``changed``, inside the scope or not, so the
    daemon can follow the changes outside it with passes of their own.
+5. A page that would make the mirror contradict itself (an entry below a file the mirror
+   holds and the page does not delete, a file over a directory whose children stay) is a
+   ``ServerProtocolError`` before anything of it is applied: the cursor stays where it
+   was, and the same page is asked again next time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from syncd.errors import FeedReset
-from syncd.planner.trees import RemoteNode
+from syncd.planner.trees import Kind, RemoteNode
+from syncd.transport.consistency import settle
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,19 @@ class FeedResult:
     end_revision: int = 0
     changed: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
+
+
+class _Mirror:
+    """The mirror as the tree a page applies to (``consistency.Before``)."""
+
+    def __init__(self, store: object) -> None:
+        self._remote = store.remote
+
+    def kinds(self, paths: Iterable[str]) -> Mapping[str, Kind]:
+        return self._remote.kinds(paths)
+
+    def below(self, path: str) -> Iterable[str]:
+        return (p for p in self._remote.tree(prefixes=[path]) if p != path)
 
 
 def follow_feed(
@@ -62,7 +80,7 @@ def follow_feed(
         cursor = 0
     rejected: list[tuple[str, str]] = []
     changed: set[str] = set()
-    unknown: set[str] = set()
+    mirror = _Mirror(store)
     first = True
     while True:
         try:
@@ -73,14 +91,14 @@ def follow_feed(
             cursor, was_reset, first = 0, True, False
             continue
         first = False
-        upserts = [entry.to_remote_node() for entry in (*page.created, *page.updated)]
-        seen: set[str] = set()
-        for node in upserts:
-            if node.path in seen and node.path not in unknown:
-                unknown.add(node.path)
-                rejected.append((node.path, "reported twice in one feed page, contradicting"))
-            seen.add(node.path)
         deletes = [item.path for item in page.deleted]
+        entries = settle(
+            [*page.created, *page.updated],
+            what=f"GET changes of {workspace_id} from {cursor}",
+            deleted=deletes,
+            before=mirror,
+        )
+        upserts = [entry.to_remote_node() for entry in entries]
         store.remote.apply(upserts=upserts, deletes=deletes, cursor=page.end_revision)
         changed.update(node.path for node in upserts)
         changed.update(deletes)
@@ -96,5 +114,4 @@ def follow_feed(
         rejected=rejected,
         end_revision=cursor,
         changed=changed,
-        unknown=unknown,
     )

@@ -14,8 +14,9 @@ from syncd.planner.trees import RemoteNode
 
 @dataclass
 class ListingResult:
-    """The remote tree, the entries refused, and paths whose entries contradict each other
-    (``unknown``: kept out of this plan entirely, so they are neither synced nor deleted)."""
+    """The remote tree, the entries refused, and the paths to keep out of the plan
+    (``unknown``: none from a listing, which the transport refuses whole when it
+    contradicts itself, see ``syncd.transport.consistency``)."""
 
     tree: dict[str, RemoteNode]
     rejected: list[tuple[str, str]] = field(default_factory=list)
@@ -23,19 +24,10 @@ class ListingResult:
 
 
 def list_remote(client: object, workspace_id: str) -> ListingResult:
-    """Fetch the whole listing and key it by NFC path (the transport already validated it)."""
+    """Fetch the whole listing and key it by NFC path (the transport validated each path,
+    and that the entries form one tree)."""
     result = client.files.list(workspace_id)
     entries = getattr(result, "entries", result)
     rejected = list(getattr(result, "rejected", []) or [])
-    tree: dict[str, RemoteNode] = {}
-    unknown: set[str] = set()
-    for entry in entries:
-        node = entry.to_remote_node()
-        if node.path in tree or node.path in unknown:
-            unknown.add(node.path)
-            continue
-        tree[node.path] = node
-    for path in sorted(unknown):
-        tree.pop(path, None)
-        rejected.append((path, "listed more than once, with contradicting entries"))
-    return ListingResult(tree=tree, rejected=rejected, unknown=unknown)
+    tree = {node.path: node for node in (entry.to_remote_node() for entry in entries)}
+    return ListingResult(tree=tree, rejected=rejected)

@@ -43,6 +43,19 @@ class RemoteMirror:
         with gc_paused():
             return {r[0]: RemoteNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5]) for r in rows}
 
+    def kinds(self, paths: Iterable[str]) -> dict[str, Kind]:
+        """The kind of each of ``paths`` that the mirror holds, by point reads of the path
+        index (what a feed page is checked against before it is applied)."""
+        wanted = list(dict.fromkeys(paths))
+        found: dict[str, Kind] = {}
+        with self._store.read() as conn:
+            cursor = raw(conn)
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                sql = f"SELECT path, kind FROM remote WHERE path IN ({', '.join('?' * len(chunk))})"
+                found.update((path, KINDS[kind]) for path, kind in cursor.execute(sql, chunk))
+        return found
+
     def files(self) -> int:
         """How many files the mirror holds (what a scoped sync's guards judge deletes by)."""
         with self._store.read() as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from syncd.transport.client import Connection, segment
-from syncd.transport.errors import parse_json
+from syncd.transport.errors import parse_answer
 from syncd.transport.models import Account, parse_account
 
 
@@ -24,4 +24,4 @@ class AccountsAPI:
     def _fetch(self, url: str, what: str) -> Account:
         response = self._connection.request("GET", url, what=what, context="account")
         assert response is not None
-        return parse_account(parse_json(response, what))
+        return parse_answer(response, what, parse_account)

@@ -11,7 +11,7 @@ import threading
 
 from syncd.errors import NotFound
 from syncd.transport.client import Connection
-from syncd.transport.errors import parse_json
+from syncd.transport.errors import parse_answer
 from syncd.transport.models import Capabilities, parse_capabilities
 
 CAPABILITIES_URL = "/api/v1/capabilities"
@@ -36,4 +36,4 @@ class CapabilitiesAPI:
         except NotFound:
             return Capabilities.base_only()
         assert response is not None
-        return parse_capabilities(parse_json(response, what))
+        return parse_answer(response, what, parse_capabilities)

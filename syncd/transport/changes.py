@@ -6,17 +6,23 @@
 3. On a base-only server there is no feed: revision 0 is answered from the full listing
    (every entry ``created``, ``end_revision`` 0), any other cursor is refused with
    ``InvalidParameter``; callers check ``supported`` and poll ``files.list`` instead.
+4. A page that breaks the feed's contract is a ``ServerProtocolError``, never followed:
+   ``end_revision`` behind ``from_revision``, ``has_more`` without ``end_revision``
+   advancing (following it would ask the same page forever), or entries that contradict
+   each other (``consistency.py``; the remote mirror is checked in ``syncd.remote.feed``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from syncd.errors import InvalidParameter, ProtocolViolation
+from syncd.errors import InvalidParameter, ServerProtocolError
 from syncd.transport.capabilities import CapabilitiesAPI
 from syncd.transport.client import Connection, workspace_url
-from syncd.transport.errors import parse_json
+from syncd.transport.consistency import settle
+from syncd.transport.errors import parse_answer
 from syncd.transport.models import ChangesPage, parse_changes
 
 if TYPE_CHECKING:
@@ -61,7 +67,7 @@ class ChangesAPI:
             timeout=self._connection.settings.timeout + wait,
         )
         assert response is not None
-        return parse_changes(parse_json(response, what))
+        return checked(parse_answer(response, what, parse_changes), from_revision, what)
 
     def iter_pages(
         self, workspace_id: str, from_revision: int, *, limit: int = 1000
@@ -73,8 +79,6 @@ class ChangesAPI:
             yield page
             if not page.has_more:
                 return
-            if page.end_revision <= cursor and cursor != 0:
-                raise ProtocolViolation(f"feed did not advance past revision {cursor}")
             cursor = page.end_revision
 
     def _listing_page(self, workspace_id: str, from_revision: int) -> ChangesPage:
@@ -91,3 +95,27 @@ class ChangesAPI:
             has_more=False,
             rejected=list(listing.rejected),
         )
+
+
+def checked(page: ChangesPage, from_revision: int, what: str) -> ChangesPage:
+    """The page, with agreeing repeats dropped, when it keeps the feed's contract (promise 4)."""
+    end = page.end_revision
+    if end < from_revision:
+        raise ServerProtocolError(
+            f"{what}: end_revision {end} is behind from_revision {from_revision}",
+            hint="a server whose history changed must answer 410 revision_obsoleted",
+        )
+    if page.has_more and end <= from_revision:
+        raise ServerProtocolError(
+            f"{what}: has_more without end_revision advancing past {from_revision}",
+            hint="the feed would never end; the server breaks the protocol",
+        )
+    kept = settle([*page.created, *page.updated], what=what, deleted=[d.path for d in page.deleted])
+    if len(kept) == len(page.created) + len(page.updated):
+        return page
+    ids = {id(entry) for entry in kept}
+    return replace(
+        page,
+        created=[e for e in page.created if id(e) in ids],
+        updated=[e for e in page.updated if id(e) in ids],
+    )

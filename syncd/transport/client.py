@@ -5,7 +5,8 @@
    off it.
 2. Every request goes through ``Connection.request``: retry policy (``retry.py``), error
    mapping (``errors.py``), and the API key in a header only, never in a URL, log, repr
-   or message.
+   or message: a key that cannot be a header value is refused before any request, and
+   every text the transport raises is scrubbed of it (``secret.py``).
 3. ``capabilities`` is asked once, lazily; 404 means a base-only server.
 """
 
@@ -31,6 +32,7 @@ from syncd.transport.errors import (
 )
 from syncd.transport.models import Capabilities
 from syncd.transport.retry import Attempts, RetryPolicy, Sleep
+from syncd.transport.secret import key_problem, remember
 from syncd.transport.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -110,6 +112,10 @@ class Connection:
     """The pooled httpx client and the policy around it; shared by the API families."""
 
     def __init__(self, settings: TransportSettings) -> None:
+        problem = key_problem(settings.api_key)
+        if problem is not None:
+            raise UsageError(f"the API key cannot be used: {problem}")
+        remember(settings.api_key)
         self.settings = settings
         self.policy = settings.retry_policy()
         self.throttle = Throttle(settings.bandwidth_limit)
@@ -166,6 +172,9 @@ class Connection:
             )
         except httpx.HTTPError as exc:
             raise error_for_exception(exc, what, self.settings.api_key) from exc
+        except httpx.InvalidURL as exc:  # not an HTTPError; the path was checked already
+            detail = redact(str(exc), self.settings.api_key)
+            raise UsageError(f"{what}: invalid URL: {detail}") from exc
         if response.status_code not in ok:
             raise error_for_response(response, what, context, self.settings.api_key)
         return response

@@ -3,15 +3,20 @@
 1. This is the only place that knows status codes and error codes; above the transport
    callers see ``Unauthorized``, ``PathConflict``, ``ServerBusy``... never ``httpx``.
 2. Every raised error carries ``status`` and ``code`` attributes and the server's message,
-   trimmed, with the API key scrubbed out (a hostile server could echo it).
+   with the API key scrubbed out in every spelling (``secret.py``; a hostile server could
+   echo it), then trimmed, so a cut can never leave part of the key behind.
 3. ``ambiguous`` tells the retry policy whether the request may have been applied
    (a reset after sending) or surely was not (refused connection, 429, 503).
+4. JSON is decoded here only: an answer that is not JSON, or nested deeper than the
+   decoder can follow, is a ``ProtocolViolation``; ``parse_answer`` makes it (and any other
+   violation of an answer everything else depends on) a ``ServerProtocolError``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 import httpx
 
@@ -26,22 +31,20 @@ from syncd.errors import (
     ProtocolViolation,
     ServerBusy,
     ServerFault,
+    ServerProtocolError,
     SyncdError,
     TooLarge,
     Unauthorized,
     WorkspaceNotFound,
 )
+from syncd.transport.secret import redact
+
+__all__ = ["error_for_exception", "error_for_response", "parse_answer", "parse_json", "redact"]
 
 Context = Literal["account", "workspace", "file", "upload", "feed", "other"]
+T = TypeVar("T")
 
 MAX_MESSAGE = 300
-
-
-def redact(text: str, secret: str | None) -> str:
-    """Remove ``secret`` from ``text``; used on everything a server or library says."""
-    if secret:
-        text = text.replace(secret, "***")
-    return text
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -59,7 +62,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _body(response: httpx.Response) -> dict[str, object]:
     try:
         data = json.loads(response.content or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -87,6 +90,7 @@ def error_for_response(
         secret,
         retry_after=_retry_after(response),
         offset=body.get("offset"),
+        location=response.headers.get("location"),
     )
 
 
@@ -100,9 +104,10 @@ def error_for_status(
     *,
     retry_after: float | None = None,
     offset: object = None,
+    location: str | None = None,
 ) -> SyncdError:
     """The typed error for a status and error code: of an answer, or of one batch record."""
-    message = redact(raw_message[:MAX_MESSAGE], secret)
+    message = redact(raw_message, secret)[:MAX_MESSAGE]
     text = f"{what}: {status} {code or 'error'}" + (f": {message}" if message else "")
     exc: SyncdError
     ambiguous = False
@@ -133,6 +138,9 @@ def error_for_status(
     elif status >= 500:
         exc = ServerFault(text)
         ambiguous = True
+    elif 300 <= status < 400:
+        target = redact(location or "elsewhere", secret)[:MAX_MESSAGE]
+        exc = ProtocolViolation(f"{what}: the server redirects ({status}) to {target}")
     else:
         exc = ProtocolViolation(f"{what}: unexpected status {status}")
     return _tag(exc, status, code, ambiguous=ambiguous)
@@ -143,6 +151,9 @@ def error_for_exception(exc: httpx.HTTPError, what: str, secret: str | None) -> 
     detail = redact(str(exc) or type(exc).__name__, secret)[:MAX_MESSAGE]
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         mapped: SyncdError = ConnectionLost(f"{what}: cannot connect: {detail}")
+        return _tag(mapped, None, None, ambiguous=False)
+    if isinstance(exc, httpx.LocalProtocolError):  # our request cannot be sent: no retry helps
+        mapped = ProtocolViolation(f"{what}: cannot send the request: {detail}")
         return _tag(mapped, None, None, ambiguous=False)
     if isinstance(exc, httpx.TimeoutException):
         mapped = ConnectionLost(f"{what}: timed out: {detail}")
@@ -164,3 +175,18 @@ def parse_json(response: httpx.Response, what: str) -> object:
         return json.loads(response.content)
     except ValueError as exc:
         raise ProtocolViolation(f"{what}: the answer is not valid JSON") from exc
+    except RecursionError as exc:  # a hostile answer like [[[[...]]]]: not a traceback
+        raise ProtocolViolation(f"{what}: the answer is JSON nested too deeply") from exc
+
+
+def parse_answer(response: httpx.Response, what: str, parse: Callable[[object], T]) -> T:
+    """``parse`` of the JSON body of an answer the rest of the run depends on (a listing,
+    a feed page, the workspaces, the capabilities): any violation is a
+    ``ServerProtocolError``, which stops the run before anything is planned on it."""
+    try:
+        return parse(parse_json(response, what))
+    except ProtocolViolation as exc:
+        message = str(exc) if str(exc).startswith(what) else f"{what}: {exc}"
+        raise ServerProtocolError(
+            message, hint="the server does not speak the syncd protocol correctly"
+        ) from exc

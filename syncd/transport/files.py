@@ -32,8 +32,9 @@ from syncd.errors import (
 from syncd.paths import normalize
 from syncd.transport.capabilities import CapabilitiesAPI
 from syncd.transport.client import Connection, Resolver, file_url, workspace_url
+from syncd.transport.consistency import settle
 from syncd.transport.download import download_file
-from syncd.transport.errors import parse_json
+from syncd.transport.errors import parse_answer
 from syncd.transport.models import DownloadResult, Entry, ListResult, UploadResult, parse_listing
 from syncd.transport.progress import Progress
 from syncd.transport.source import SourceFile, sha256_text
@@ -51,13 +52,18 @@ class FilesAPI:
     # -- reading --------------------------------------------------------------------
 
     def list(self, workspace_id: str) -> ListResult:
-        """Every entry, sorted by path; entries with refused paths are in ``.rejected``."""
+        """Every entry, each path once; entries with refused paths are in ``.rejected``.
+
+        A listing that contradicts itself (a path twice with different entries, a path
+        below a file) is a ``ServerProtocolError``: it is no tree to plan on.
+        """
         what = f"GET files of {workspace_id}"
         response = self._connection.request(
             "GET", workspace_url(workspace_id, "files"), what=what, context="workspace"
         )
         assert response is not None
-        return parse_listing(parse_json(response, what))
+        listing = parse_answer(response, what, parse_listing)
+        return ListResult(settle(listing, what=what), listing.rejected)
 
     def entry(self, workspace_id: str, path: str) -> Entry | None:
         """The entry at ``path`` from a fresh listing (the base API has no per-path stat)."""

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,7 +118,7 @@ def parse_entry(data: Any) -> Entry:
 def _raw_path(item: Any) -> str:
     if isinstance(item, dict) and isinstance(item.get("path"), str):
         return item["path"]
-    return repr(item)[:200]
+    return reprlib.repr(item)[:200]  # bounded: a deeply nested item cannot blow the stack
 
 
 def parse_entries(items: Any, what: str) -> tuple[list[Entry], list[Rejected]]:

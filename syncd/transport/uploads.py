@@ -6,6 +6,8 @@
 2. The hash is computed over the bytes in order; after a resume or an ``offset_mismatch``
    the bytes before the server's offset are re-read from disk to catch the hash up.
 3. If the file changes under the read, the session is deleted and ``SourceChanged`` raised.
+4. The server's offset must move forward: a chunk answered with no progress more than
+   ``MAX_STALLS`` times in a row is a ``ProtocolViolation``, never an endless loop.
 
 Retry safety per request: begin (POST) may leave an orphan session on a retry, which
 expires by itself, so it is retried; a chunk PUT names its offset, so a retry that meets
@@ -47,6 +49,7 @@ from syncd.transport.source import SourceFile, sha256_text
 
 Lookup = Callable[[str], Entry | None]
 MAX_SESSION_RESTARTS = 2
+MAX_STALLS = 3  # chunks in a row that moved the server's offset no further
 
 
 class UploadSessionStore(Protocol):
@@ -287,6 +290,7 @@ class UploadsAPI:
         hasher = hashlib.sha256()
         source.hash_range(hasher, 0, offset)
         pos = hashed = offset
+        stalls = 0
         if progress is not None:
             progress.advance(pos)
         with ThreadPoolExecutor(1, thread_name_prefix="syncd-hash") as hashing:
@@ -303,6 +307,12 @@ class UploadsAPI:
                 hashed = pos + len(data)
                 if new > source.size:
                     raise ProtocolViolation(f"{source.display}: server offset {new} past the size")
+                stalls = stalls + 1 if new <= pos else 0
+                if stalls > MAX_STALLS:
+                    raise ProtocolViolation(
+                        f"{source.display}: the server's upload offset stays at {new}",
+                        path=source.display,
+                    )
                 if new != hashed:
                     hasher, hashed = self._catch_up(hasher, source, hashed, new)
                 if progress is not None:

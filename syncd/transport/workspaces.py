@@ -5,13 +5,19 @@ Retry safety per request:
 2. POST create is not: retried only when the request surely was not applied (refused
    connection, 429, 503); a reset after sending reaches the caller as ``ConnectionLost``.
 3. DELETE is retried; a 404 after an attempt that may have landed counts as done.
+
+``list`` is the first request of every session, so it also tells a wrong ``--server``
+apart: a 404 or a redirect there means the URL is not the base URL of a syncd server
+(``UsageError``, naming the URL to give), since every syncd server answers that route.
 """
 
 from __future__ import annotations
 
-from syncd.errors import SyncdError, WorkspaceNotFound
+from urllib.parse import urlsplit
+
+from syncd.errors import NotFound, ProtocolViolation, SyncdError, UsageError, WorkspaceNotFound
 from syncd.transport.client import Connection, workspace_url
-from syncd.transport.errors import parse_json
+from syncd.transport.errors import parse_answer
 from syncd.transport.models import Workspace, parse_workspace, parse_workspaces
 
 WORKSPACES_URL = "/api/v1/workspaces"
@@ -24,9 +30,27 @@ class WorkspacesAPI:
 
     def list(self) -> list[Workspace]:
         what = "GET workspaces"
-        response = self._connection.request("GET", WORKSPACES_URL, what=what, context="other")
+        try:
+            response = self._connection.request("GET", WORKSPACES_URL, what=what, context="other")
+        except NotFound as exc:
+            raise self._not_syncd(f"{WORKSPACES_URL} answered 404") from exc
+        except ProtocolViolation as exc:
+            if exc.status is None or not 300 <= exc.status < 400:
+                raise
+            hint = "syncd follows no redirects: give the URL it redirects to, without /api/v1"
+            raise self._not_syncd(str(exc), hint) from exc
         assert response is not None
-        return parse_workspaces(parse_json(response, what))
+        return parse_answer(response, what, parse_workspaces)
+
+    def _not_syncd(self, why: str, hint: str | None = None) -> UsageError:
+        """A wrong ``--server``: say which URL to give instead."""
+        base = self._connection.settings.base_url
+        if hint is None:
+            parts = urlsplit(base)
+            hint = f"give the server's base URL, e.g. {parts.scheme}://{parts.netloc}"
+            if parts.path.rstrip("/"):
+                hint += f", without {parts.path.rstrip('/')!r}"
+        return UsageError(f"{base} is not the base URL of a syncd server: {why}", hint=hint)
 
     def get(self, workspace_id: str) -> Workspace:
         what = f"GET workspace {workspace_id}"
@@ -34,7 +58,7 @@ class WorkspacesAPI:
             "GET", workspace_url(workspace_id), what=what, context="workspace"
         )
         assert response is not None
-        return parse_workspace(parse_json(response, what))
+        return parse_answer(response, what, parse_workspace)
 
     def resolve(self, id_or_name: str) -> Workspace:
         """The workspace with this id, else the one with this name (CLI.md ``--workspace``)."""
@@ -62,7 +86,7 @@ class WorkspacesAPI:
             idempotent=False,
         )
         assert response is not None
-        return parse_workspace(parse_json(response, what))
+        return parse_answer(response, what, parse_workspace)
 
     def rename(self, workspace_id: str, name: str) -> Workspace:
         what = f"PATCH workspace {workspace_id}"
@@ -74,7 +98,7 @@ class WorkspacesAPI:
             json={"name": name},
         )
         assert response is not None
-        return parse_workspace(parse_json(response, what))
+        return parse_answer(response, what, parse_workspace)
 
     def delete(self, workspace_id: str) -> None:
         def gone(exc: SyncdError) -> bool:
@@ -92,8 +116,7 @@ class WorkspacesAPI:
         what = "GET active workspace"
         response = self._connection.request("GET", ACTIVE_URL, what=what, context="other")
         assert response is not None
-        data = parse_json(response, what)
-        return None if data is None else parse_workspace(data)
+        return parse_answer(response, what, _optional_workspace)
 
     def set_active(self, workspace_id: str | None) -> Workspace | None:
         what = "POST active workspace"
@@ -101,5 +124,8 @@ class WorkspacesAPI:
             "POST", ACTIVE_URL, what=what, context="other", json={"workspace_id": workspace_id}
         )
         assert response is not None
-        data = parse_json(response, what)
-        return None if data is None else parse_workspace(data)
+        return parse_answer(response, what, _optional_workspace)
+
+
+def _optional_workspace(data: object) -> Workspace | None:
+    return None if data is None else parse_workspace(data)

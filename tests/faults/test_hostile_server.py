@@ -2,6 +2,9 @@
 
 ``syncd sync`` against it writes nothing outside the folder, reports each bad entry on
 stderr, syncs the good entries, and exits 1 (some items could not be synced).
+
+The same harness serves the other answers no real server gives: a test sets ``entries``
+(the listing), ``capabilities`` and ``feed`` (a change feed), or ``answer`` (any route).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -37,7 +41,8 @@ BAD_FILES = [
     "x" * 256 + ".txt",
     "long/" + "/".join(["y" * 200] * 25),
 ]
-CONTRADICTING = "same"  # listed as a file and as a directory
+KEY = "hostile-key"
+Page = dict[str, Any]
 
 
 def _file(path: str, data: bytes) -> dict[str, object]:
@@ -51,23 +56,45 @@ def _dir(path: str) -> dict[str, object]:
 def listing() -> list[dict[str, object]]:
     entries = [_dir("sub"), *(_file(p, d) for p, d in GOOD.items())]
     entries += [_file(p, b"hostile " + p.encode("utf-8", "replace")) for p in BAD_FILES]
-    entries += [_file(CONTRADICTING, b"as a file"), _dir(CONTRADICTING)]
     return sorted(entries, key=lambda e: str(e["path"]))
 
 
+FULL_CAPABILITIES = {"changes": True, "uploads": False, "conditional": True, "hashes": "sha256"}
+
+
 class Hostile:
-    """The app and the writes it received (the client may upload, never must)."""
+    """The app and the requests it received (the client may upload, never must)."""
 
     def __init__(self) -> None:
         self.requests: list[str] = []
+        self.entries: list[dict[str, object]] = listing()
+        self.contents: dict[str, bytes] = dict(GOOD)  # what a file GET answers
+        self.key = KEY
+        self.capabilities: dict[str, object] | None = None  # None: base API only (404)
+        self.feed: Callable[[int], Page] | None = None  # from_revision -> the page
+        self.answer: Callable[[Request], Response | None] | None = None  # before any route
         self.app = Starlette(routes=[Route("/{rest:path}", self.any, methods=_METHODS)])
+
+    def writes(self) -> list[str]:
+        return [r for r in self.requests if not r.startswith("GET ")]
+
+    def count(self, prefix: str) -> int:
+        return sum(1 for r in self.requests if r.startswith(prefix))
 
     async def any(self, request: Request) -> Response:
         path = request.url.path
         self.requests.append(f"{request.method} {path}")
-        if request.headers.get("authorization") != "Bearer hostile-key":
+        if self.answer is not None:
+            answered = self.answer(request)
+            if answered is not None:
+                return answered
+        if request.headers.get("authorization") != f"Bearer {self.key}":
             return _error(401, "unauthorized")
         prefix = f"/api/v1/workspaces/{WS}/files"
+        if path == "/api/v1/capabilities" and self.capabilities is not None:
+            return JSONResponse(self.capabilities)
+        if path == f"/api/v1/workspaces/{WS}/changes" and self.feed is not None:
+            return JSONResponse(self.feed(int(request.query_params["from_revision"])))
         if path == "/api/v1/workspaces" and request.method == "GET":
             ws = {"id": WS, "name": "hostile", "size": 0, "create_time": T, "modified_time": T}
             return JSONResponse({"workspaces": [ws]})
@@ -76,10 +103,10 @@ class Hostile:
                 {"id": WS, "name": "hostile", "size": 0, "create_time": T, "modified_time": T}
             )
         if path == prefix and request.method == "GET":
-            return JSONResponse({"entries": listing()})
+            return JSONResponse({"entries": self.entries})
         if path.startswith(prefix + "/") and request.method == "GET":
             name = request.scope["path"][len(prefix) + 1 :]
-            data = GOOD.get(name, b"hostile " + name.encode("utf-8", "replace"))
+            data = self.contents.get(name, b"hostile " + name.encode("utf-8", "replace"))
             return Response(data, media_type="application/octet-stream")
         if path.startswith(prefix + "/"):
             await request.body()
@@ -124,12 +151,23 @@ def snapshot(root: Path) -> dict[str, str]:
     return out
 
 
-def sync_against(url: str, folder: Path, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    """One ``syncd sync`` of ``folder`` against the hostile server at ``url``."""
-    env = {**os.environ, "SYNCD_API_KEY": "hostile-key", "SYNCD_MAX_RETRIES": "1"}
-    argv = [sys.executable, "-m", "syncd", "sync", "--server", url, "--workspace", WS]
-    argv += ["--dir", str(folder), "--state-dir", str(state_dir)]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+def sync_against(
+    url: str,
+    folder: Path,
+    state_dir: Path,
+    *args: str,
+    key: str = KEY,
+    command: str = "sync",
+    debug: bool = False,
+    retries: int = 1,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """One ``syncd sync`` (or ``command``) of ``folder`` against the hostile server."""
+    env = {**os.environ, "SYNCD_API_KEY": key, "SYNCD_MAX_RETRIES": str(retries)}
+    argv = [sys.executable, "-m", "syncd", *(["--debug"] if debug else []), command]
+    argv += ["--server", url, "--workspace", WS]
+    argv += ["--dir", str(folder), "--state-dir", str(state_dir), *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def test_hostile_listing_is_refused_and_the_rest_syncs(hostile, tmp_path):

@@ -164,3 +164,41 @@ def test_retry_settings_reach_the_transports_retry_policy(
     assert (policy.max_retries, policy.deadline) == (0, 60)
     with pytest.raises(UsageError, match="unknown key 'backoff_max'"):
         load_settings({}, config_file=write(tmp_path / "b.toml", "backoff_max = 5\n"), env=home)
+
+
+def test_every_key_of_the_file_has_its_toml_types() -> None:
+    from syncd.config import FILE_TYPES, KEY_SOURCES, PARSERS
+
+    assert set(FILE_TYPES) == set(PARSERS) | set(KEY_SOURCES)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(KEY + "\n", KEY), (KEY + "\r\n", KEY), (KEY, KEY)],
+    ids=["echo", "crlf", "bare"],
+)
+def test_a_key_file_may_end_in_one_line_break(
+    home: dict[str, str], tmp_path: Path, text: str, expected: str
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(text.encode())
+    settings = load_settings({"api_key_file": str(key_file)}, config_file=None, env=home)
+    assert settings.api_key == expected
+
+
+@pytest.mark.parametrize("bad", [KEY + "\n\n", " " + KEY, KEY + "\nmore", KEY + "é"])
+def test_a_key_that_cannot_be_a_header_is_refused_without_quoting_it(
+    home: dict[str, str], tmp_path: Path, bad: str
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(bad.encode())
+    sources = [
+        ({"api_key_file": str(key_file)}, home, "--api-key-file"),
+        ({}, {**home, "SYNCD_API_KEY": bad}, "SYNCD_API_KEY"),
+        ({}, {**home, "SYNCD_API_KEY_FILE": str(key_file)}, "SYNCD_API_KEY_FILE"),
+    ]
+    for flags, env, source in sources:
+        with pytest.raises(UsageError, match="API key cannot be used") as info:
+            load_settings(flags, config_file=None, env=env)
+        assert source in str(info.value) and KEY[:8] not in str(info.value)
+        assert info.value.exit_code == 2
