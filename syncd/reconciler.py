@@ -17,10 +17,11 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from syncd.errors import SafetyStop, UsageError
+from syncd.errors import ItemError, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.local.scan import scan
 from syncd.local.write import remove_temp_files
@@ -292,9 +293,9 @@ class Engine:
         )
 
     def _gather(self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy):
-        """Hash the local files the planner asked about; fetch and compare remote bytes."""
+        """Hash the local files the planner asked about; fetch remote bytes to compare with
+        the local file or, for ``remote_hashes``, to hand their hash to the planner."""
         from syncd.local.hashing import hash_file
-        from syncd.local.write import temp_path_for
 
         local = dict(local)
         for path in sorted(need.local_hashes):
@@ -311,15 +312,42 @@ class Engine:
             if node.hash is None:
                 digest, _ = hash_file(self.root / (node.disk_name or path))
                 node = local[path] = replace(node, hash=digest)
-            temp = temp_path_for(self.store.path.parent / "compare")
-            try:
-                result = self.client.files.download(self.workspace_id, path, temp)
-            finally:
-                temp.unlink(missing_ok=True)
-            (equal if result.hash == node.hash else different).add(path)
+            (equal if self._remote_hash(path) == node.hash else different).add(path)
+        fetched = dict(policy.remote_hashes)
+        wanted = [p for p in sorted(need.remote_hashes) if p in remote and not remote[p].is_dir]
+        if wanted:  # one download each, so several at once, as the worker's transfers
+            with ThreadPoolExecutor(
+                max(1, self.transfers), thread_name_prefix="syncd-hash"
+            ) as pool:
+                digests = list(pool.map(self._remote_hash_or_none, wanted))
+            for path, digest in zip(wanted, digests, strict=True):
+                if digest is None:
+                    different.add(path)  # not readable now: unsure, so it counts as changed
+                else:
+                    fetched[path] = digest
         return local, replace(
-            policy, equal_contents=frozenset(equal), different_contents=frozenset(different)
+            policy,
+            equal_contents=frozenset(equal),
+            different_contents=frozenset(different),
+            remote_hashes=fetched,
         )
+
+    def _remote_hash(self, path: str) -> str:
+        """The hash of the server's bytes at ``path``: downloaded beside the state, dropped."""
+        from syncd.local.write import temp_path_for
+
+        temp = temp_path_for(self.store.path.parent / "compare")
+        try:
+            return self.client.files.download(self.workspace_id, path, temp).hash
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _remote_hash_or_none(self, path: str) -> str | None:
+        try:
+            return self._remote_hash(path)
+        except ItemError as exc:
+            log.info("event=remote_hash_failed path=%s detail=%s", path, exc)
+            return None
 
     def _record_errors(self, report: Report) -> None:
         synced = {o.path for o in report.outcomes if o.status is Status.DONE}
@@ -332,8 +360,9 @@ def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNo
     """Adopt the server's new revision for paths whose content is what the base agreed on.
 
     A PUT answers 204 without the new revision, so our own upload comes back through the
-    feed as a change; with the same hash (or, on a base-only server, the same size after
-    an upload that did not learn the time) it is no change at all.
+    feed as a change; with the same hash it is no change at all. A base-only server shows
+    no hash, and an entry of the size we sent may be another client's write: the planner
+    proves those by the hash of their bytes (``rules.is_unconfirmed``), never here.
     """
     updated = []
     for path, b in base.items():
@@ -347,13 +376,7 @@ def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNo
                 )
             continue
         same_hash = r.hash is not None and r.hash == b.hash
-        unlearned = (
-            r.revision is None
-            and b.remote_revision is None
-            and b.remote_modified_time is None
-            and r.size == b.size
-        )
-        if (same_hash and r.revision != b.remote_revision) or unlearned:
+        if same_hash and r.revision != b.remote_revision:
             updated.append(
                 replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
             )

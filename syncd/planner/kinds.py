@@ -24,7 +24,7 @@ from syncd.planner.moves import Trees
 from syncd.planner.names import Names, conflict_name, rename_subtree
 from syncd.planner.ops import DeleteRemote, MoveLocal, MoveRemote, Op, Policy, Reason, TrashLocal
 from syncd.planner.rules import State, below, local_state, remote_state
-from syncd.planner.trees import LocalNode, RemoteNode
+from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 
 UNCHANGED = (State.SAME, State.TOUCHED)
 
@@ -73,11 +73,16 @@ class _Index:
         return taken
 
 
-def _unchanged(index: _Index, trees: Trees, side: str, path: str) -> bool:
+def _unchanged(index: _Index, trees: Trees, side: str, path: str, policy: Policy) -> bool:
     """``side`` holds at and below ``path`` only what the base knows, each unchanged
     (entries the base knows may be gone: a delete there agrees with the type change)."""
     tree, base = getattr(trees, side), trees.base
-    state = local_state if side == "local" else remote_state
+
+    def state(node: LocalNode | RemoteNode, agreed: BaseNode) -> State:
+        if side == "local":
+            return local_state(node, agreed)
+        return remote_state(node, agreed, policy.remote_hashes)
+
     node, agreed = tree[path], base[path]
     if node.kind is not agreed.kind:
         return False
@@ -97,9 +102,9 @@ def _follow(index: _Index, trees: Trees, path: str, policy: Policy) -> str | Non
     if policy.is_merge or agreed is None or any(is_within(u, path) for u in unknown):
         return None
     local, remote = trees.local[path], trees.remote[path]
-    if local.kind is not agreed.kind and _unchanged(index, trees, "remote", path):
+    if local.kind is not agreed.kind and _unchanged(index, trees, "remote", path, policy):
         return "remote"
-    if remote.kind is not agreed.kind and _unchanged(index, trees, "local", path):
+    if remote.kind is not agreed.kind and _unchanged(index, trees, "local", path, policy):
         return "local"
     return None
 

@@ -168,7 +168,7 @@ def find_local_moves(trees: Trees, policy: Policy) -> list[MoveRemote]:
             and _room(trees.remote, dest)
             and remote is not None
             and remote.kind is base.kind
-            and (remote.is_dir or remote_state(remote, base) in UNCHANGED)
+            and (remote.is_dir or remote_state(remote, base, policy.remote_hashes) in UNCHANGED)
             and not is_within(dest, src)
             and not _blocked(src, unknown)
             and not _blocked(dest, unknown)

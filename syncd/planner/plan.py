@@ -33,7 +33,8 @@ What the worker may rely on (the order of ``Plan.ops`` is the execution order):
    gives moved entries new revisions, so such an op may answer 412: re-plan that path.
 3. When ``Plan.need`` is set, the ops cover every other path; gather the facts and plan
    again before running anything (the ops are there for ``--dry-run``). A need names a
-   path that exists now on both sides (never one that only a planned move would create).
+   path that exists now on the server, and on disk too for a local hash or a comparison
+   (never one that only a planned move would create).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def _decide_all(
     ops: dict[str, Op] = {}
     local_hashes: set[str] = set()
     remote_contents: set[str] = set()
+    remote_hashes: set[str] = set()
     for path in sorted(set(trees.local) | set(trees.remote) | set(trees.base)):
         local, remote, base = trees.local.get(path), trees.remote.get(path), trees.base.get(path)
         if local_state(local, base) is State.SAME and remote_state(remote, base) is State.SAME:
@@ -102,11 +104,13 @@ def _decide_all(
             local_hashes.add(path)
         elif got == "remote":
             remote_contents.add(path)
+        elif got == "remote_hash":
+            remote_hashes.add(path)
         elif isinstance(got, Op):
             ops[path] = got
     need = None
-    if local_hashes or remote_contents:
-        need = Need(frozenset(local_hashes), frozenset(remote_contents))
+    if local_hashes or remote_contents or remote_hashes:
+        need = Need(frozenset(local_hashes), frozenset(remote_contents), frozenset(remote_hashes))
     return ops, need
 
 
