@@ -23,7 +23,7 @@ from syncd.paths import is_within
 from syncd.planner.moves import Trees
 from syncd.planner.names import Names, conflict_name, rename_subtree
 from syncd.planner.ops import DeleteRemote, MoveLocal, MoveRemote, Op, Policy, Reason, TrashLocal
-from syncd.planner.rules import State, below, local_state, remote_state
+from syncd.planner.rules import State, below, is_unconfirmed, local_state, remote_state
 from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 
 UNCHANGED = (State.SAME, State.TOUCHED)
@@ -37,7 +37,8 @@ class TypeChanges:
     ``deletes``: the followed side's old entries (see ``plan._order`` for when they run).
     ``created``: the conflict names and the followed paths; the copies made at or below
     them carry the reason TYPE_CHANGED. ``gone_local`` / ``gone_remote``: the nodes the
-    deletes take away, for the guards.
+    deletes take away, for the guards. ``unsure``: remote files (path -> node as seen)
+    whose hash would let the other side follow (kept both until it is known).
     """
 
     renames: list[MoveLocal | MoveRemote] = field(default_factory=list)
@@ -45,6 +46,7 @@ class TypeChanges:
     created: set[str] = field(default_factory=set)
     gone_local: dict[str, LocalNode] = field(default_factory=dict)
     gone_remote: dict[str, RemoteNode] = field(default_factory=dict)
+    unsure: dict[str, RemoteNode] = field(default_factory=dict)
 
 
 class _Index:
@@ -73,38 +75,52 @@ class _Index:
         return taken
 
 
-def _unchanged(index: _Index, trees: Trees, side: str, path: str, policy: Policy) -> bool:
+def _unsure(node: RemoteNode, agreed: BaseNode, policy: Policy) -> bool:
+    """Our upload to a base-only server whose bytes were not hashed yet (rules.py)."""
+    known = policy.remote_hashes.keys() | policy.different_contents
+    return is_unconfirmed(node, agreed) and agreed.path not in known
+
+
+def _unchanged(
+    index: _Index, trees: Trees, side: str, path: str, policy: Policy, unsure: dict
+) -> bool:
     """``side`` holds at and below ``path`` only what the base knows, each unchanged
-    (entries the base knows may be gone: a delete there agrees with the type change)."""
+    (entries the base knows may be gone: a delete there agrees with the type change).
+
+    Files only the hash of their bytes can judge go into ``unsure`` and make it False for
+    now: the plan asks for those hashes and is made again.
+    """
     tree, base = getattr(trees, side), trees.base
-
-    def state(node: LocalNode | RemoteNode, agreed: BaseNode) -> State:
-        if side == "local":
-            return local_state(node, agreed)
-        return remote_state(node, agreed, policy.remote_hashes)
-
     node, agreed = tree[path], base[path]
     if node.kind is not agreed.kind:
         return False
-    if not node.is_dir:
-        return state(node, agreed) in UNCHANGED
-    for p in index.below(side, path):
+    pending = {}
+    for p in index.below(side, path) if node.is_dir else [path]:
         n, b = tree[p], base.get(p)
-        if b is None or n.kind is not b.kind or (not n.is_dir and state(n, b) not in UNCHANGED):
+        if b is None or n.kind is not b.kind:
             return False
-    return True
+        if n.is_dir:
+            continue
+        if side == "remote" and _unsure(n, b, policy):
+            pending[p] = n
+            continue
+        state = local_state(n, b) if side == "local" else remote_state(n, b, policy.remote_hashes)
+        if state not in UNCHANGED:
+            return False
+    unsure.update(pending)
+    return not pending
 
 
-def _follow(index: _Index, trees: Trees, path: str, policy: Policy) -> str | None:
+def _follow(index: _Index, trees: Trees, path: str, policy: Policy, unsure: dict) -> str | None:
     """Which side follows a one-sided type change at ``path``: "local", "remote" or None."""
     agreed = trees.base.get(path)
     unknown = policy.local_unknown | policy.remote_unknown
     if policy.is_merge or agreed is None or any(is_within(u, path) for u in unknown):
         return None
     local, remote = trees.local[path], trees.remote[path]
-    if local.kind is not agreed.kind and _unchanged(index, trees, "remote", path, policy):
+    if local.kind is not agreed.kind and _unchanged(index, trees, "remote", path, policy, unsure):
         return "remote"
-    if remote.kind is not agreed.kind and _unchanged(index, trees, "local", path, policy):
+    if remote.kind is not agreed.kind and _unchanged(index, trees, "local", path, policy, unsure):
         return "local"
     return None
 
@@ -122,7 +138,7 @@ def resolve_type_changes(trees: Trees, policy: Policy, names: Names) -> TypeChan
         local, remote = trees.local.get(path), trees.remote.get(path)
         if local is None or remote is None or local.kind is remote.kind:
             continue  # a clash above this path already moved it
-        side = _follow(index, trees, path, policy)
+        side = _follow(index, trees, path, policy, out.unsure)
         op: Op
         if side is not None:
             gone = out.gone_remote if side == "remote" else out.gone_local

@@ -178,6 +178,12 @@ def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -
     kinds = resolve_type_changes(trees, policy, names)
     clashes, trees.remote, clashed = resolve_clashes(trees.local, trees.remote, policy, names)
     ops, need = _decide_all(trees, seen, policy, names)
+    # A type change that the hash of an upload would decide: ask for it, if the server
+    # holds that file at that path now (not only after a planned move).
+    asked = {p for p, node in kinds.unsure.items() if seen.remote.get(p) is node}
+    if asked:
+        need = need or Need()
+        need = replace(need, remote_hashes=need.remote_hashes | asked)
     _mark(ops, kinds.created, Reason.TYPE_CHANGED)
     _mark(ops, clashed, Reason.NAME_CLASH)
     ops = collapse_deletes(ops, trees.local, trees.remote, policy)

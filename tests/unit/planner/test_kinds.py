@@ -276,3 +276,22 @@ def test_base_only_server_follows_the_same_way():
     world.apply(result)
     assert files(world.local) == files(world.remote)
     assert plan(*world.view(), replace(Policy(), has_hashes=False)).ops == ()
+
+
+@pytest.mark.parametrize(
+    ("fetched", "first_op"),
+    [("sha256:x", "DeleteRemote"), ("sha256:y", "MoveRemote")],
+    ids=["ours-is-followed", "theirs-is-kept-both"],
+)
+def test_base_only_unconfirmed_upload_is_hashed_before_it_is_followed(fetched, first_op):
+    # The file p is our upload, not yet confirmed; then the folder replaced it locally.
+    bare = replace(rfile("p"), revision=None, hash=None)
+    unconfirmed = replace(bfile("p"), remote_revision=None, remote_modified_time=None)
+    local, remote, base = new_dir_l, tree(bare), tree(unconfirmed)
+    asked = plan(local, remote, base, Policy(has_hashes=False))
+    assert asked.need is not None and asked.need.remote_hashes == {"p"}
+    told = Policy(has_hashes=False, remote_hashes={"p": fetched})
+    result = plan(local, remote, base, told)
+    assert result.need is None
+    assert type(result.ops[0]).__name__ == first_op
+    assert result.ops[0].path == "p"
