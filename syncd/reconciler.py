@@ -21,10 +21,11 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from syncd.errors import PreconditionFailed, SafetyStop, UsageError
+from syncd.errors import ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.local.scan import scan
 from syncd.local.write import remove_temp_files
@@ -344,7 +345,8 @@ class Engine:
     def _gather(
         self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy, report: Report
     ):
-        """Hash the local files the planner asked about; hash remote bytes to compare.
+        """Hash the local files the planner asked about; hash remote bytes to compare with
+        the local file or, for ``remote_hashes``, to hand their hash to the planner.
 
         The remote bytes are hashed as they stream in and never stored, so comparing writes
         nothing (a dry run compares too). A server whose bytes do not match its own listing
@@ -381,11 +383,24 @@ class Engine:
                 report.problems.append((path, str(exc).removeprefix(f"{path}: ")))
                 continue
             (equal if result.hash == node.hash else different).add(path)
+        fetched = dict(policy.remote_hashes)
+        wanted = [p for p in sorted(need.remote_hashes) if p in remote and not remote[p].is_dir]
+        if wanted:  # one download each, so several at once, as the worker's transfers
+            with ThreadPoolExecutor(
+                max(1, self.transfers), thread_name_prefix="syncd-hash"
+            ) as pool:
+                digests = list(pool.map(lambda p: self._remote_hash_or_none(p, remote), wanted))
+            for path, digest in zip(wanted, digests, strict=True):
+                if digest is None:
+                    different.add(path)  # not readable now: unsure, so it counts as changed
+                else:
+                    fetched[path] = digest
         return local, replace(
             policy,
             equal_contents=frozenset(equal),
             different_contents=frozenset(different),
             remote_unknown=frozenset(unknown),
+            remote_hashes=fetched,
         )
 
     def _prune_downloads(self, report: Report, scope: set[str] | None) -> None:
@@ -404,6 +419,24 @@ class Engine:
         if dropped:
             log.info("event=partial_downloads_dropped count=%d", len(dropped))
 
+    def _remote_hash(self, path: str, remote: Mapping) -> str:
+        """The hash of the server's bytes at ``path``, hashed as they stream, never stored;
+        a body of another size than listed is ``PreconditionFailed``."""
+        listed = remote.get(path)
+        return self.client.files.download(
+            self.workspace_id,
+            path,
+            None,
+            expected_size=listed.size if listed is not None else None,
+        ).hash
+
+    def _remote_hash_or_none(self, path: str, remote: Mapping) -> str | None:
+        try:
+            return self._remote_hash(path, remote)
+        except (ItemError, PreconditionFailed) as exc:
+            log.info("event=remote_hash_failed path=%s detail=%s", path, exc)
+            return None
+
     def _record_errors(self, report: Report) -> None:
         synced = {o.path for o in report.outcomes if o.status is Status.DONE}
         self.store.item_errors.clear(synced)
@@ -415,8 +448,9 @@ def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNo
     """Adopt the server's new revision for paths whose content is what the base agreed on.
 
     A PUT answers 204 without the new revision, so our own upload comes back through the
-    feed as a change; with the same hash (or, on a base-only server, the same size after
-    an upload that did not learn the time) it is no change at all.
+    feed as a change; with the same hash it is no change at all. A base-only server shows
+    no hash, and an entry of the size we sent may be another client's write: the planner
+    proves those by the hash of their bytes (``rules.is_unconfirmed``), never here.
     """
     updated = []
     for path, b in base.items():
@@ -430,13 +464,7 @@ def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNo
                 )
             continue
         same_hash = r.hash is not None and r.hash == b.hash
-        unlearned = (
-            r.revision is None
-            and b.remote_revision is None
-            and b.remote_modified_time is None
-            and r.size == b.size
-        )
-        if (same_hash and r.revision != b.remote_revision) or unlearned:
+        if same_hash and r.revision != b.remote_revision:
             updated.append(
                 replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
             )

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from syncd.paths import ancestors, is_within
-from syncd.planner.names import Names, conflict_name, fold, rename_subtree
+from syncd.planner.names import fold, rename_subtree
 from syncd.planner.ops import MoveLocal, MoveRemote, Policy, Reason
 from syncd.planner.rules import State, below, local_state, remote_state
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
@@ -168,7 +168,7 @@ def find_local_moves(trees: Trees, policy: Policy) -> list[MoveRemote]:
             and _room(trees.remote, dest)
             and remote is not None
             and remote.kind is base.kind
-            and (remote.is_dir or remote_state(remote, base) in UNCHANGED)
+            and (remote.is_dir or remote_state(remote, base, policy.remote_hashes) in UNCHANGED)
             and not is_within(dest, src)
             and not _blocked(src, unknown)
             and not _blocked(dest, unknown)
@@ -221,34 +221,3 @@ def _apply(trees: Trees, side: str, src: str, dest: str) -> None:
     rename_subtree(trees.base, src, dest)
     if is_dir:  # only a directory can hold the source of a later move
         trees.renames.append((src, dest))
-
-
-def vacate_type_changes(
-    trees: Trees, policy: Policy, names: Names
-) -> tuple[list[MoveLocal | MoveRemote], set[str]]:
-    """Where one side holds a file and the other a directory, the file steps aside.
-
-    The file is renamed on its own side to a conflict name (and later copied across under
-    that name); the directory takes the path. Prevents: a file and a directory fighting for
-    one path, where either choice alone would drop one of them.
-    """
-    ops: list[MoveLocal | MoveRemote] = []
-    created: set[str] = set()
-    clashes = sorted(
-        path
-        for path, node in trees.local.items()
-        if path in trees.remote and trees.remote[path].kind is not node.kind
-    )
-    for path in clashes:
-        local, remote = trees.local.get(path), trees.remote.get(path)
-        if local is None or remote is None or local.kind is remote.kind:
-            continue
-        dest = conflict_name(path, policy, names)
-        created.add(dest)
-        if local.is_dir:
-            ops.append(MoveRemote(path, Reason.TYPE_CHANGED, dest=dest, remote=remote))
-            rename_subtree(trees.remote, path, dest)
-        else:
-            ops.append(MoveLocal(path, Reason.TYPE_CHANGED, dest=dest, local=local))
-            rename_subtree(trees.local, path, dest)
-    return ops, created

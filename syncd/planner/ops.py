@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,6 +30,7 @@ class Reason(StrEnum):
     BOTH_EQUAL = "BOTH_EQUAL"
     BOTH_CHANGED = "BOTH_CHANGED"
     BOTH_DELETED = "BOTH_DELETED"
+    UPLOAD_CONFIRMED = "UPLOAD_CONFIRMED"
     LOCAL_MOVED = "LOCAL_MOVED"
     REMOTE_MOVED = "REMOTE_MOVED"
     TYPE_CHANGED = "TYPE_CHANGED"
@@ -140,10 +142,13 @@ class Need:
 
     ``local_hashes``: local paths to hash. ``remote_contents``: remote paths whose
     content must be fetched and compared (base-only server, no hashes).
+    ``remote_hashes``: remote paths whose content must be fetched and hashed, the answer
+    going to ``Policy.remote_hashes`` (a base-only server's file that may be our upload).
     """
 
     local_hashes: frozenset[str] = frozenset()
     remote_contents: frozenset[str] = frozenset()
+    remote_hashes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +193,7 @@ class Policy:
     directory that holds one.
     ``local_files`` / ``remote_files``: how many files each side holds in all, when the
     trees are only a part of it (a scoped sync of the daemon); None: count the trees.
+    ``remote_hashes``: path -> hash of the remote bytes, fetched for a ``Need``.
     """
 
     is_merge: bool = False
@@ -206,6 +212,7 @@ class Policy:
     remote_unknown: frozenset[str] = field(default_factory=frozenset)
     local_files: int | None = None
     remote_files: int | None = None
+    remote_hashes: Mapping[str, str] = field(default_factory=dict)
 
 
 def describe(op: Op) -> str:

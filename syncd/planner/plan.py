@@ -5,8 +5,9 @@ The stages, each applied to the trees before the next one looks at them:
 1. Paths under ``policy.local_unknown`` / ``remote_unknown`` are left out (never deleted).
 2. moves.py pairs disappearances with appearances (local moves first, then remote ones);
    not in a merge, which must delete nothing (a move deletes the old name).
-3. Type changes: where one side holds a file and the other a directory, the file steps
-   aside to a conflict name (moves.py); name clashes on a case-folding disk (names.py).
+3. Type changes: where one side holds a file and the other a directory, the other side
+   follows a change made on one side only, else the file steps aside to a conflict name
+   (kinds.py); name clashes on a case-folding disk (names.py).
 4. rules.py decides every remaining path by the table; directory deletes are collapsed.
 5. The ops are ordered into phases; guards.py adds refusals.
 
@@ -18,8 +19,13 @@ What the worker may rely on (the order of ``Plan.ops`` is the execution order):
       before a mkdir at the same depth. Each move is a phase of its own (a later move may
       name its source as it is after an earlier one); mkdirs of one depth share a phase.
       So parents exist before children and a moved directory before anything inside it.
-   b. transfers: Upload, Download, KeepBoth, RecordBase (one phase).
-   c. deletes: TrashLocal, DeleteRemote, ForgetBase, deepest first (one phase). Deletes
+      The delete of a file that a directory replaces (a type change the other side
+      follows) is a phase of its own just before the moves and mkdirs of its depth.
+   b. the deletes of directories that a file replaces (type changes followed), one phase:
+      after every move (one may take something out of such a directory first) and
+      before the file is copied in.
+   c. transfers: Upload, Download, KeepBoth, RecordBase (one phase).
+   d. deletes: TrashLocal, DeleteRemote, ForgetBase, deepest first (one phase). These
       come after moves and transfers; a deleted directory never has its own children
       deleted by a second op.
 2. Paths of ops after a move are spelled as after that move. An op inside a directory
@@ -27,17 +33,19 @@ What the worker may rely on (the order of ``Plan.ops`` is the execution order):
    gives moved entries new revisions, so such an op may answer 412: re-plan that path.
 3. When ``Plan.need`` is set, the ops cover every other path; gather the facts and plan
    again before running anything (the ops are there for ``--dry-run``). A need names a
-   path that exists now on both sides (never one that only a planned move would create).
+   path that exists now on the server, and on disk too for a local hash or a comparison
+   (never one that only a planned move would create).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from syncd.paths import is_within
 from syncd.planner import guards
-from syncd.planner.moves import Trees, find_local_moves, find_remote_moves, vacate_type_changes
+from syncd.planner.kinds import resolve_type_changes
+from syncd.planner.moves import Trees, find_local_moves, find_remote_moves
 from syncd.planner.names import Names, resolve_clashes
 from syncd.planner.ops import (
     DeleteRemote,
@@ -81,6 +89,7 @@ def _decide_all(
     ops: dict[str, Op] = {}
     local_hashes: set[str] = set()
     remote_contents: set[str] = set()
+    remote_hashes: set[str] = set()
     for path in sorted(set(trees.local) | set(trees.remote) | set(trees.base)):
         local, remote, base = trees.local.get(path), trees.remote.get(path), trees.base.get(path)
         if local_state(local, base) is State.SAME and remote_state(remote, base) is State.SAME:
@@ -95,20 +104,33 @@ def _decide_all(
             local_hashes.add(path)
         elif got == "remote":
             remote_contents.add(path)
+        elif got == "remote_hash":
+            remote_hashes.add(path)
         elif isinstance(got, Op):
             ops[path] = got
     need = None
-    if local_hashes or remote_contents:
-        need = Need(frozenset(local_hashes), frozenset(remote_contents))
+    if local_hashes or remote_contents or remote_hashes:
+        need = Need(frozenset(local_hashes), frozenset(remote_contents), frozenset(remote_hashes))
     return ops, need
 
 
-def _order(moves: list[Op], ops: dict[str, Op]) -> tuple[tuple[Op, ...], tuple[int, ...]]:
+def _replaces_dir(op: Op) -> bool:
+    """A type change's delete that empties a directory (else it removes a file)."""
+    node = op.remote if isinstance(op, DeleteRemote) else getattr(op, "local", None)
+    return node is not None and node.is_dir
+
+
+def _order(
+    moves: list[Op], ops: dict[str, Op], type_deletes: Sequence[Op] = ()
+) -> tuple[tuple[Op, ...], tuple[int, ...]]:
     """Execution order and phase boundaries (see the module docstring)."""
     structure: list[tuple[tuple[int, int, int, str], Op]] = []
     for seq, op in enumerate(moves):
         assert isinstance(op, MOVES)
         structure.append(((_depth(op.dest), 0, seq, op.dest), op))
+    for op in type_deletes:
+        if not _replaces_dir(op):
+            structure.append(((_depth(op.path), -1, 0, op.path), op))
     for path, op in ops.items():
         if isinstance(op, MKDIRS):
             structure.append(((_depth(path), 1, 0, path), op))
@@ -129,7 +151,8 @@ def _order(moves: list[Op], ops: dict[str, Op]) -> tuple[tuple[Op, ...], tuple[i
         (op for op in ops.values() if isinstance(op, DELETES)),
         key=lambda op: (-_depth(op.path), op.path, type(op).__name__),
     )
-    for group_ops in (transfers, deletes):
+    emptied = sorted((op for op in type_deletes if _replaces_dir(op)), key=lambda op: op.path)
+    for group_ops in (emptied, transfers, deletes):
         if group_ops:
             ordered.extend(group_ops)
             ends.append(len(ordered))
@@ -152,12 +175,21 @@ def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -
     moves: list[Op] = []
     if not policy.is_merge:  # a merge deletes nothing, and a move deletes the old name
         moves = [*find_local_moves(trees, policy), *find_remote_moves(trees, policy)]
-    vacates, vacated = vacate_type_changes(trees, policy, names)
+    kinds = resolve_type_changes(trees, policy, names)
     clashes, trees.remote, clashed = resolve_clashes(trees.local, trees.remote, policy, names)
     ops, need = _decide_all(trees, seen, policy, names)
-    _mark(ops, vacated, Reason.TYPE_CHANGED)
+    # A type change that the hash of an upload would decide: ask for it, if the server
+    # holds that file at that path now (not only after a planned move).
+    asked = {p for p, node in kinds.unsure.items() if seen.remote.get(p) is node}
+    if asked:
+        need = need or Need()
+        need = replace(need, remote_hashes=need.remote_hashes | asked)
+    _mark(ops, kinds.created, Reason.TYPE_CHANGED)
     _mark(ops, clashed, Reason.NAME_CLASH)
     ops = collapse_deletes(ops, trees.local, trees.remote, policy)
-    ordered, ends = _order([*moves, *vacates, *clashes], ops)
-    refusals = guards.check(ordered, trees.local, trees.remote, trees.base, policy)
+    ordered, ends = _order([*moves, *kinds.renames, *clashes], ops, kinds.deletes)
+    # The guards count what the type changes delete, which left the trees with them.
+    local_view = {**trees.local, **kinds.gone_local} if kinds.gone_local else trees.local
+    remote_view = {**trees.remote, **kinds.gone_remote} if kinds.gone_remote else trees.remote
+    refusals = guards.check(ordered, local_view, remote_view, trees.base, policy)
     return Plan(ops=ordered, refusals=refusals, need=need, phase_ends=ends)

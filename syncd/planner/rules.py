@@ -5,7 +5,9 @@
 2. A path decided here sees trees where moves, type changes and name clashes are already
    applied (plan.py), so both sides hold the same kind wherever both hold the path.
 3. When a fact is missing (a local hash, remote bytes on a base-only server) the path gets
-   no op but a ``Need``; nothing is guessed.
+   no op but a ``Need``; nothing is guessed. On a base-only server our own upload is
+   taken as such only once the hash of the server's bytes equals the hash we sent
+   (``is_unconfirmed``); until then the base holds no server time for it.
 4. ``collapse_deletes`` (below the table) turns per-path directory deletes into one delete
    of the topmost directory, or keeps the directory when anything under it survives.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from enum import Enum
 
 from syncd.paths import is_within
@@ -109,8 +112,14 @@ def local_state(local: LocalNode | None, base: BaseNode | None) -> State:
     return State.TOUCHED if hashes_known and local.hash == base.hash else C
 
 
-def remote_state(remote: RemoteNode | None, base: BaseNode | None) -> State:
-    """A remote file changed when its revision moved (E1); without E1, size or time."""
+def remote_state(
+    remote: RemoteNode | None, base: BaseNode | None, hashes: Mapping[str, str] | None = None
+) -> State:
+    """A remote file changed when its revision moved (E1); without E1, size or time.
+
+    ``hashes`` (``Policy.remote_hashes``) settles an unconfirmed upload; without its hash
+    the file counts as changed, which never loses anything (``decide`` asks for it).
+    """
     if remote is None:
         return A if base is None else D
     if base is None:
@@ -125,8 +134,30 @@ def remote_state(remote: RemoteNode | None, base: BaseNode | None) -> State:
         return S if remote.revision == base.remote_revision else State.TOUCHED
     if remote.revision is not None and base.remote_revision is not None:
         return S if remote.revision == base.remote_revision else C
+    if is_unconfirmed(remote, base):
+        digest = (hashes or {}).get(base.path)
+        return State.TOUCHED if digest is not None and digest == base.hash else C
     same = remote.size == base.size and remote.modified_time == base.remote_modified_time
     return S if same else C
+
+
+def is_unconfirmed(remote: RemoteNode, base: BaseNode) -> bool:
+    """Our upload to a base-only server, not yet confirmed: the base lacks the server's time.
+
+    A PUT there answers without the entry, and a listing shows only size and time, so an
+    entry of the size we sent may as well be another client's write that landed after
+    ours. Only the hash of its bytes, against the hash of what we sent, tells them apart;
+    a different size is a change without any doubt.
+    """
+    return (
+        not base.is_dir
+        and base.hash is not None
+        and base.remote_revision is None
+        and base.remote_modified_time is None
+        and remote.revision is None
+        and remote.hash is None
+        and remote.size == base.size
+    )
 
 
 def same_content(local: LocalNode, remote: RemoteNode, policy: Policy) -> bool | str | None:
@@ -137,6 +168,9 @@ def same_content(local: LocalNode, remote: RemoteNode, policy: Policy) -> bool |
         return False
     if remote.hash is not None:
         return "local" if local.hash is None else local.hash == remote.hash
+    if local.path in policy.remote_hashes:
+        fetched = policy.remote_hashes[local.path]
+        return "local" if local.hash is None else local.hash == fetched
     if local.path in policy.equal_contents:
         return True
     if local.path in policy.different_contents:
@@ -152,8 +186,18 @@ def decide(
     policy: Policy,
     names: Names,
 ) -> Op | str | None:
-    """The op for one path, None for nothing, or "local"/"remote" for a missing fact."""
-    lstate, rstate = local_state(local, base), remote_state(remote, base)
+    """The op for one path, None for nothing, or the missing fact: "local" (a local hash),
+    "remote" (remote bytes to compare) or "remote_hash" (remote bytes to hash)."""
+    if (
+        remote is not None
+        and base is not None
+        and is_unconfirmed(remote, base)
+        and path not in policy.remote_hashes
+        and path not in policy.different_contents  # unsure: counts as changed
+    ):
+        return "remote_hash"
+    lstate = local_state(local, base)
+    rstate = remote_state(remote, base, policy.remote_hashes)
     if policy.is_merge:
         act, reason = merge_row(lstate, rstate)
     else:
@@ -162,6 +206,11 @@ def decide(
     if act is Act.NOTHING:
         # Same content, stale facts in the base: refresh them, so the next sync stays quiet.
         if State.TOUCHED in (lstate, rstate) and local is not None and remote is not None:
+            if path in policy.remote_hashes and base is not None:
+                # The server's bytes proved to be our upload: only now is its time ours.
+                if local.hash is None:
+                    local = replace(local, hash=base.hash)
+                return RecordBase(path, Reason.UPLOAD_CONFIRMED, local=local, remote=remote)
             return RecordBase(path, Reason.UNCHANGED, local=local, remote=remote)
         return None
     if act is Act.UPLOAD:

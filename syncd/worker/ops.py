@@ -126,6 +126,12 @@ def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode 
     If the file's stat after the upload differs from the one before, the local facts are left
     out of the base, so the next scan sees a change and compares by hash: a write that raced
     the upload is never mistaken for the synced version.
+
+    The server's facts come only from the answer: a PUT answers without the entry, so the
+    base holds no revision or time for it. A full server's feed then proves the echo by
+    its hash; on a base-only server no listing can prove it (another client's write of the
+    same size may land before any listing of ours), so the planner confirms it later by
+    the hash of the server's bytes (``rules.is_unconfirmed``).
     """
     source = ctx.local_path(path, local)
     before = _stat(source)

@@ -97,10 +97,9 @@ ROWS = [
         tree(rfile("p")),
         tree(bfile("p")),
         [
-            ("MoveRemote", "p", "TYPE_CHANGED"),
-            ("MkdirRemote", "p", "EDIT_BEATS_DELETE"),
-            ("Download", "p (conflicted copy 1970-01-01 000000 host)", "TYPE_CHANGED"),
-            ("Upload", "p/in", "LOCAL_NEW"),
+            ("DeleteRemote", "p", "TYPE_CHANGED"),
+            ("MkdirRemote", "p", "TYPE_CHANGED"),
+            ("Upload", "p/in", "TYPE_CHANGED"),
         ],
     ),
     (
@@ -109,10 +108,9 @@ ROWS = [
         tree(rdir("p", rev=3), rfile("p/in", "i", rev=3)),
         tree(bfile("p")),
         [
-            ("MoveLocal", "p", "TYPE_CHANGED"),
-            ("MkdirLocal", "p", "EDIT_BEATS_DELETE"),
-            ("Upload", "p (conflicted copy 1970-01-01 000000 host)", "TYPE_CHANGED"),
-            ("Download", "p/in", "REMOTE_NEW"),
+            ("TrashLocal", "p", "TYPE_CHANGED"),
+            ("MkdirLocal", "p", "TYPE_CHANGED"),
+            ("Download", "p/in", "TYPE_CHANGED"),
         ],
     ),
     (

@@ -12,6 +12,7 @@ from syncd.planner.ops import (
     MoveRemote,
     Plan,
     Policy,
+    Reason,
     RecordBase,
     TrashLocal,
 )
@@ -54,14 +55,41 @@ def test_moved_directory_comes_before_a_new_directory_inside_it():
     assert [type(op).__name__ for op in result.ops] == ["MoveRemote", "MkdirRemote"]
 
 
+def _check_type_change_delete(result: Plan, i: int) -> None:
+    """A type change's delete of ``path`` runs after every move out of ``path`` and before
+    anything is created at or below it."""
+    path = result.ops[i].path
+    for j, op in enumerate(result.ops):
+        creates = op.dest if isinstance(op, (MoveLocal, MoveRemote)) else op.path
+        if isinstance(op, (MoveLocal, MoveRemote)) and is_within(op.path, path):
+            assert j < i, f"{op} moves out of {path!r} after its delete"
+        elif j != i and not isinstance(op, DELETES) and is_within(creates, path):
+            assert j > i, f"{op} creates at or below {path!r} before its delete"
+
+
+def test_type_change_deletes_come_before_what_replaces_them():
+    local = tree(lfile("f", "new"), ldir("d"), lfile("d/in"), lfile("q"))
+    remote = tree(rdir("f"), rfile("f/a"), rfile("d"), rfile("q"))
+    base = tree(bdir("f"), bfile("f/a"), bfile("d"), bfile("q"))
+    result = plan(local, remote, base, Policy())
+    assert _kinds(result) == [
+        ["DeleteRemote"],  # the file d, before the folder d is made
+        ["MkdirRemote"],
+        ["DeleteRemote"],  # the folder f, before the file f is sent
+        ["Upload", "Upload"],
+    ]
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds())
 def test_ordering_promises_hold_for_generated_trees(world):
     local, remote, base, folds = world
     result = plan(local, remote, base, Policy(folds_case=folds, allow_mass_delete=True))
     seen_delete = False
-    for op in result.ops:
-        if isinstance(op, DELETES):
+    for i, op in enumerate(result.ops):
+        if isinstance(op, DELETES) and op.reason is Reason.TYPE_CHANGED:
+            _check_type_change_delete(result, i)
+        elif isinstance(op, DELETES):
             seen_delete = True
         else:
             assert not seen_delete, "a delete before a move, mkdir or transfer"

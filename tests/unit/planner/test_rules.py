@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from syncd.planner.ops import Download, KeepBoth, Need, Policy, Upload
+from syncd.planner.ops import Download, KeepBoth, Need, Policy, RecordBase, Upload
 from syncd.planner.plan import plan
 from syncd.planner.trees import BaseNode, RemoteNode
 from tests.unit.planner.build import (
@@ -243,3 +245,85 @@ def test_base_only_different_sizes_need_no_download():
 def test_base_only_change_detection_by_size_and_time(remote, expected):
     result = plan(tree(lfile(P)), tree(remote), bare_base, Policy(has_hashes=False))
     assert summary(result.ops) == expected
+
+
+# Base-only server, our own upload not yet confirmed: the base holds no server time for it,
+# and an entry of the size we sent may be another client's write. Only its bytes tell.
+
+unconfirmed = tree(replace(bare_base[P], remote_modified_time=None))
+ours, theirs = "sha256:x", "sha256:y"  # the hash we sent; another write of the same size
+
+UNCONFIRMED = [
+    # id, local, remote hash fetched, expected
+    ("unchanged-ours", tree(lfile(P)), ours, [("RecordBase", P, "UPLOAD_CONFIRMED")]),
+    ("unchanged-theirs", tree(lfile(P)), theirs, [("Download", P, "REMOTE_CHANGED")]),
+    (
+        "local-edit-ours",
+        tree(lfile(P, "z", changed=True)),
+        ours,
+        [("Upload", P, "LOCAL_CHANGED")],
+    ),
+    (
+        "local-edit-theirs-equal",
+        tree(lfile(P, "y", changed=True)),
+        theirs,
+        [("RecordBase", P, "BOTH_EQUAL")],
+    ),
+    (
+        "local-edit-theirs-different",
+        tree(lfile(P, "z", changed=True)),
+        theirs,
+        [("KeepBoth", P, "BOTH_CHANGED")],
+    ),
+    ("local-deleted-ours", {}, ours, [("DeleteRemote", P, "LOCAL_DELETED")]),
+    ("local-deleted-theirs", {}, theirs, [("Download", P, "EDIT_BEATS_DELETE")]),
+]
+
+
+@pytest.mark.parametrize(
+    ("local", "fetched", "expected"),
+    [row[1:] for row in UNCONFIRMED],
+    ids=[row[0] for row in UNCONFIRMED],
+)
+def test_base_only_unconfirmed_upload_is_settled_by_the_hash_of_its_bytes(local, fetched, expected):
+    remote = tree(_bare(P, "x"))
+    asked = plan(local, remote, unconfirmed, Policy(has_hashes=False))
+    assert asked.need == Need(remote_hashes=frozenset({P}))
+    assert asked.ops == ()
+    told = Policy(has_hashes=False, remote_hashes={P: fetched})
+    result = plan(local, remote, unconfirmed, told)
+    assert result.need is None
+    assert summary(result.ops) == expected
+
+
+def test_base_only_confirmed_upload_records_the_time_it_was_listed_with():
+    told = Policy(has_hashes=False, remote_hashes={P: "sha256:x"})
+    (op,) = plan(tree(lfile(P)), tree(_bare(P, "x", time="t7")), unconfirmed, told).ops
+    assert isinstance(op, RecordBase) and op.remote.modified_time == "t7"
+    assert op.local.hash == "sha256:x"
+
+
+def test_base_only_unconfirmed_upload_of_another_size_is_a_change_without_download():
+    result = plan(tree(lfile(P)), tree(_bare(P, "xyz")), unconfirmed, Policy(has_hashes=False))
+    assert result.need is None
+    assert summary(result.ops) == [("Download", P, "REMOTE_CHANGED")]
+
+
+def test_unconfirmed_upload_in_a_merge_keeps_both_unless_ours():
+    remote = tree(_bare(P, "x"))
+    ours_ = Policy(has_hashes=False, is_merge=True, remote_hashes={P: "sha256:x"})
+    theirs_ = Policy(has_hashes=False, is_merge=True, remote_hashes={P: "sha256:y"})
+    assert summary(plan(tree(lfile(P)), remote, unconfirmed, ours_).ops) == [
+        ("RecordBase", P, "UPLOAD_CONFIRMED")
+    ]
+    assert summary(plan(tree(lfile(P)), remote, unconfirmed, theirs_).ops) == [
+        ("KeepBoth", P, "MERGE_DIFFERENT")
+    ]
+
+
+def test_full_server_never_needs_the_bytes_of_an_upload():
+    # The feed's hash proves the echo; a base without a revision is no doubt there.
+    base_ = tree(replace(bfile(P), remote_revision=None, remote_modified_time=None))
+    result = plan(tree(lfile(P)), tree(rfile(P, rev=9)), base_, Policy())
+    assert result.need is None
+    assert summary(result.ops) == [("RecordBase", P, "UNCHANGED")]
