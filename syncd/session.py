@@ -1,7 +1,9 @@
 """Build the engine for one (server, workspace, folder) from Settings: the wiring, once.
 
 Nothing here decides anything: it opens the client, resolves the workspace, opens the
-state database and hands them to the ``Engine``. ``sync``, ``run`` and ``status`` share it.
+state database, wraps them in the parts the ``Engine`` is handed (``DiskSource`` for the
+folder, ``ServerSource`` for the feed or listing, ``WorkerExecutor`` around the worker)
+and hands them over. ``sync``, ``run`` and ``status`` share it; the daemon too.
 A dry run (``settings.dry_run``) gets a private in-memory copy of the state database and a
 file-system probe that writes nothing, so it cannot change the state or the folder.
 Everything that can be wrong with the settings and the folder is found before the state
@@ -10,23 +12,175 @@ database is created, so a run refused for bad usage leaves no state behind.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from syncd.config import Settings
 from syncd.daemon.lock import folder_lock
 from syncd.errors import ItemError, UsageError, WorkspaceNotFound
 from syncd.local.downloads import Downloads
 from syncd.local.fsprobe import FsTraits, probe, probe_read_only
+from syncd.local.hashing import hash_file
 from syncd.local.ignore import Ignore
+from syncd.local.scan import ScanResult, scan
 from syncd.local.trash import Trash
-from syncd.reconciler import DeleteLimit, Engine
+from syncd.local.write import remove_temp_files
+from syncd.planner import ops
+from syncd.planner.trees import LocalNode, RemoteNode
+from syncd.reconciler import DeleteLimit, Engine, RemoteView, under
+from syncd.remote.feed import follow_feed
+from syncd.remote.listing import list_remote
 from syncd.state.journal import Journal
 from syncd.state.paths import state_db_path
 from syncd.state.store import Store
 from syncd.transport.client import Client
+from syncd.worker.ops import Context
+from syncd.worker.outcome import Outcome
+from syncd.worker.queue import Worker
+
+log = logging.getLogger("syncd.reconciler")
+
+
+class DiskSource:
+    """The folder through ``local.scan``, with the state's hash cache (``LocalSource``)."""
+
+    def __init__(self, root: Path, store: Store, ignore: Ignore, *, follow_links: bool) -> None:
+        self.root = root
+        self.store = store
+        self.ignore = ignore
+        self.follow_links = follow_links
+
+    def scan(self, scope: set[str] | None) -> ScanResult:
+        return scan(
+            self.root,
+            ignore=self.ignore,
+            cache=self.store.hashes,
+            only=scope,
+            follow_links=self.follow_links,
+        )
+
+    def hash(self, node: LocalNode) -> str:
+        digest, _ = hash_file(self.root / (node.disk_name or node.path))
+        return digest
+
+    def tidy(self, scanned: ScanResult) -> None:
+        if scanned.temp_files:
+            removed = remove_temp_files(scanned.temp_files)
+            log.info("event=temp_cleanup removed=%d", len(removed))
+        if scanned.new_hashes:
+            self.store.hashes.put(scanned.new_hashes)
+
+
+class ServerSource:
+    """The workspace through the change feed when the server has one, else a listing
+    (``RemoteSource``).
+
+    With a feed the tree is read from the mirror under the scope alone, and the whole
+    side's files are counted there. A listing is the whole tree by nature: it is cut to
+    the scope here, and its files are counted while it is at hand.
+    """
+
+    def __init__(
+        self, client: Client, store: Store, workspace_id: str, *, feed_wait: float = 0.0
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.workspace_id = workspace_id
+        self.feed_wait = feed_wait
+        self._listed_files: int | None = None
+
+    @property
+    def has_hashes(self) -> bool:
+        return bool(self.client.capabilities.hashes)
+
+    def tree(self, scope: set[str] | None) -> RemoteView:
+        if self.client.capabilities.changes:
+            result = follow_feed(
+                self.client, self.store, self.workspace_id, wait=self.feed_wait, scope=scope
+            )
+            return RemoteView(
+                result.tree, result.unknown, result.rejected, result.changed, result.was_reset
+            )
+        listing = list_remote(self.client, self.workspace_id)
+        tree = listing.tree
+        self._listed_files = sum(1 for r in tree.values() if not r.is_dir)
+        if scope is not None:
+            tree = {p: n for p, n in tree.items() if under(p, scope)}
+        return RemoteView(tree, listing.unknown, listing.rejected)
+
+    def files(self) -> int:
+        if self._listed_files is not None and not self.client.capabilities.changes:
+            return self._listed_files
+        return self.store.remote.files()
+
+    def content_hash(self, path: str, size: int | None) -> str:
+        return self.client.files.download(self.workspace_id, path, None, expected_size=size).hash
+
+
+class WorkerExecutor:
+    """Runs a plan through a ``Worker`` built for it (``Executor``), after telling the
+    progress display how many files and bytes the plan will transfer."""
+
+    def __init__(
+        self,
+        client: Client,
+        store: Store,
+        workspace_id: str,
+        root: Path,
+        trash: Trash,
+        *,
+        journal: Journal | None = None,
+        downloads: Downloads | None = None,
+        progress: object | None = None,
+        transfers: int = 4,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.workspace_id = workspace_id
+        self.root = root
+        self.trash = trash
+        self.journal = journal
+        self.downloads = downloads
+        self.progress = progress
+        self.transfers = transfers
+        self.on_outcome = on_outcome
+
+    def run(
+        self, plan: ops.Plan, local: Mapping[str, LocalNode], remote: Mapping[str, RemoteNode]
+    ) -> list[Outcome]:
+        self._announce(plan.ops)
+        ctx = Context(
+            client=self.client,
+            workspace_id=self.workspace_id,
+            root=self.root,
+            trash=self.trash,
+            progress=self.progress,
+            is_conditional=bool(self.client.capabilities.conditional),
+            local_tree=local,
+            remote_tree=remote,
+            downloads=self.downloads,
+        )
+        worker = Worker(
+            ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
+        )
+        return worker.execute(plan.ops)
+
+    def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
+        set_totals = getattr(self.progress, "set_totals", None)
+        if set_totals is None:
+            return
+        files = nbytes = 0
+        for op in plan_ops:
+            if isinstance(op, ops.Upload) and op.local is not None:
+                files, nbytes = files + 1, nbytes + (op.local.size or 0)
+            elif isinstance(op, ops.Download | ops.KeepBoth) and op.remote is not None:
+                files, nbytes = files + 1, nbytes + (op.remote.size or 0)
+        set_totals(files, nbytes)
 
 
 @dataclass
@@ -38,7 +192,7 @@ class Session:
     db_path: Path
 
 
-def require(settings: object, *names: str) -> None:
+def require(settings: Settings, *names: str) -> None:
     """One clear line for each option a client command cannot do without."""
     missing = [n for n in names if not getattr(settings, n, None)]
     if missing:
@@ -63,7 +217,7 @@ def resolve_workspace(client: Client, workspace: str) -> str:
     raise WorkspaceNotFound(f"workspace {workspace!r} not found")
 
 
-def db_path_for(settings: object, workspace_id: str) -> Path:
+def db_path_for(settings: Settings, workspace_id: str) -> Path:
     root = Path(settings.dir).expanduser().resolve()
     return state_db_path(Path(settings.state_dir).expanduser(), settings.server, workspace_id, root)
 
@@ -117,7 +271,7 @@ def check_state_dir(state_dir: Path) -> None:
 
 @contextmanager
 def open_session(
-    settings: object, *, progress: object | None = None, command: str = "syncd"
+    settings: Settings, *, progress: object | None = None, command: str = "syncd"
 ) -> Iterator[Session]:
     """The parts for one sync, with the folder's lock held for ``command`` before the
     state database is opened (a dry run only checks the lock: ``daemon.lock``)."""
@@ -143,25 +297,36 @@ def open_session(
         ):
             store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
+            trash = Trash(
+                db_path.parent / (db_path.stem + ".trash"),
+                retention_days=settings.trash_retention_days,
+                max_size=settings.trash_max_size,
+            )
+            downloads = Downloads(db_path.parent / (db_path.stem + ".downloads"))
+            journal = Journal(store)
+            ignore = Ignore.load(root) if root.is_dir() else Ignore.from_lines([])
             engine = Engine(
-                client=client,
+                local=DiskSource(root, store, ignore, follow_links=settings.symlinks == "follow"),
+                remote=ServerSource(client, store, workspace_id),
                 store=store,
-                workspace_id=workspace_id,
-                root=root,
-                trash=Trash(
-                    db_path.parent / (db_path.stem + ".trash"),
-                    retention_days=settings.trash_retention_days,
-                    max_size=settings.trash_max_size,
+                executor=WorkerExecutor(
+                    client,
+                    store,
+                    workspace_id,
+                    root,
+                    trash,
+                    journal=journal,
+                    downloads=downloads,
+                    progress=progress,
+                    transfers=settings.transfers,
                 ),
-                downloads=Downloads(db_path.parent / (db_path.stem + ".downloads")),
-                ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
-                journal=Journal(store),
-                transfers=settings.transfers,
+                root=root,
+                trash=trash,
+                journal=journal,
+                downloads=downloads,
                 delete_limit=delete_limit,
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),
-                follow_links=settings.symlinks == "follow",
-                progress=progress,
             )
             yield Session(client, store, engine, workspace_id, db_path)

@@ -16,18 +16,22 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syncd.errors import ItemError, Replan
 from syncd.local import write
 from syncd.local.downloads import Downloads
 from syncd.local.hashing import StatSig
-from syncd.local.trash import make_dirs_durably
+from syncd.local.trash import Trash, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
 from syncd.transport.progress import PerTransfer
 from syncd.worker import links
 from syncd.worker.outcome import Outcome, Status
+
+if TYPE_CHECKING:
+    from syncd.transport.client import Client
 
 log = logging.getLogger("syncd.worker")
 
@@ -36,10 +40,10 @@ log = logging.getLogger("syncd.worker")
 class Context:
     """What every executor may use: handed in by the reconciler, never built here."""
 
-    client: object
+    client: Client
     workspace_id: str
     root: Path
-    trash: object
+    trash: Trash
     progress: object | None = None
     is_conditional: bool = True
     local_tree: Mapping[str, LocalNode] = field(default_factory=dict)

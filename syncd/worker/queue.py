@@ -16,10 +16,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from syncd.planner import ops
 from syncd.worker.ops import Context, run_op
 from syncd.worker.outcome import Outcome, Status
+
+if TYPE_CHECKING:
+    from syncd.state.journal import Journal
+    from syncd.state.store import Store
 
 log = logging.getLogger("syncd.worker")
 
@@ -48,8 +53,8 @@ class Worker:
     def __init__(
         self,
         ctx: Context,
-        store: object,
-        journal: object | None = None,
+        store: Store,
+        journal: Journal | None = None,
         *,
         transfers: int = 4,
         on_outcome: Callable[[Outcome], None] | None = None,
