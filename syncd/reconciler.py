@@ -36,7 +36,7 @@ from syncd.errors import ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
-from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
+from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 from syncd.worker.outcome import Outcome, Status
 
 if TYPE_CHECKING:
@@ -110,8 +110,6 @@ class BaseStore(Protocol):
     def has_base(self) -> bool: ...
 
     def base_files(self) -> int: ...
-
-    def put_base(self, nodes: Iterable[BaseNode]) -> None: ...
 
 
 class Executor(Protocol):
@@ -332,9 +330,10 @@ class Engine:
     def _plan_round(
         self, report: Report, *, first: bool, scope: set[str] | None = None, dry_run: bool = False
     ) -> tuple[ops.Plan, dict[str, LocalNode], dict[str, RemoteNode]]:
-        """Gather the facts and plan once. A dry run gathers the same facts and writes
-        nothing: no temp clean-up in the folder, new hashes and echoes serve this plan
-        without being stored, and feed pages land in its private copy of the state."""
+        """Gather the facts and plan once. Gathering writes no base row (the server's
+        echoes of our writes are the planner's ``RecordBase`` ops); a dry run also leaves
+        the folder and the hash cache alone, and feed pages land in its private copy of
+        the state."""
         scanned = self.local.scan(scope)
         if not dry_run:
             self.local.tidy(scanned)
@@ -346,11 +345,6 @@ class Engine:
         view = self.remote_tree(report, scope)
         remote = view.tree
         base = self.store.base(prefixes=scope)
-        echoes = refresh_echoes(remote, base)
-        if echoes:
-            if not dry_run:
-                self.store.put_base(echoes)
-            base = {**base, **{b.path: b for b in echoes}}
         local = scanned.tree
         policy = replace(
             self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
@@ -477,35 +471,6 @@ class Engine:
         self.store.item_errors.clear(synced)
         for path, reason in report.failed:
             self.store.item_errors.record(path, reason)
-
-
-def refresh_echoes(
-    remote: Mapping[str, RemoteNode], base: Mapping[str, BaseNode]
-) -> list[BaseNode]:
-    """Adopt the server's new revision for paths whose content is what the base agreed on.
-
-    A PUT answers 204 without the new revision, so our own upload comes back through the
-    feed as a change; with the same hash it is no change at all. A base-only server shows
-    no hash, and an entry of the size we sent may be another client's write: the planner
-    proves those by the hash of their bytes (``rules.is_unconfirmed``), never here.
-    """
-    updated = []
-    for path, b in base.items():
-        r = remote.get(path)
-        if r is None or r.kind is not b.kind:
-            continue
-        if b.kind is Kind.DIR:
-            if r.revision != b.remote_revision or r.modified_time != b.remote_modified_time:
-                updated.append(
-                    replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
-                )
-            continue
-        same_hash = r.hash is not None and r.hash == b.hash
-        if same_hash and r.revision != b.remote_revision:
-            updated.append(
-                replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
-            )
-    return updated
 
 
 def under(path: str, prefixes: set[str]) -> bool:

@@ -171,8 +171,9 @@ class WorkerExecutor:
         return worker.execute(plan.ops)
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
+        """A plan that only adopts the server's echoes of our writes is no work to show."""
         set_totals = getattr(self.progress, "set_totals", None)
-        if set_totals is None:
+        if set_totals is None or all(_is_echo(op) for op in plan_ops):
             return
         files = nbytes = 0
         for op in plan_ops:
@@ -181,6 +182,10 @@ class WorkerExecutor:
             elif isinstance(op, ops.Download | ops.KeepBoth) and op.remote is not None:
                 files, nbytes = files + 1, nbytes + (op.remote.size or 0)
         set_totals(files, nbytes)
+
+
+def _is_echo(op: ops.Op) -> bool:
+    return isinstance(op, ops.RecordBase) and op.reason is ops.Reason.REMOTE_ECHO
 
 
 @dataclass

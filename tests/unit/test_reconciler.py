@@ -326,3 +326,21 @@ def test_reloaded_rules_and_transfers_reach_the_parts_that_use_them(parts: Parts
     parts.engine.ignore = rules
     parts.engine.transfers = 9
     assert parts.local.ignore is rules and parts.executor.transfers == 9
+
+
+def test_an_echo_is_an_op_for_the_executor_and_gathering_writes_nothing(parts: Parts) -> None:
+    # Our upload came back through the feed: a new revision of the hash the base holds.
+    parts.store.rows = {"a.txt": base_file("a.txt", "h")}
+    parts.local.tree = {"a.txt": local_file("a.txt", "h")}
+    parts.remote.tree_now = {"a.txt": remote_file("a.txt", "h", revision=5)}
+    parts.store.is_copy = True
+    dry = parts.engine.sync(dry_run=True)
+    assert trace(ops.Plan(tuple(dry.planned))) == [("RecordBase", "a.txt", "REMOTE_ECHO")]
+    assert parts.store.rows["a.txt"].remote_revision == 1  # listed, not recorded
+    parts.store.is_copy = False
+    parts.engine.sync()
+    (plan,) = parts.executor.plans
+    assert trace(plan) == [("RecordBase", "a.txt", "REMOTE_ECHO")]
+    assert parts.store.rows["a.txt"].remote_revision == 5
+    parts.engine.sync()
+    assert len(parts.executor.plans) == 1  # adopted: the next sync has nothing to do
