@@ -225,7 +225,7 @@ class Daemon:
         """One pass, its outcome told to the schedule; the feed starts after the first."""
         store = session.store
         dirty = set(store.dirty.rows())
-        outcome = self._step(session, full=run.is_full, dirty=dirty, is_loud=run.is_loud)
+        outcome = self._step(session, schedule, run, dirty=dirty)
         has_dirty = outcome is Outcome.DONE and bool(store.dirty.rows())
         schedule.pass_ended(outcome, self._clock(), has_dirty=has_dirty)
         if schedule.is_feed_due:
@@ -240,9 +240,7 @@ class Daemon:
         interval = self.notifier.watchdog_interval()
         return min(timeout, interval) if interval else timeout
 
-    def _step(
-        self, session: Session, *, full: bool, dirty: set[str], is_loud: bool = True
-    ) -> Outcome:
+    def _step(self, session: Session, schedule: Schedule, run: Pass, *, dirty: set[str]) -> Outcome:
         """One sync pass; every failure becomes a state, never an exception (except 401/404).
 
         A pass that only the poll timer asked for (a base-only server's listing every
@@ -250,12 +248,14 @@ class Daemon:
         work (``StatusBoard.set_totals``), so an idle daemon stays idle in the status and
         in the log.
         """
-        if is_loud or dirty:
+        if run.is_loud or dirty:
             self.board.set_state(DaemonState.SYNCING)
         self.syncs += 1
         try:
-            full = self._refresh_ignore(session) or full
-            report = self._pass(session, full=full, dirty=dirty)
+            if self._refresh_ignore(session):
+                schedule.ignore_changed()
+                run = replace(run, is_full=True)
+            report = self._pass(session, full=run.is_full, dirty=dirty)
         except StopRequested:
             raise
         except SafetyStop as exc:

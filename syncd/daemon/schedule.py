@@ -1,12 +1,13 @@
 """What the daemon runs next, and when: a pure value fed with events and the clock's time.
 
 1. Events in: local changes (settled dirty paths, or a rescan after lost events), remote
-   changes, whether the server has a change feed, the outcome of each pass, a reload of
-   the intervals, a stop. Out: whether a pass is due now (full or scoped, loud or quiet),
+   changes, whether the server has a change feed, changed ignore rules, the outcome of
+   each pass, a reload of the intervals, a stop. Out: whether a pass is due now (full or scoped, loud or quiet),
    whether the trash prune is due, and the clock time of the next deadline.
 2. The first pass is a full one, due at once. A full pass is owed after lost events,
-   every ``rescan_interval``, and (quietly) every ``poll_interval`` on a server without a
-   change feed; a full pass stays owed until one succeeds.
+   every ``rescan_interval``, (quietly) every ``poll_interval`` on a server without a
+   change feed, and when a pass reads changed ``.syncdignore`` rules; a full pass stays
+   owed until one succeeds.
 3. A failed pass (offline, error) is retried with a capped backoff (1 s .. 60 s); local
    changes meanwhile wait for the retry, a remote change ends the wait at once (the
    server answers again). A success resets the backoff.
@@ -84,6 +85,11 @@ class Schedule:
         """New intervals; each applies from its timer's next re-arm."""
         self.rescan_interval = rescan_interval
         self.poll_interval = poll_interval
+
+    def ignore_changed(self) -> None:
+        """The pass in flight read new root rules: it is a full one, and so is each retry
+        until one succeeds, since no event names the paths the new rules let in."""
+        self._is_full = True
 
     def pass_ended(self, outcome: Outcome, now: float, *, has_dirty: bool = False) -> None:
         """The pass handed out by ``take_pass`` ended; ``has_dirty``: failed items stay."""

@@ -162,6 +162,31 @@ def test_a_reload_sets_the_intervals_of_the_next_timers() -> None:
     assert schedule.take_pass(START + RESCAN + 3600.0) == FULL
 
 
+# -- .syncdignore ------------------------------------------------------------------------
+
+
+def test_changed_rules_make_the_pass_in_flight_a_full_one() -> None:
+    schedule = started()
+    schedule.local_changed()  # a .syncdignore event is a local change: it wakes a pass
+    assert schedule.take_pass(START + 1) == SCOPED
+    schedule.ignore_changed()  # the pass read new rules: the loop runs it full
+    schedule.pass_ended(Outcome.DONE, START + 2)
+    schedule.local_changed()
+    assert schedule.take_pass(START + 3) == SCOPED  # the rules of now were synced in full
+
+
+@pytest.mark.parametrize("outcome", [Outcome.OFFLINE, Outcome.ERROR, Outcome.PAUSED])
+def test_changed_rules_owe_a_full_pass_until_one_succeeds(outcome: Outcome) -> None:
+    """No event names the paths the new rules let in: only a full pass finds them."""
+    schedule = started()
+    schedule.local_changed()
+    assert schedule.take_pass(START + 1) == SCOPED
+    schedule.ignore_changed()
+    schedule.pass_ended(outcome, START + 2)
+    schedule.remote_changed(START + 3)
+    assert schedule.take_pass(START + 3) == FULL
+
+
 # -- offline, errors, backoff ------------------------------------------------------------
 
 
