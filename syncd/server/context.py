@@ -20,11 +20,11 @@ from typing import TypeVar
 import anyio.to_thread
 from starlette.requests import Request
 
-from syncd.errors import Unauthorized
 from syncd.server import auth, uploads
 from syncd.server.blobs import BlobStore
 from syncd.server.db import Database, open_database
 from syncd.server.feed import Notifier
+from syncd.server.service.errors import Unauthorized
 from syncd.server.settings import ServerSettings
 
 T = TypeVar("T")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncd.errors import NotFound
 from syncd.server import auth
 from syncd.server.http import json_response
 from syncd.server.routes.common import Routes, context
+from syncd.server.service.errors import NotFound
 
 router = Routes("accounts")
 

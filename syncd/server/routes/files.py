@@ -18,8 +18,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from syncd.errors import InvalidParameter, NotFound, PathConflict
-from syncd.paths import normalize
+from syncd.protocol.errors import WireCode
 from syncd.server import entries, storage
 from syncd.server.blobs import INLINE_MAX
 from syncd.server.context import ServerContext
@@ -35,6 +34,7 @@ from syncd.server.http import (
     receive_small,
 )
 from syncd.server.routes.common import Routes, context, entry_json
+from syncd.server.service.errors import Conflict, InvalidParameter, NotFound, workspace_path
 
 router = Routes("files")
 
@@ -112,9 +112,9 @@ async def get_file(request: Request, workspace_id: str, file_path: str) -> Respo
                 storage.get_workspace(conn, account_id, workspace_id)
                 row = entries.get_entry(conn, workspace_id, path)
                 if row is None:
-                    raise NotFound(f"no entry {path!r}", path=path)
+                    raise NotFound(f"no entry {path!r}")
                 if row.type != "file":
-                    raise PathConflict(f"{path!r} is a directory, not a file")
+                    raise Conflict(f"{path!r} is a directory, not a file")
                 data = ctx.store.inline_bytes(conn, row.hash)
             span = _parse_range(range_header, row.size)
             if data is not None:
@@ -134,13 +134,15 @@ async def get_file(request: Request, workspace_id: str, file_path: str) -> Respo
                         data = handle.read()
                 handle = None
             return handle, row.size, str(row.revision), span, data
-        raise NotFound(f"no entry {path!r}", path=path)
+        raise NotFound(f"no entry {path!r}")
 
     handle, size, revision, span, data = await ctx.run(work)
     headers = {} if ctx.base_only else {"ETag": f'"{revision}"', "Accept-Ranges": "bytes"}
     if span == "unsatisfiable":
         headers["Content-Range"] = f"bytes */{size}"
-        response = error_body(416, "invalid_parameter", f"range starts past the end ({size})")
+        response = error_body(
+            416, WireCode.INVALID_PARAMETER, f"range starts past the end ({size})"
+        )
         response.headers.update(headers)
         return response
     status = 200
@@ -273,7 +275,7 @@ async def file_op(request: Request, workspace_id: str, file_path: str) -> Respon
     if op != "mkdir":
         if not isinstance(body.get("dest"), str):
             raise InvalidParameter(f"{op} needs a string dest")
-        dest = normalize(body["dest"])
+        dest = workspace_path(body["dest"])
 
     def mutate(conn: Connection) -> None:
         storage.get_workspace(conn, account_id, workspace_id)

@@ -17,14 +17,13 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncd.errors import InvalidParameter, TooLarge
-from syncd.paths import normalize
 from syncd.server import entries, storage
 from syncd.server import uploads as sessions
 from syncd.server.blobs import hash_file
 from syncd.server.entries import NO_CONDITION, Condition
 from syncd.server.http import INT64_MAX, declared_length, int_query, json_response, read_json
 from syncd.server.routes.common import Routes, context, entry_json
+from syncd.server.service.errors import InvalidParameter, TooLarge, workspace_path
 
 router = Routes("extensions")
 BASE = "/api/v1/workspaces/{workspace_id}/uploads"
@@ -37,7 +36,7 @@ async def begin(request: Request, workspace_id: str) -> Response:
     body = await read_json(request)
     if not isinstance(body.get("path"), str):
         raise InvalidParameter("path is required")
-    path = normalize(body["path"])
+    path = workspace_path(body["path"])
     size = body.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= INT64_MAX:
         raise InvalidParameter(f"size must be an integer from 0 to {INT64_MAX}")

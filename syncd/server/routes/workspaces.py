@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncd.errors import InvalidParameter
 from syncd.server import backup, storage
 from syncd.server.http import json_response, read_json
 from syncd.server.routes.common import Routes, context
+from syncd.server.service.errors import InvalidParameter
 
 router = Routes("workspaces")
 
