@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from syncd.protocol import routes
 from syncd.server import auth
 from syncd.server.http import json_response
 from syncd.server.routes.common import Routes, context
@@ -13,7 +14,7 @@ from syncd.server.service.errors import NotFound
 router = Routes("accounts")
 
 
-@router.get("/api/v1/accounts/by-tag/{tag}", summary="AccountResponse by tag")
+@router.get(routes.ACCOUNT_BY_TAG, summary="AccountResponse by tag")
 async def account_by_tag(request: Request, tag: str) -> Response:
     ctx = context(request)
     await ctx.authenticate(request)
@@ -28,7 +29,7 @@ async def account_by_tag(request: Request, tag: str) -> Response:
     return json_response(await ctx.run(work))
 
 
-@router.get("/api/v1/accounts/{account_id}", summary="AccountResponse (me = the caller)")
+@router.get(routes.ACCOUNT, summary="AccountResponse (me = the caller)")
 async def account(request: Request, account_id: str) -> Response:
     ctx = context(request)
     caller = await ctx.authenticate(request)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from syncd.protocol import routes
 from syncd.protocol.batch import parse_read_request
 from syncd.protocol.errors import WireCode
 from syncd.protocol.records import MAX_LINE, MEDIA_TYPE, Limits, parse_line
@@ -29,7 +30,6 @@ from syncd.server.service import batch, batch_read
 from syncd.server.service.errors import InvalidParameter, TooLarge, shared_rules
 
 router = Routes("extensions")
-BASE = "/api/v1/workspaces/{workspace_id}"
 PATH_BYTES = 12 << 10  # a path of 4096 bytes, JSON-escaped at worst, with its quotes
 
 
@@ -58,7 +58,7 @@ def _result_json(result: batch.Result) -> dict[str, object]:
     return {"path": result.path, "status": error.status, "error": error.code, "message": message}
 
 
-@router.post(BASE + "/batch", summary="apply a record stream of writes in one transaction")
+@router.post(routes.BATCH, summary="apply a record stream of writes in one transaction")
 async def batch_write(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -117,7 +117,7 @@ async def _small_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post(BASE + "/batch-read", summary="many files from one committed state")
+@router.post(routes.BATCH_READ, summary="many files from one committed state")
 async def batch_read_files(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)

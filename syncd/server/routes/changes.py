@@ -11,6 +11,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from syncd.protocol import routes
 from syncd.server import storage
 from syncd.server.changes import ChangePage, changes
 from syncd.server.http import INT64_MAX, int_query, json_response
@@ -19,7 +20,7 @@ from syncd.server.routes.common import Routes, context, entry_json
 router = Routes("extensions")
 
 
-@router.get("/api/v1/capabilities", summary="which extensions this server has")
+@router.get(routes.CAPABILITIES, summary="which extensions this server has")
 async def capabilities(request: Request) -> Response:
     ctx = context(request)
     await ctx.authenticate(request)
@@ -50,7 +51,7 @@ def page_json(page: ChangePage) -> dict[str, object]:
     }
 
 
-@router.get("/api/v1/workspaces/{workspace_id}/changes", summary="change feed, long poll")
+@router.get(routes.CHANGES, summary="change feed, long poll")
 async def get_changes(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)

@@ -18,6 +18,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from syncd.protocol import routes
 from syncd.protocol.errors import WireCode
 from syncd.server import entries, storage
 from syncd.server.blobs import INLINE_MAX
@@ -52,14 +53,14 @@ class _AnyPath(Convertor):
 
 
 register_url_convertor("anypath", _AnyPath())
-FILE_ROUTE = "/api/v1/workspaces/{workspace_id}/files/{file_path:anypath}"
-PATH_SKIP = 5  # api, v1, workspaces, <id>, files
+FILE_ROUTE = routes.FILE.replace("{file_path}", "{file_path:anypath}")
+PATH_SKIP = routes.FILE_PATH_AFTER
 SMALL = 256 << 10  # read whole and answer from memory below this size
 BLOCK = 1 << 20
 OCTETS = "application/octet-stream"
 
 
-@router.get("/api/v1/workspaces/{workspace_id}/files", summary="WorkspaceFilesResponse")
+@router.get(routes.FILES, summary="WorkspaceFilesResponse")
 async def list_files(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)

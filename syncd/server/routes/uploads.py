@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from syncd.protocol import routes
 from syncd.server import entries, storage
 from syncd.server import uploads as sessions
 from syncd.server.blobs import hash_file
@@ -26,10 +27,9 @@ from syncd.server.routes.common import Routes, context, entry_json
 from syncd.server.service.errors import InvalidParameter, TooLarge, workspace_path
 
 router = Routes("extensions")
-BASE = "/api/v1/workspaces/{workspace_id}/uploads"
 
 
-@router.post(BASE, status_code=201, summary="begin an upload session")
+@router.post(routes.UPLOADS, status_code=201, summary="begin an upload session")
 async def begin(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -58,7 +58,7 @@ def _session(ctx: object, account_id: str, workspace_id: str, upload_id: str):
         return sessions.get(conn, workspace_id, upload_id)
 
 
-@router.put(BASE + "/{upload_id}", summary="append a chunk at ?offset=N")
+@router.put(routes.UPLOAD, summary="append a chunk at ?offset=N")
 async def put_chunk(request: Request, workspace_id: str, upload_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -102,7 +102,7 @@ async def put_chunk(request: Request, workspace_id: str, upload_id: str) -> Resp
     return json_response({"offset": position})
 
 
-@router.get(BASE + "/{upload_id}", summary="resume point")
+@router.get(routes.UPLOAD, summary="resume point")
 async def get_upload(request: Request, workspace_id: str, upload_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -110,7 +110,7 @@ async def get_upload(request: Request, workspace_id: str, upload_id: str) -> Res
     return json_response({"offset": row.offset, "size": row.size})
 
 
-@router.delete(BASE + "/{upload_id}", status_code=204, summary="abort")
+@router.delete(routes.UPLOAD, status_code=204, summary="abort")
 async def abort(request: Request, workspace_id: str, upload_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -137,7 +137,7 @@ def _condition(body: dict[str, object]) -> Condition:
     return Condition(must_not_exist=True) if value == 0 else Condition(if_match=value)
 
 
-@router.post(BASE + "/{upload_id}/commit", summary="verify and publish; entry")
+@router.post(routes.UPLOAD_COMMIT, summary="verify and publish; entry")
 async def commit(request: Request, workspace_id: str, upload_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from syncd.protocol import routes
 from syncd.server import backup, storage
 from syncd.server.http import json_response, read_json
 from syncd.server.routes.common import Routes, context
@@ -13,7 +14,7 @@ from syncd.server.service.errors import InvalidParameter
 router = Routes("workspaces")
 
 
-@router.get("/api/v1/workspaces", summary="WorkspacesResponse")
+@router.get(routes.WORKSPACES, summary="WorkspacesResponse")
 async def list_workspaces(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -26,7 +27,7 @@ async def list_workspaces(request: Request) -> Response:
     return json_response(await ctx.run(work))
 
 
-@router.post("/api/v1/workspaces", status_code=201, summary="create; WorkspaceResponse")
+@router.post(routes.WORKSPACES, status_code=201, summary="create; WorkspaceResponse")
 async def create_workspace(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -40,7 +41,7 @@ async def create_workspace(request: Request) -> Response:
     return json_response(await ctx.run(work), 201)
 
 
-@router.get("/api/v1/workspaces/active", summary="WorkspaceResponse or null")
+@router.get(routes.ACTIVE_WORKSPACE, summary="WorkspaceResponse or null")
 async def get_active(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -53,7 +54,7 @@ async def get_active(request: Request) -> Response:
     return json_response(await ctx.run(work))
 
 
-@router.post("/api/v1/workspaces/active", summary="set; WorkspaceResponse or null")
+@router.post(routes.ACTIVE_WORKSPACE, summary="set; WorkspaceResponse or null")
 async def set_active(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -69,7 +70,7 @@ async def set_active(request: Request) -> Response:
     return json_response(await ctx.run(work))
 
 
-@router.get("/api/v1/workspaces/{workspace_id}", summary="WorkspaceResponse")
+@router.get(routes.WORKSPACE, summary="WorkspaceResponse")
 async def get_workspace(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -83,7 +84,7 @@ async def get_workspace(request: Request, workspace_id: str) -> Response:
     return json_response(await ctx.run(work))
 
 
-@router.patch("/api/v1/workspaces/{workspace_id}", summary="rename; WorkspaceResponse")
+@router.patch(routes.WORKSPACE, summary="rename; WorkspaceResponse")
 async def rename_workspace(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
@@ -99,9 +100,7 @@ async def rename_workspace(request: Request, workspace_id: str) -> Response:
     return json_response(await ctx.run(work))
 
 
-@router.delete(
-    "/api/v1/workspaces/{workspace_id}", status_code=204, summary="delete, keep a backup"
-)
+@router.delete(routes.WORKSPACE, status_code=204, summary="delete, keep a backup")
 async def delete_workspace(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
