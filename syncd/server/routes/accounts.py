@@ -1,4 +1,4 @@
-"""``/api/v1/accounts``: the caller's account, or one found by tag (seed 000)."""
+"""``/api/v1/accounts``: the caller's account, or one found by tag (seed 000). HTTP only."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from syncd.protocol import routes
-from syncd.server import auth
 from syncd.server.http import json_response
 from syncd.server.routes.common import Routes, context
-from syncd.server.service.errors import NotFound
+from syncd.server.service import workspaces
 
 router = Routes("accounts")
 
@@ -18,15 +17,7 @@ router = Routes("accounts")
 async def account_by_tag(request: Request, tag: str) -> Response:
     ctx = context(request)
     await ctx.authenticate(request)
-
-    def work() -> dict[str, object]:
-        with ctx.db.read() as conn:
-            row = auth.get_account_by_tag(conn, tag)
-            if row is None:
-                raise NotFound(f"no account with tag {tag!r}")
-            return auth.account_json(row)
-
-    return json_response(await ctx.run(work))
+    return json_response(await workspaces.account(ctx, tag, by_tag=True))
 
 
 @router.get(routes.ACCOUNT, summary="AccountResponse (me = the caller)")
@@ -34,12 +25,4 @@ async def account(request: Request, account_id: str) -> Response:
     ctx = context(request)
     caller = await ctx.authenticate(request)
     wanted = caller if account_id == "me" else account_id
-
-    def work() -> dict[str, object]:
-        with ctx.db.read() as conn:
-            row = auth.get_account(conn, wanted)
-            if row is None:
-                raise NotFound(f"no account {account_id!r}")
-            return auth.account_json(row)
-
-    return json_response(await ctx.run(work))
+    return json_response(await workspaces.account(ctx, wanted))
