@@ -14,8 +14,9 @@ import secrets
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from syncd.errors import Unauthorized, UsageError
+from syncd.errors import UsageError  # admin commands only: the CLI's exit 2
 from syncd.server.schema import accounts, api_keys
+from syncd.server.service.errors import Unauthorized
 from syncd.server.timefmt import now_iso, today
 
 
