@@ -84,7 +84,7 @@ class Report:
 
     @property
     def failed(self) -> list[tuple[str, str]]:
-        failed = [(o.path, o.detail) for o in self.outcomes if o.status is Status.FAILED]
+        failed = [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
         replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
         for path in sorted(replans.keys() - done):
