@@ -3,7 +3,8 @@
 1. Facts first: the local scan, the remote tree (feed or listing) and the base are read
    before anything is planned; the planner's ``Need`` (hashes, remote bytes to compare) is
    gathered here and the planner runs again.
-2. A refusal of the planner's guards becomes ``SafetyStop`` before any op runs.
+2. A refusal of the planner's guards is raised as its kind's ``SafetyStop`` (``MassDelete``,
+   ``RootVanished``) before any op runs.
 3. Re-plans (412, a local file that moved on, a path conflict) are planned again from freshly
    observed facts, a bounded number of rounds; nothing is forced.
 4. Subtrees that could not be read this cycle, ignored paths and contradicting remote
@@ -20,12 +21,12 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from syncd.errors import ItemError, PreconditionFailed, SafetyStop, UsageError
+from syncd.errors import REFUSALS, ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.local.scan import scan
 from syncd.local.write import remove_temp_files
@@ -83,7 +84,7 @@ class Report:
 
     @property
     def failed(self) -> list[tuple[str, str]]:
-        failed = [(o.path, o.detail) for o in self.outcomes if o.status is Status.FAILED]
+        failed = [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
         replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
         for path in sorted(replans.keys() - done):
@@ -204,7 +205,7 @@ class Engine:
                 report.planned = list(plan.ops)
                 if dry_run:
                     return report
-                raise SafetyStop("; ".join(r.message for r in plan.refusals))
+                raise safety_stop(plan.refusals)
             if dry_run:
                 report.planned = list(plan.ops)
                 return report
@@ -442,6 +443,13 @@ class Engine:
         self.store.item_errors.clear(synced)
         for path, reason in report.failed:
             self.store.item_errors.record(path, reason)
+
+
+def safety_stop(refusals: Sequence[ops.Refusal]) -> SafetyStop:
+    """The error for a refused plan: the class of its first refusal (the guards put a
+    vanished folder before mass deletes), the messages of all of them."""
+    cls = REFUSALS[refusals[0].kind]
+    return cls("; ".join(r.message for r in refusals))
 
 
 def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNode]:

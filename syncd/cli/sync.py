@@ -11,9 +11,8 @@ from syncd.cli.options import common_options, flags_of, local_options, safety_op
 from syncd.cli.progress import TransferDisplay
 from syncd.cli.session import open_session
 from syncd.config import load_settings
-from syncd.errors import SafetyStop
 from syncd.planner import ops
-from syncd.reconciler import Report
+from syncd.reconciler import Report, safety_stop
 
 
 def summary(report: Report) -> str:
@@ -44,7 +43,7 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
             click.echo(f"refused: {refusal.message}", err=True)
         click.echo(f"dry run: {len(report.planned)} operations planned, nothing changed")
         if report.refusals:
-            raise SafetyStop("; ".join(r.message for r in report.refusals))
+            raise safety_stop(report.refusals)
         return
     if report.was_reset:
         click.echo(

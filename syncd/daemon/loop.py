@@ -12,6 +12,9 @@
 5. Unreachable server: "offline", dirty paths keep being recorded, retries back off from
    1 s to 60 s. Safety stop: "paused" with the reason, re-checked on the next event or
    timer, never in a retry loop. Refused (401/404): the daemon ends with exit 3.
+   A bug (an exception outside the error tree) is logged with its traceback at ERROR: in
+   a pass it is state "error" and retried with the same backoff, never at once; in the
+   feed watcher, which would only fail again, it ends the daemon (exit 1).
 6. Every pass first reads the top-level ``.syncdignore`` again; when its rules changed
    (any ``.syncdignore`` event wakes the loop) the pass is a full one, so what the new
    rules exclude is left alone and what they no longer exclude is synced. The watcher
@@ -73,7 +76,7 @@ class Daemon:
         self._clock = clock
         self._reload = threading.Event()
         self._remote_hit = threading.Event()
-        self._refused: SyncdError | None = None
+        self._fatal: Exception | None = None  # why the feed watcher ended: the loop raises it
         self.remote: RemoteWatcher | None = None
         self._feed_client: Client | None = None
         self.session: Session | None = None
@@ -99,8 +102,8 @@ class Daemon:
         self._remote_hit.set()
         self.coalescer.wake()
 
-    def _on_refused(self, exc: SyncdError) -> None:
-        self._refused = exc
+    def _on_fatal(self, exc: Exception) -> None:
+        self._fatal = exc
         self.coalescer.wake()
 
     # -- life --------------------------------------------------------------------------
@@ -195,8 +198,8 @@ class Daemon:
                 schedule.stop()  # a wait for a retry ends here, at once
             if schedule.is_stopped:
                 return
-            if self._refused is not None:
-                raise self._refused
+            if self._fatal is not None:
+                raise self._fatal
             if self._reload.is_set():
                 self._reload.clear()
                 self._apply_reload(session)
@@ -271,10 +274,9 @@ class Daemon:
             self.board.set_state(DaemonState.ERROR, str(exc))
             log.error("event=sync_failed error=%s", exc)
             return Outcome.ERROR
-        except Exception as exc:  # a bug must not end the service: report, back off, retry
+        except Exception as exc:  # a bug: its traceback in the log, retried after a backoff
             self.board.set_state(DaemonState.ERROR, f"{type(exc).__name__}: {exc}")
-            log.error("event=sync_failed error=%s: %s", type(exc).__name__, exc)
-            log.debug("sync failure", exc_info=True)
+            log.exception("event=sync_failed error=%s: %s", type(exc).__name__, exc)
             return Outcome.ERROR
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
@@ -298,11 +300,14 @@ class Daemon:
         return True
 
     def _prune(self, session: Session) -> None:
-        """Enforce the trash's retention; a failure is logged, the sync goes on."""
+        """Enforce the trash's retention; a failure is logged, the sync goes on (a bug with
+        its traceback: it runs once a day, so it cannot spin)."""
         try:
             session.engine.trash.prune()
+        except SyncdError as exc:
+            log.warning("event=trash_prune_failed error=%s", exc)
         except Exception as exc:
-            log.warning("event=trash_prune_failed error=%s: %s", type(exc).__name__, exc)
+            log.exception("event=trash_prune_failed error=%s: %s", type(exc).__name__, exc)
 
     def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
         """A full or scoped pass; a scoped refusal is judged again by a full sync.
@@ -331,7 +336,7 @@ class Daemon:
             wait=self.settings.feed_wait,
             interval=self.settings.poll_interval,
             on_change=self._on_remote_change,
-            on_refused=self._on_refused,
+            on_fatal=self._on_fatal,
         )
         self.remote.start()
         self.remote.synced(session.store.meta.cursor())

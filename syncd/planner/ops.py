@@ -127,11 +127,18 @@ class ForgetBase(Op):
     """Both sides lack ``path``: drop its base row."""
 
 
+class RefusalKind(StrEnum):
+    """Which guard refused; each kind is one ``SafetyStop`` class (``errors.REFUSALS``)."""
+
+    MASS_DELETE = "mass_delete"
+    ROOT_VANISHED = "root_vanished"
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A guard's refusal: the reconciler turns it into SafetyStop before any op runs."""
+    """A guard's refusal: the reconciler raises its kind's ``SafetyStop`` before any op runs."""
 
-    kind: str  # "mass_delete" | "root_vanished"
+    kind: RefusalKind
     message: str
     paths: tuple[str, ...] = ()
 
@@ -244,6 +251,7 @@ __all__ = [
     "Reason",
     "RecordBase",
     "Refusal",
+    "RefusalKind",
     "RemoteNode",
     "TrashLocal",
     "Upload",

@@ -109,7 +109,7 @@ def _mapped(exc: Exception, what: str) -> Transient | SyncdError:
     if isinstance(exc, httpx.HTTPError):
         return error_for_exception(exc, what, None)
     if isinstance(exc, TruncatedStream):
-        return ConnectionLost(f"{what}: the answer was cut short: {exc}")
+        return ConnectionLost(f"{what}: the answer was cut short: {exc}", ambiguous=False)
     return ProtocolViolation(f"{what}: {exc}")
 
 

@@ -223,9 +223,9 @@ def run_op(ctx: Context, op: ops.Op) -> Outcome:
     try:
         outcome = links.run(ctx, op) if links.is_link_op(ctx, op) else _dispatch(ctx, op)
     except Replan as exc:
-        return Outcome(op, Status.REPLAN, detail=str(exc))
+        return Outcome(op, Status.REPLAN, error=exc)
     except ItemError as exc:
-        return Outcome(op, Status.FAILED, detail=str(exc))
+        return Outcome(op, Status.FAILED, error=exc)
     outcome.op = op
     return outcome
 
