@@ -85,7 +85,7 @@ def test_nfd_on_one_client_and_nfc_on_another_converge(make_client, sync_server,
 def test_both_spellings_of_a_file_in_one_folder_are_both_synced(make_client, sync_server, account):
     """The NFD file used to fail at every sync and never reach the server."""
     a, b = make_client("a"), make_client("b")
-    for folder in (a.folder, a.folder / "d"):
+    for folder in (a.folder, a.folder / "d", a.folder / nfd("Ünïcode")):
         write(folder / CAFE, "composed")
         write(folder / nfd("café.txt"), "decomposed")
     proc = a.sync()
@@ -93,13 +93,15 @@ def test_both_spellings_of_a_file_in_one_folder_are_both_synced(make_client, syn
     b.sync()
     assert_converged(sync_server, account, a, b)
     expected = {
-        CAFE: "composed",
-        CAFE_TWIN: "decomposed",
-        f"d/{CAFE}": "composed",
-        f"d/{CAFE_TWIN}": "decomposed",
+        f"{folder}{name}": text
+        for folder in ("", "d/", f"{FOLDER}/")
+        for name, text in ((CAFE, "composed"), (CAFE_TWIN, "decomposed"))
     }
     assert contents(a) == contents(b) == expected
     assert names(a.folder / "d") == sorted([CAFE_TWIN, CAFE])  # both NFC now
+    # the renamed file stays in the folder spelled NFD (no NFC twin of the folder appeared)
+    assert names(a.folder) == sorted([CAFE, CAFE_TWIN, "d", nfd("Ünïcode")])
+    assert names(a.folder / nfd("Ünïcode")) == sorted([CAFE_TWIN, CAFE])
 
 
 def test_both_spellings_of_a_folder_in_one_folder_are_both_synced(
