@@ -13,6 +13,8 @@
 5. Paths skipped by policy (symlinks) are no failure: they are noted in the state for
    ``syncd status`` and logged once, when first seen. Conflict records whose copy is gone
    from the folder are forgotten after each sync.
+6. A round that renamed a second Unicode spelling of a name is followed by another, which
+   syncs the renamed entry (and its subtree) under its new name.
 """
 
 from __future__ import annotations
@@ -214,7 +216,10 @@ class Engine:
             self._announce(plan.ops)
             outcomes = self._worker(local, remote).execute(plan.ops)
             report.outcomes.extend(outcomes)
-            if not any(o.status is Status.REPLAN for o in outcomes):
+            renamed = _renamed_twins(outcomes)
+            if scope is not None:
+                scope = scope | renamed
+            if not renamed and not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
         self._prune_downloads(report, scope)
@@ -307,6 +312,7 @@ class Engine:
             self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
             remote_unknown=frozenset(remote_unknown | self._ignored(remote)),
+            local_twins=tuple(scanned.twins),
         )
         plan = make_plan(local, remote, base, policy)
         for _ in range(MAX_NEED_ROUNDS):
@@ -477,6 +483,17 @@ def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNo
                 replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
             )
     return updated
+
+
+def _renamed_twins(outcomes: list[Outcome]) -> set[str]:
+    """Where this round put second spellings of names: the next round syncs them there."""
+    return {
+        o.op.dest
+        for o in outcomes
+        if o.status is Status.DONE
+        and isinstance(o.op, ops.MoveLocal)
+        and o.op.reason is ops.Reason.UNICODE_TWIN
+    }
 
 
 def _under(path: str, prefixes: set[str]) -> bool:

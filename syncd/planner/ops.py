@@ -38,6 +38,7 @@ class Reason(StrEnum):
     MERGE_REMOTE_ONLY = "MERGE_REMOTE_ONLY"
     MERGE_DIFFERENT = "MERGE_DIFFERENT"
     NAME_CLASH = "NAME_CLASH"
+    UNICODE_TWIN = "UNICODE_TWIN"
     UNCHANGED = "UNCHANGED"
 
 
@@ -83,7 +84,12 @@ class MoveRemote(Op):
 
 @dataclass(frozen=True, slots=True)
 class MoveLocal(Op):
-    """Rename ``path`` to ``dest`` on disk (one rename, also for a directory)."""
+    """Rename ``path`` to ``dest`` on disk (one rename, also for a directory).
+
+    With reason ``UNICODE_TWIN`` ``local`` is a second spelling of ``path`` on disk (its
+    ``disk_name`` says which); the base row of ``path`` describes the other spelling and
+    stays where it is.
+    """
 
     dest: str = ""
     local: LocalNode | None = None
@@ -201,6 +207,8 @@ class Policy:
     ``local_files`` / ``remote_files``: how many files each side holds in all, when the
     trees are only a part of it (a scoped sync of the daemon); None: count the trees.
     ``remote_hashes``: path -> hash of the remote bytes, fetched for a ``Need``.
+    ``local_twins``: other spellings on disk of names in the local tree (NFC and NFD of one
+    name in one folder), each a node at the shared key with its own ``disk_name``.
     """
 
     is_merge: bool = False
@@ -220,6 +228,7 @@ class Policy:
     local_files: int | None = None
     remote_files: int | None = None
     remote_hashes: Mapping[str, str] = field(default_factory=dict)
+    local_twins: tuple[LocalNode, ...] = ()
 
 
 def describe(op: Op) -> str:

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,16 +288,6 @@ class World:
 
     def client_entries(self, index: int) -> list[Path]:
         return entries(self.clients[index].folder)
-
-    def sibling_clash(self, path: Path) -> bool:
-        """Whether another spelling of this name (same NFC form) exists in its folder."""
-        if not path.parent.is_dir():
-            return False
-        key = unicodedata.normalize("NFC", path.name)
-        return any(
-            unicodedata.normalize("NFC", p.name) == key and p.name != path.name
-            for p in path.parent.iterdir()
-        )
 
 
 def _rmtree(path: Path) -> None:

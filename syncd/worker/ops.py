@@ -258,6 +258,8 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
             dest = ctx.local_path(op.dest)
             make_dirs_durably(dest.parent)
             write.rename(ctx.local_path(op.path, op.local), dest, op.local, rel_path=op.path)
+            if op.reason is ops.Reason.UNICODE_TWIN:  # the base describes the other spelling
+                return Outcome(op, Status.DONE)
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.DeleteRemote():
             if op.remote is not None and op.remote.is_dir:
