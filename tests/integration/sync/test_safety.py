@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from syncd.soak.server import run_admin
+from syncd.soak.harness import run_admin
 from tests.support.clients import remote_tree, write
 
 
