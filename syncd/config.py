@@ -298,10 +298,12 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
         ("server", "workspace", "dir", "state_dir", "ca_bundle", "client_cert", "client_key"),
         _TEXT,
     ),
-    **dict.fromkeys(("log_level", *KEY_SOURCES), _TEXT),
+    **dict.fromkeys(("log_level", "symlinks", *KEY_SOURCES), _TEXT),
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
-    **dict.fromkeys(("transfers", "max_retries", "max_delete"), _COUNT),
-    **dict.fromkeys(("chunk_size", "upload_threshold", "bandwidth_limit"), _COUNT),
+    **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
+    **dict.fromkeys(
+        ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size"), _COUNT
+    ),
     **dict.fromkeys(
         ("timeout", "deadline", "feed_wait", "poll_interval", "rescan_interval", "debounce"),
         _NUMERIC,
