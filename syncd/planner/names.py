@@ -19,11 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
-from syncd.paths import fold_key, parent
+from syncd.paths import MAX_SEGMENT_BYTES, fold_key, parent
 from syncd.planner.ops import MoveRemote, Policy, Reason
 from syncd.planner.trees import RemoteNode
-
-MAX_SEGMENT_BYTES = 255
 
 N = TypeVar("N")
 
