@@ -56,15 +56,6 @@ def normalize(path: str | bytes) -> str:
     return nfc
 
 
-def is_valid(path: str) -> bool:
-    """True when ``normalize`` would accept ``path``."""
-    try:
-        normalize(path)
-    except InvalidPath:
-        return False
-    return True
-
-
 def parent(path: str) -> str:
     """The parent of a relative path; ``""`` for a top-level name."""
     head, _, _ = path.rpartition("/")

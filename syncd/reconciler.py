@@ -313,10 +313,8 @@ class Engine:
         return {p for p, n in remote.items() if self.ignore.matches(p, n.is_dir)}
 
     def _policy(self, *, is_merge: bool) -> ops.Policy:
-        caps = self.client.capabilities
         return ops.Policy(
             is_merge=is_merge,
-            has_hashes=bool(caps.hashes),
             folds_case=self.folds_case,
             folds_unicode=self.folds_unicode,
             now=time.strftime("%Y-%m-%d %H%M%S"),

@@ -202,7 +202,6 @@ class Policy:
     """
 
     is_merge: bool = False
-    has_hashes: bool = True
     folds_case: bool = False
     folds_unicode: bool = False
     now: str = "1970-01-01 000000"

@@ -11,7 +11,6 @@ from syncd.planner.trees import BaseNode
 
 class Status(StrEnum):
     DONE = "done"
-    SKIPPED = "skipped"
     FAILED = "failed"
     REPLAN = "replan"
 
