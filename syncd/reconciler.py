@@ -28,10 +28,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from syncd.config import DeleteLimit
 from syncd.errors import REFUSALS, ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.local.scan import scan
 from syncd.local.write import remove_temp_files
+from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
 from syncd.planner.trees import BaseNode, Kind
@@ -46,26 +48,6 @@ log = logging.getLogger("syncd.reconciler")
 MAX_ROUNDS = 4
 MAX_NEED_ROUNDS = 3
 DELETES = (ops.TrashLocal, ops.DeleteRemote)  # the ops the mass-delete guard counts
-
-
-@dataclass(frozen=True)
-class DeleteLimit:
-    """The mass-delete threshold: refuse when deletes exceed both (CLI.md default)."""
-
-    count: int = 20
-    ratio: float = 0.5
-
-    @classmethod
-    def parse(cls, text: str | None) -> DeleteLimit:
-        if text is None or text == "":
-            return cls()
-        raw = text.strip()
-        try:
-            if raw.endswith("%"):
-                return cls(count=0, ratio=float(raw[:-1]) / 100.0)
-            return cls(count=int(raw), ratio=0.0)
-        except ValueError as exc:
-            raise UsageError(f"--max-delete: expected N or N%, got {text!r}") from exc
 
 
 @dataclass
@@ -178,7 +160,7 @@ class Engine:
         tree = listing.tree
         files = sum(1 for r in tree.values() if not r.is_dir)
         if scope is not None:
-            tree = {p: n for p, n in tree.items() if _under(p, scope)}
+            tree = {p: n for p, n in tree.items() if is_within_any(p, scope)}
         return tree, listing.unknown, files
 
     # -- one sync ----------------------------------------------------------------------
@@ -196,7 +178,7 @@ class Engine:
         report = Report()
         self.check_root(dry_run=dry_run)
         if scope is not None and self.links:  # a target's change is its links' change too
-            scope = scope | {link for link, t in self.links.items() if _under(t, scope)}
+            scope = scope | {link for link, t in self.links.items() if is_within_any(t, scope)}
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
             plan, local, remote = self._plan_round(
@@ -297,7 +279,9 @@ class Engine:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
             report.skipped.extend((p.path, p.reason) for p in scanned.skipped)
         kept = (
-            {} if scope is None else {k: t for k, t in self.links.items() if not _under(k, scope)}
+            {}
+            if scope is None
+            else {k: t for k, t in self.links.items() if not is_within_any(k, scope)}
         )
         self.links = {**kept, **scanned.links}
         remote, remote_unknown, listed_files = self.remote_tree(report, scope)
@@ -336,10 +320,8 @@ class Engine:
         return {p for p, n in remote.items() if self.ignore.matches(p, n.is_dir)}
 
     def _policy(self, *, is_merge: bool) -> ops.Policy:
-        caps = self.client.capabilities
         return ops.Policy(
             is_merge=is_merge,
-            has_hashes=bool(caps.hashes),
             folds_case=self.folds_case,
             folds_unicode=self.folds_unicode,
             now=time.strftime("%Y-%m-%d %H%M%S"),
@@ -421,7 +403,9 @@ class Engine:
             if o.status is not Status.DONE and isinstance(o.op, ops.Download | ops.KeepBoth)
         }
         dropped = self.downloads.prune(
-            lambda path: path in unfinished or (scope is not None and not _under(path, scope))
+            lambda path: (
+                path in unfinished or (scope is not None and not is_within_any(path, scope))
+            )
         )
         if dropped:
             log.info("event=partial_downloads_dropped count=%d", len(dropped))
@@ -494,15 +478,3 @@ def _renamed_twins(outcomes: list[Outcome]) -> set[str]:
         and isinstance(o.op, ops.MoveLocal)
         and o.op.reason is ops.Reason.UNICODE_TWIN
     }
-
-
-def _under(path: str, prefixes: set[str]) -> bool:
-    """True when ``path`` or one of its ancestors is in ``prefixes`` (O(depth), not O(n))."""
-    if path in prefixes:
-        return True
-    end = path.find("/")
-    while end != -1:
-        if path[:end] in prefixes:
-            return True
-        end = path.find("/", end + 1)
-    return False

@@ -22,7 +22,7 @@ from syncd.local.downloads import Downloads
 from syncd.local.fsprobe import FsTraits, probe, probe_read_only
 from syncd.local.ignore import Ignore
 from syncd.local.trash import Trash
-from syncd.reconciler import DeleteLimit, Engine
+from syncd.reconciler import Engine
 from syncd.state.journal import Journal
 from syncd.state.paths import state_db_path
 from syncd.state.store import Store
@@ -129,7 +129,6 @@ def open_session(
     dry_run = bool(settings.dry_run)
     traits = check_folder(root, dry_run=dry_run)
     check_state_dir(state_dir)
-    delete_limit = DeleteLimit.parse(settings.max_delete)
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
@@ -157,7 +156,7 @@ def open_session(
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
                 transfers=settings.transfers,
-                delete_limit=delete_limit,
+                delete_limit=settings.max_delete,
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),

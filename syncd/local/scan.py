@@ -43,7 +43,7 @@ from syncd.local.ignore import (
     is_builtin_name,
     is_our_temp_file,
 )
-from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, is_within, normalize
+from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, normalize, outermost
 from syncd.planner.trees import Kind, LocalNode
 
 __all__ = ["HashCache", "HashRecord", "Problem", "ScanResult", "scan"]
@@ -434,15 +434,6 @@ class _Scanner:
             d = nested
 
 
-def _outermost(paths: Iterable[str]) -> list[str]:
-    ordered = sorted({normalize(p) for p in paths})
-    out: list[str] = []
-    for p in ordered:
-        if not out or not is_within(p, out[-1]):
-            out.append(p)
-    return out
-
-
 def scan(
     root: Path,
     *,
@@ -466,7 +457,7 @@ def scan(
     else:
         if not os.path.isdir(top):
             scanner.entries(_Dir(top, "", "", ignore))  # raises the root error
-        for rel in _outermost(only):
+        for rel in outermost(normalize(p) for p in only):
             scanner.walk_only(top, ignore, rel)
     scanner.hash_pending()
     return scanner.result

@@ -21,11 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
-from syncd.paths import fold_key, is_within, parent
+from syncd.paths import MAX_SEGMENT_BYTES, fold_key, is_within, parent
 from syncd.planner.ops import MoveLocal, MoveRemote, Policy, Reason
 from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 
-MAX_SEGMENT_BYTES = 255
 TWIN_LABEL = "unicode conflict"
 
 N = TypeVar("N")

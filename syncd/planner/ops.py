@@ -190,6 +190,11 @@ class Plan:
         return tuple(self.ops[a:b] for a, b in zip(starts, self.phase_ends, strict=True))
 
 
+# The mass-delete threshold when none is set (CLI.md): refuse more than both.
+MASS_DELETE_COUNT = 20
+MASS_DELETE_RATIO = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Everything the planner may know besides the trees.
@@ -212,13 +217,12 @@ class Policy:
     """
 
     is_merge: bool = False
-    has_hashes: bool = True
     folds_case: bool = False
     folds_unicode: bool = False
     now: str = "1970-01-01 000000"
     host: str = "host"
-    max_delete_count: int = 20
-    max_delete_ratio: float = 0.5
+    max_delete_count: int = MASS_DELETE_COUNT
+    max_delete_ratio: float = MASS_DELETE_RATIO
     allow_mass_delete: bool = False
     root_marker_ok: bool = True
     equal_contents: frozenset[str] = field(default_factory=frozenset)

@@ -84,10 +84,6 @@ def get_account_by_tag(conn: Connection, tag: str) -> Row | None:
     return conn.execute(select(accounts).where(accounts.c.tag == tag)).first()
 
 
-def needs_activity_mark(row: Row) -> bool:
-    return row.last_active_day != today()
-
-
 def mark_active(conn: Connection, account_id: str) -> None:
     """Count today as an active day (at most one write per account per day)."""
     day = today()

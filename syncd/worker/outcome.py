@@ -17,7 +17,6 @@ from syncd.planner.trees import BaseNode
 
 class Status(StrEnum):
     DONE = "done"
-    SKIPPED = "skipped"
     FAILED = "failed"
     REPLAN = "replan"
 

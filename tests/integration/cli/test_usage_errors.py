@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.support.clients import create_workspace
 
 NOBODY = 65534

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
 from tests.support.clients import create_workspace, remote_tree
 

@@ -14,7 +14,7 @@ import pytest
 from syncd.cli.session import open_session
 from syncd.config import Settings
 from syncd.errors import MassDelete, RootVanished
-from syncd.soak.server import run_admin
+from syncd.soak.harness import run_admin
 from tests.support.clients import remote_tree, write
 
 

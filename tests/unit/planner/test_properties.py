@@ -55,7 +55,7 @@ def test_base_only_server_same_guarantees_after_comparing_contents(world, is_mer
     """No revisions or hashes from the server: the planner asks to compare, then decides."""
     local, remote, base, folds = world
     model = World(dict(local), dict(remote), dict(base), folds_case=folds, bare=True)
-    policy = replace(_policy(folds, is_merge), has_hashes=False)
+    policy = _policy(folds, is_merge)
     result = plan(*model.view(), policy)
     if result.need is not None:
         assert not result.need.local_hashes
@@ -70,7 +70,7 @@ def test_base_only_server_same_guarantees_after_comparing_contents(world, is_mer
     new_versions = _versions(local, remote) - _versions(base)
     assert new_versions <= _versions(model.local)
     assert files(model.local) == files(model.remote)
-    again = plan(*model.view(), replace(_policy(folds, False), has_hashes=False))
+    again = plan(*model.view(), _policy(folds, False))
     assert summary(again.ops) == []
 
 
@@ -89,7 +89,7 @@ def test_base_only_unconfirmed_uploads_count_only_once_their_bytes_are_hashed(
     seen_base = {
         p: replace(n, remote_modified_time=None) if p in chosen else n for p, n in seen_base.items()
     }
-    policy = replace(_policy(folds, is_merge), has_hashes=False)
+    policy = _policy(folds, is_merge)
     for _ in range(3):
         result = plan(seen_local, seen_remote, seen_base, policy)
         if result.need is None:
@@ -110,7 +110,7 @@ def test_base_only_unconfirmed_uploads_count_only_once_their_bytes_are_hashed(
     new_versions = _versions(local, remote) - _versions(base)
     assert new_versions <= _versions(model.local)
     assert files(model.local) == files(model.remote)
-    again = plan(*model.view(), replace(_policy(folds, False), has_hashes=False))
+    again = plan(*model.view(), _policy(folds, False))
     assert summary(again.ops) == []
 
 
