@@ -19,7 +19,7 @@ import syncd.daemon.loop as loop
 from syncd.config import Settings
 from syncd.daemon.loop import Daemon
 from syncd.daemon.remote import RemoteWatcher
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.daemon.daemons import eventually, write
 
 
