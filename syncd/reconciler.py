@@ -31,6 +31,7 @@ from syncd.remote.feed import follow_feed
 from syncd.remote.listing import list_remote
 from syncd.worker.ops import Context
 from syncd.worker.outcome import Outcome, Status
+from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
 from syncd.worker.queue import Worker
 
 log = logging.getLogger("syncd.reconciler")
@@ -121,6 +122,7 @@ class Engine:
     on_outcome: Callable[[Outcome], None] | None = None
     feed_wait: float = 0.0
     downloads: object | None = None  # the downloads area (``local.downloads``)
+    batch_threshold: int = DEFAULT_THRESHOLD  # smaller files go in batches (0: never)
 
     # -- facts -------------------------------------------------------------------------
     def check_root(self, *, dry_run: bool = False) -> None:
@@ -201,7 +203,7 @@ class Engine:
             if not plan.ops:
                 break
             self._announce(plan.ops)
-            outcomes = self._worker(local, remote).execute(plan.ops)
+            outcomes = self._worker(local, remote).execute(plan)
             report.outcomes.extend(outcomes)
             if not any(o.status is Status.REPLAN for o in outcomes):
                 break
@@ -239,6 +241,7 @@ class Engine:
             local_tree=local_tree,
             remote_tree=remote_tree,
             downloads=self.downloads,
+            batching=Batching.for_server(caps, self.batch_threshold, self.transfers),
         )
         return Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
