@@ -164,3 +164,18 @@ def test_retry_settings_reach_the_transports_retry_policy(
     assert (policy.max_retries, policy.deadline) == (0, 60)
     with pytest.raises(UsageError, match="unknown key 'backoff_max'"):
         load_settings({}, config_file=write(tmp_path / "b.toml", "backoff_max = 5\n"), env=home)
+
+
+def test_batch_threshold_is_a_size_or_off(home: dict[str, str], tmp_path: Path) -> None:
+    assert load_settings({}, config_file=None, env=home).batch_threshold == 1024 * 1024
+    env = {**home, "SYNCD_BATCH_THRESHOLD": "256KiB"}
+    assert load_settings({}, config_file=None, env=env).batch_threshold == 256 * 1024
+    for off in ("0", "off"):
+        config = write(tmp_path / f"{off}.toml", f'batch_threshold = "{off}"\n')
+        assert load_settings({}, config_file=config, env=home).batch_threshold == 0
+    config = write(tmp_path / "zero.toml", "batch_threshold = 0\n")
+    assert load_settings({}, config_file=config, env=home).batch_threshold == 0
+    for bad in ("batch_threshold = true\n", 'batch_threshold = "-1"\n', 'batch_threshold = "x"\n'):
+        config = write(tmp_path / "bad.toml", bad)
+        with pytest.raises(UsageError, match="batch_threshold"):
+            load_settings({}, config_file=config, env=home)
