@@ -87,6 +87,7 @@ class Settings:
     deadline: float = 300.0
     chunk_size: int = 4 * 1024 * 1024
     upload_threshold: int = 8 * 1024 * 1024
+    batch_threshold: int = 1024 * 1024
     verify: bool = True
     ca_bundle: Path | None = None
     client_cert: Path | None = None
@@ -176,6 +177,13 @@ def parse_size(value: Any) -> int:
     if size <= 0:
         raise ValueError("must be positive")
     return size
+
+
+def parse_size_or_off(value: Any) -> int:
+    """A size, or ``0`` / ``"off"`` for none (a threshold that switches a feature off)."""
+    if not isinstance(value, bool) and str(value).strip().lower() in ("0", "off"):
+        return 0
+    return parse_size(value)
 
 
 def parse_optional_size(value: Any) -> int | None:
@@ -295,6 +303,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "deadline": parse_duration,
     "chunk_size": parse_size,
     "upload_threshold": parse_size,
+    "batch_threshold": parse_size_or_off,
     "verify": parse_bool,
     "ca_bundle": _existing_file,
     "client_cert": _existing_file,
@@ -327,7 +336,8 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
     **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
     **dict.fromkeys(
-        ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size"), _COUNT
+        ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size", "batch_threshold"),
+        _COUNT,
     ),
     **dict.fromkeys(
         ("timeout", "deadline", "feed_wait", "poll_interval", "rescan_interval", "debounce"),

@@ -41,6 +41,7 @@ from syncd.remote.feed import follow_feed
 from syncd.remote.listing import list_remote
 from syncd.worker.ops import Context
 from syncd.worker.outcome import Outcome, Status
+from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
 from syncd.worker.queue import Worker
 
 log = logging.getLogger("syncd.reconciler")
@@ -114,6 +115,7 @@ class Engine:
     downloads: object | None = None  # the downloads area (``local.downloads``)
     follow_links: bool = False  # symlinks = follow
     links: dict[str, str] = field(default_factory=dict)  # followed link -> its target
+    batch_threshold: int = DEFAULT_THRESHOLD  # smaller files go in batches (0: never)
 
     # -- facts -------------------------------------------------------------------------
     def check_root(self, *, dry_run: bool = False) -> None:
@@ -196,7 +198,7 @@ class Engine:
             if not plan.ops:
                 break
             self._announce(plan.ops)
-            outcomes = self._worker(local, remote).execute(plan.ops)
+            outcomes = self._worker(local, remote).execute(plan)
             report.outcomes.extend(outcomes)
             renamed = _renamed_twins(outcomes)
             if scope is not None:
@@ -252,6 +254,7 @@ class Engine:
             local_tree=local_tree,
             remote_tree=remote_tree,
             downloads=self.downloads,
+            batching=Batching.for_server(caps, self.batch_threshold, self.transfers),
         )
         return Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome

@@ -156,6 +156,7 @@ def open_session(
                 ignore=Ignore.load(root) if root.is_dir() else Ignore.from_lines([]),
                 journal=Journal(store),
                 transfers=settings.transfers,
+                batch_threshold=settings.batch_threshold,
                 delete_limit=settings.max_delete,
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),

@@ -86,3 +86,17 @@ def remote_tree(server: ServerProcess, api_key: str, workspace: str) -> dict[str
 
 def _quote(path: str) -> str:
     return quote(path, safe="/")
+
+
+def sync_settled(client: SyncClient) -> subprocess.CompletedProcess[str]:
+    """One more sync, and one after it when that one only confirmed our own uploads.
+
+    A base-only server cannot prove an upload ours from its listing, so the sync after an
+    upload downloads and hashes it once (``RecordBase`` ``UPLOAD_CONFIRMED``): bookkeeping,
+    not a change. The sync returned is the one that must have nothing to do.
+    """
+    proc = client.sync()
+    ops = [line for line in proc.stderr.splitlines() if " op=" in line]
+    if ops and all("op=RecordBase" in op and "reason=UPLOAD_CONFIRMED" in op for op in ops):
+        proc = client.sync()
+    return proc

@@ -218,3 +218,18 @@ def test_the_delete_limit_is_parsed_once_with_the_planner_defaults():
             DeleteLimit.parse(bad)
     flagged = load_settings({"max_delete": "5"}, config_file=None, env={})
     assert flagged.max_delete == DeleteLimit(count=5, ratio=0.0)
+
+
+def test_batch_threshold_is_a_size_or_off(home: dict[str, str], tmp_path: Path) -> None:
+    assert load_settings({}, config_file=None, env=home).batch_threshold == 1024 * 1024
+    env = {**home, "SYNCD_BATCH_THRESHOLD": "256KiB"}
+    assert load_settings({}, config_file=None, env=env).batch_threshold == 256 * 1024
+    for off in ("0", "off"):
+        config = write(tmp_path / f"{off}.toml", f'batch_threshold = "{off}"\n')
+        assert load_settings({}, config_file=config, env=home).batch_threshold == 0
+    config = write(tmp_path / "zero.toml", "batch_threshold = 0\n")
+    assert load_settings({}, config_file=config, env=home).batch_threshold == 0
+    for bad in ("batch_threshold = true\n", 'batch_threshold = "-1"\n', 'batch_threshold = "x"\n'):
+        config = write(tmp_path / "bad.toml", bad)
+        with pytest.raises(UsageError, match="batch_threshold"):
+            load_settings({}, config_file=config, env=home)

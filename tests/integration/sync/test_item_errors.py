@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from syncd.errors import TooLarge
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.support.clients import SyncClient, create_workspace, remote_tree, write
 
 HINT = "raise the server's body limit or enable its upload extension"

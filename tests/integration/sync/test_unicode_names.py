@@ -12,7 +12,7 @@ import os
 import unicodedata
 from pathlib import Path
 
-from tests.support.clients import SyncClient, remote_tree, write
+from tests.support.clients import SyncClient, remote_tree, sync_settled, write
 
 
 def nfc(name: str) -> str:
@@ -56,10 +56,7 @@ def contents(client: SyncClient) -> dict[str, str]:
 def assert_converged(server, account, *clients: SyncClient) -> None:
     """Every client syncs once more with nothing to do (exit 0), and all equal the server."""
     for client in clients:
-        proc = client.sync()
-        ops = [line for line in proc.stderr.splitlines() if "op=" in line]
-        if ops and all("reason=UPLOAD_CONFIRMED" in line for line in ops):
-            proc = client.sync()  # a base-only server: our uploads were proven ours just now
+        proc = sync_settled(client)
         assert "op=" not in proc.stderr, f"{client.folder.name} not quiet:\n{proc.stderr}"
     remote = remote_tree(server, *account)
     for client in clients:

@@ -21,7 +21,7 @@ def test_a_failed_outcome_reads_title_message_and_hint() -> None:
 
 
 def test_an_outcome_without_an_error_reads_its_detail() -> None:
-    assert Outcome(OP, Status.SKIPPED, detail="ignored").reason == "ignored"
+    assert Outcome(OP, Status.REPLAN, detail="moved on").reason == "moved on"
 
 
 @pytest.mark.parametrize(
