@@ -255,6 +255,7 @@ class Engine:
             remote_tree=remote_tree,
             downloads=self.downloads,
             batching=Batching.for_server(caps, self.batch_threshold, self.transfers),
+            links=frozenset(self.links),
         )
         return Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome

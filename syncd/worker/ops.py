@@ -50,6 +50,7 @@ class Context:
     remote_tree: Mapping[str, RemoteNode] = field(default_factory=dict)
     downloads: Downloads | None = None  # where large downloads wait out a restart
     batching: Batching | None = None  # small files in E5/E6 batches; None: one request each
+    links: frozenset[str] = frozenset()  # followed symbolic links: their ops run alone
 
     def transfer_progress(self) -> PerTransfer | None:
         """A per-transfer reporter onto the shared display (None: nobody is watching)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from syncd.local.downloads import RESUME_MIN_SIZE
@@ -97,8 +97,11 @@ class Batching:
 INLINE_OPS = (ops.RecordBase, ops.ForgetBase)
 
 
-def cut(phase: Sequence[ops.Op], batching: Batching | None) -> list[Unit]:
-    """The units of one phase (PROMISES 1-4): batches first, then single ops."""
+def cut(
+    phase: Sequence[ops.Op], batching: Batching | None, links: Collection[str] = ()
+) -> list[Unit]:
+    """The units of one phase (PROMISES 1-4): batches first, then single ops. A download
+    onto a followed link (``links``) stays single: it keeps the link (``worker/links.py``)."""
     writes: list[int] = []
     reads: list[int] = []
     singles: list[Unit] = []
@@ -107,7 +110,7 @@ def cut(phase: Sequence[ops.Op], batching: Batching | None) -> list[Unit]:
             singles.append(Unit(UnitKind.INLINE, (index,)))
         elif batching is not None and batching.takes_write(op):
             writes.append(index)
-        elif batching is not None and batching.takes_read(op):
+        elif batching is not None and batching.takes_read(op) and op.path not in links:
             reads.append(index)
         else:
             singles.append(Unit(UnitKind.SINGLE, (index,)))

@@ -72,7 +72,7 @@ class Worker:
 
     def _phase(self, pool: ThreadPoolExecutor, phase: tuple[ops.Op, ...]) -> list[Outcome]:
         entries = self._start(phase)
-        units = cut(phase, self.ctx.batching)
+        units = cut(phase, self.ctx.batching, self.ctx.links)
         results: list[Outcome] = []
         inline = [u for u in units if u.kind is UnitKind.INLINE]
         work = [u for u in units if u.kind is not UnitKind.INLINE]
