@@ -21,84 +21,64 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncd.soak.server import ServerProcess  # noqa: E402
-from tests.support.clients import create_workspace  # noqa: E402
+from syncd.soak.harness import (  # noqa: E402
+    DaemonProcess,
+    ServerProcess,
+    create_workspace,
+    free_port,
+    wait_until,
+)
 
-SYNCD_RUN = (sys.executable, "-m", "syncd", "run")
-DAEMON_ENV = {"SYNCD_DEBOUNCE": "0.05", "SYNCD_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}
-
-
-def wait_until(check: Callable[[], bool], timeout: float, poll: float = 0.002) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(poll)  # the resolution of the measurement
-    return False
+RESOLUTION = 0.002  # the poll interval of a latency measurement
 
 
-class Daemon:
-    """``syncd run`` as a subprocess; its stderr is drained so it never blocks."""
+@dataclass
+class Daemon(DaemonProcess):
+    """``syncd run`` with a short debounce; its stderr is drained so it never blocks."""
 
-    def __init__(self, server: ServerProcess, key: str, workspace: str, folder: Path, state: Path):
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = folder
-        env = {**os.environ, **DAEMON_ENV, "SYNCD_API_KEY": key}
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [*SYNCD_RUN, *self.flags(server.url, workspace, folder, state)],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env={**env, "SYNCD_LOG_LEVEL": "info"},
-        )
-        threading.Thread(target=self._drain, daemon=True).start()
+    ENV: ClassVar[dict[str, str]] = {
+        "SYNCD_DEBOUNCE": "0.05",
+        "SYNCD_LOG_LEVEL": "info",
+        "PYTHONUNBUFFERED": "1",
+    }
 
-    @staticmethod
-    def flags(url: str, workspace: str, folder: Path, state: Path) -> list[str]:
-        return [
-            *("--server", url, "--workspace", workspace),
-            *("--dir", str(folder), "--state-dir", str(state)),
-        ]
-
-    def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
+    def start(self, *args: str) -> Daemon:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        super().start(*args)
+        return self
 
     def wait_ready(self, timeout: float = 3600) -> None:
-        if not wait_until(lambda: any("event=remote" in ln for ln in self.lines), timeout, 0.05):
-            raise RuntimeError("daemon did not start:\n" + "".join(self.lines[-20:]))
+        self.wait_for("event=remote", timeout=timeout)
+
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid()}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.pid()}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -123,7 +103,7 @@ def measure_latency(a: Path, b: Path, changes: int) -> list[float]:
             except OSError:
                 return False
 
-        if not wait_until(arrived, 60):
+        if not wait_until(arrived, 60, RESOLUTION):
             raise RuntimeError(f"change {i} did not arrive within 60 s")
         latencies.append(time.perf_counter() - started)
     return latencies
@@ -150,8 +130,8 @@ def main() -> None:
         with ServerProcess(work / "server") as server:
             key = server.create_account("bench")
             workspace = create_workspace(server, key)
-            a = Daemon(server, key, workspace, work / "a", work / "state-a")
-            b = Daemon(server, key, workspace, work / "b", work / "state-b")
+            a = Daemon(server, key, workspace, work / "a", work / "state-a").start()
+            b = Daemon(server, key, workspace, work / "b", work / "state-b").start()
             try:
                 a.wait_ready()
                 b.wait_ready()
@@ -164,12 +144,12 @@ def main() -> None:
                 used = a.cpu_seconds() - before
                 rows.append((f"idle daemon CPU over {args.idle:.0f} s", f"{used:.3f} s"))
             finally:
-                a.stop()
-                b.stop()
+                a.stop(timeout=30)
+                b.stop(timeout=30)
             big_ws = create_workspace(server, key, name="big")
             make_tree(work / "big", args.files)
             started = time.monotonic()
-            c = Daemon(server, key, big_ws, work / "big", work / "state-big")
+            c = Daemon(server, key, big_ws, work / "big", work / "state-big").start()
             try:
                 c.wait_ready()
                 took = time.monotonic() - started
@@ -177,17 +157,17 @@ def main() -> None:
                 rate = args.files / took if took else 0.0
                 rows.append((f"first sync of {args.files} files", f"{took:.1f} s ({rate:.0f}/s)"))
             finally:
-                c.stop()
+                c.stop(timeout=30)
             # The steady state after a reboot: the same tree, already indexed.
             started = time.monotonic()
-            c = Daemon(server, key, big_ws, work / "big", work / "state-big")
+            c = Daemon(server, key, big_ws, work / "big", work / "state-big").start()
             try:
                 c.wait_ready()
                 took = time.monotonic() - started
                 rows.append((f"restart over {args.files} indexed files", f"{took:.1f} s"))
                 rows.append(("RSS after that restart", f"{c.rss_mib():.0f} MiB"))
             finally:
-                c.stop()
+                c.stop(timeout=30)
         if args.no_syncthing:
             rows.append(("syncthing latency", "skipped (--no-syncthing)"))
         elif shutil.which("syncthing") is None:
@@ -241,12 +221,6 @@ CONFIG = """<configuration version="36">
 
 
 SERVE = ("syncthing", "serve", "--no-browser", "--no-restart", "--no-upgrade")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def generate(home: Path) -> str:

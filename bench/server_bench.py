@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncd.soak.server import ServerProcess, create_account  # noqa: E402
+from syncd.soak.harness import ServerProcess, create_account  # noqa: E402
 
 BLOCK = 1 << 20
 CHUNK_MB = 4  # the syncd client's upload chunk

@@ -38,8 +38,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncd.soak.server import ServerProcess, create_account  # noqa: E402
-from tests.support.clients import create_workspace  # noqa: E402
+from syncd.soak.harness import (  # noqa: E402
+    ServerProcess,
+    client_argv,
+    create_account,
+    create_workspace,
+    free_port,
+)
 
 MiB = 1 << 20
 SPY = ("py-spy", "record", "--idle", "--rate", "100", "--format", "raw", "-o")
@@ -70,8 +75,7 @@ class Bench:
     def sync(self, workspace: str, folder: Path, state: Path, label: str) -> float:
         """Time one ``syncd sync`` process; fail loudly unless it exits 0."""
         assert self.server is not None
-        cmd = [sys.executable, "-m", "syncd", "sync", "--server", self.server.url]
-        cmd += ["--workspace", workspace, "--dir", str(folder), "--state-dir", str(state)]
+        cmd = client_argv("sync", self.server.url, workspace, folder, state)
         env = {**os.environ, "SYNCD_API_KEY": self.key}
         spy = None
         if self.args.profile:
@@ -286,12 +290,6 @@ def attach_spy(server: ServerProcess, out: Path) -> subprocess.Popen:
     threading.Thread(target=watch, daemon=True).start()
     attached.wait(10)
     return spy
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 20.0) -> None:

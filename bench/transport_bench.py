@@ -21,7 +21,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,44 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
 
+from syncd.soak.harness import ServerProcess, create_account, free_port  # noqa: E402
 from syncd.transport import Client, TransportSettings  # noqa: E402
 
 MB = 1_000_000
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd", "serve", "--data-dir", str(data_dir), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("listening on "):
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return proc, line.removeprefix("listening on ").strip()
-    raise SystemExit("the server did not start")
-
-
-def create_key(data_dir: Path) -> str:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "syncd",
-            "admin",
-            "--data-dir",
-            str(data_dir),
-            "create-account",
-            "bench",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
 
 
 def make_workload(kind: str, dest: Path, quick: bool) -> list[Path]:
@@ -114,12 +79,6 @@ def bench_syncd(
         up_s = timed(lambda: list(pool.map(up, range(len(files)))))
         down_s = timed(lambda: list(pool.map(down, range(len(files)))))
     return up_s, down_s
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bench_rclone(root: Path, work: Path, transfers: int) -> tuple[float, float] | None:
@@ -178,10 +137,9 @@ def main() -> None:
     kinds = [args.only] if args.only else ["large", "small"]
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
         work = Path(tmp)
-        proc, url = start_server(work / "server")
-        try:
-            key = create_key(work / "server")
-            settings = TransportSettings(url, key, concurrency=args.transfers)
+        with ServerProcess(work / "server") as server:
+            key = create_account(server.data_dir, "bench")
+            settings = TransportSettings(server.url, key, concurrency=args.transfers)
             with Client(settings) as client:
                 for kind in kinds:
                     root = work / kind
@@ -196,9 +154,6 @@ def main() -> None:
                         print(f"{kind:5} rclone/webdav          skipped: rclone is not installed")
                     else:
                         report(kind, "rclone copy / webdav", rclone, nbytes, len(files))
-        finally:
-            proc.terminate()
-            proc.wait(15)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
     worker/   executes the Plan's ops ─> transport/ (httpx + tenacity) ─> server (server/)
 
 The planner decides, everything else gathers facts or acts on them. protocol/ holds what
-client and server share about the wire (the record stream of batches).
+client and server share about the wire (error codes, URL routes, the record stream).
 """
 
 __version__ = "0.1.0"

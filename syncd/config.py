@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from syncd.errors import UsageError
+from syncd.planner.ops import MASS_DELETE_COUNT, MASS_DELETE_RATIO
 from syncd.transport.client import TransportSettings
 from syncd.transport.secret import key_problem
 
@@ -37,6 +38,37 @@ def _xdg(var: str, fallback: str, env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or os.path.expanduser("~")) / fallback
 
 
+@dataclass(frozen=True, repr=False)
+class DeleteLimit:
+    """The mass-delete threshold: a sync that deletes more than both is refused.
+
+    ``N%`` sets only the ratio, ``N`` only the count; unset is the CLI.md default.
+    """
+
+    count: int = MASS_DELETE_COUNT
+    ratio: float = MASS_DELETE_RATIO
+
+    @classmethod
+    def parse(cls, value: Any) -> DeleteLimit:
+        """``"10%"`` or ``"20"`` (0 to 100%); ValueError otherwise."""
+        text = str(value).strip()
+        if not re.fullmatch(r"[0-9]+%?", text) or (text.endswith("%") and int(text[:-1]) > 100):
+            raise ValueError("expected N or N% (0 to 100%)")
+        if text.endswith("%"):
+            return cls(count=0, ratio=int(text[:-1]) / 100.0)
+        return cls(count=int(text), ratio=0.0)
+
+    def __str__(self) -> str:
+        if self.count == 0:
+            return f"{self.ratio:.0%}"
+        if self.ratio == 0.0:
+            return str(self.count)
+        return f"more than {self.ratio:.0%} and more than {self.count} files"
+
+    def __repr__(self) -> str:  # as the user spells it, e.g. in the reload log line
+        return repr(str(self))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a client command needs; build it with ``load_settings``."""
@@ -46,7 +78,7 @@ class Settings:
     dir: Path | None = None
     api_key: str | None = field(default=None, repr=False)
     state_dir: Path = Path("~/.local/state/syncd")
-    max_delete: str | None = None  # "N%" or "N"; None = more than 50% and more than 20 files
+    max_delete: DeleteLimit = DeleteLimit()
     allow_mass_delete: bool = False
     dry_run: bool = False
     transfers: int = 4
@@ -55,6 +87,7 @@ class Settings:
     deadline: float = 300.0
     chunk_size: int = 4 * 1024 * 1024
     upload_threshold: int = 8 * 1024 * 1024
+    batch_threshold: int = 1024 * 1024
     verify: bool = True
     ca_bundle: Path | None = None
     client_cert: Path | None = None
@@ -146,6 +179,13 @@ def parse_size(value: Any) -> int:
     return size
 
 
+def parse_size_or_off(value: Any) -> int:
+    """A size, or ``0`` / ``"off"`` for none (a threshold that switches a feature off)."""
+    if not isinstance(value, bool) and str(value).strip().lower() in ("0", "off"):
+        return 0
+    return parse_size(value)
+
+
 def parse_optional_size(value: Any) -> int | None:
     if value in (None, "", 0, "0", "none", "unlimited"):
         return None
@@ -196,13 +236,6 @@ def parse_url(value: Any) -> str:
         base = parts._replace(path=parts.path[: api.start()]).geturl()
         raise ValueError(f"give the server's base URL without the API path: {base}")
     return text.rstrip("/")
-
-
-def parse_max_delete(value: Any) -> str:
-    text = str(value).strip()
-    if not re.fullmatch(r"[0-9]+%?", text) or (text.endswith("%") and int(text[:-1]) > 100):
-        raise ValueError("expected N or N% (0 to 100%)")
-    return text
 
 
 def parse_log_level(value: Any) -> str:
@@ -261,7 +294,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "workspace": _text,
     "dir": _path,
     "state_dir": _path,
-    "max_delete": parse_max_delete,
+    "max_delete": DeleteLimit.parse,
     "allow_mass_delete": parse_bool,
     "dry_run": parse_bool,
     "transfers": lambda v: parse_count(v, 1),
@@ -270,6 +303,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "deadline": parse_duration,
     "chunk_size": parse_size,
     "upload_threshold": parse_size,
+    "batch_threshold": parse_size_or_off,
     "verify": parse_bool,
     "ca_bundle": _existing_file,
     "client_cert": _existing_file,
@@ -298,10 +332,13 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
         ("server", "workspace", "dir", "state_dir", "ca_bundle", "client_cert", "client_key"),
         _TEXT,
     ),
-    **dict.fromkeys(("log_level", *KEY_SOURCES), _TEXT),
+    **dict.fromkeys(("log_level", "symlinks", *KEY_SOURCES), _TEXT),
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
-    **dict.fromkeys(("transfers", "max_retries", "max_delete"), _COUNT),
-    **dict.fromkeys(("chunk_size", "upload_threshold", "bandwidth_limit"), _COUNT),
+    **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
+    **dict.fromkeys(
+        ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size", "batch_threshold"),
+        _COUNT,
+    ),
     **dict.fromkeys(
         ("timeout", "deadline", "feed_wait", "poll_interval", "rescan_interval", "debounce"),
         _NUMERIC,

@@ -1,21 +1,52 @@
 """The one error tree of syncd: each class says what the caller should do next.
 
     SyncdError
-      UsageError          exit 2   bad flag, config or folder
-      ServerRefused       exit 3   Unauthorized, WorkspaceNotFound
-      ServerUnreachable   exit 4   only after retries ran out
-        ServerProtocolError        an answer that breaks the protocol as a whole
-      SafetyStop          exit 5   MassDelete, RootVanished; nothing was changed
-      Transient                    retry with backoff: ServerBusy(retry_after), ConnectionLost
-      Replan                       not a failure: PreconditionFailed, PathConflict, FeedReset
-      ItemError           exit 1   one path cannot sync; reported, the rest goes on
+    ├── UsageError              exit 2   bad flag, config or folder
+    ├── ServerRefused           exit 3   retrying cannot help
+    │   ├── Unauthorized
+    │   └── WorkspaceNotFound
+    ├── ServerUnreachable       exit 4   only after retries ran out
+    │   └── ServerProtocolError          an answer that breaks the protocol as a whole
+    ├── SafetyStop              exit 5   nothing was changed
+    │   ├── MassDelete                   planner guard ``mass_delete``
+    │   ├── RootVanished                 planner guard ``root_vanished``, or no folder
+    │   └── RootUnreadable               (local/errors.py) the folder cannot be listed
+    ├── Transient                        retry with backoff; ``ambiguous``: maybe applied
+    │   ├── ServerBusy                   429, 503 (``retry_after``); never applied
+    │   ├── ServerFault                  500, 502, 504; may have been applied
+    │   └── ConnectionLost               refused (never applied), reset or timed out
+    ├── Replan                           not a failure: plan that path again
+    │   ├── PreconditionFailed           412
+    │   ├── PathConflict                 409
+    │   ├── FeedReset                    410
+    │   └── OffsetMismatch               409 offset_mismatch (``offset``)
+    └── ItemError               exit 1   one path cannot sync; reported, the rest goes on
+        ├── InvalidPath
+        ├── NotFound
+        ├── TooLarge
+        │   └── RecordLimit              (protocol/records.py) a batch stream too large
+        ├── InvalidParameter
+        │   └── RecordError ...          (protocol/records.py) a batch stream refused
+        ├── ProtocolViolation
+        ├── SourceChanged
+        ├── LocalChanged                 (local/errors.py) a conflict, not an overwrite
+        └── ContentMismatch              (local/errors.py)
 
 1. Errors are translated at the edge, once: ``transport/`` maps httpx and error bodies,
    ``local/`` maps ``OSError``; nothing above them catches library exceptions.
-2. No message or repr carries an API key.
+2. Every error has a short ``title`` and, where the user can act, a ``hint``;
+   ``describe`` is the one line that shows both. No message or repr carries an API key.
+3. A refusal of the planner's guards is raised as the class ``REFUSALS`` names for its
+   kind; the planner itself raises nothing.
+4. Whether a failed request may have been applied is the class's ``ambiguous`` (or the
+   constructor's, for ``ConnectionLost``), never a flag set afterwards.
+5. Anything else that escapes is a bug, not one of these: the CLI and the daemon log it
+   with its traceback.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class SyncdError(Exception):
@@ -33,6 +64,11 @@ class SyncdError(Exception):
 
     def __str__(self) -> str:
         return self.message or self.title
+
+    def describe(self) -> str:
+        """The one line a user reads: title, message and hint (``title: message (hint)``)."""
+        text = f"{self.title}: {self.message}" if self.message else self.title
+        return f"{text} ({self.hint})" if self.hint else text
 
 
 class UsageError(SyncdError):
@@ -80,40 +116,74 @@ class SafetyStop(SyncdError):
 
 
 class MassDelete(SafetyStop):
+    """One sync would delete more files of one side than the threshold allows."""
+
     title = "mass delete refused"
 
 
 class RootVanished(SafetyStop):
+    """The folder, or its identity marker, is gone while the last sync saw files in it."""
+
     title = "local folder vanished"
 
 
+REFUSALS: Mapping[str, type[SafetyStop]] = {
+    "mass_delete": MassDelete,
+    "root_vanished": RootVanished,
+}
+"""The planner's ``RefusalKind`` (by value) -> the class the reconciler raises for it."""
+
+
 class Transient(SyncdError):
-    """A fault that a retry with backoff may cure."""
+    """A fault that a retry with backoff may cure.
+
+    ``ambiguous``: the request may have been applied although it failed, so a write that
+    is not idempotent must not simply be sent again. The class says what is known of all
+    its failures; a constructor argument says it for one failure where the class cannot.
+    """
 
     exit_code = 4
     title = "transient failure"
+    ambiguous: bool = False
+
+    def __init__(
+        self, message: str = "", *, hint: str | None = None, ambiguous: bool | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        if ambiguous is not None:
+            self.ambiguous = ambiguous
 
 
 class ServerBusy(Transient):
-    """429 or 503: wait ``retry_after`` seconds (None when the server did not say)."""
+    """429 or 503: wait ``retry_after`` seconds (None when the server did not say).
+
+    Never ambiguous: the server turned the request away before acting on it."""
 
     title = "server busy"
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "", *, hint: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, hint=hint, ambiguous=False)
         self.retry_after = retry_after
 
 
 class ServerFault(Transient):
-    """500, 502 or 504: the server failed; retry with backoff."""
+    """500, 502 or 504: the server failed, perhaps after applying the request; retry with
+    backoff where that is safe."""
 
     title = "server fault"
+    ambiguous = True
 
 
 class ConnectionLost(Transient):
-    """Connection refused, reset, timed out, or a body cut short."""
+    """Connection refused, reset, timed out, or a body cut short.
+
+    Ambiguous unless the connection was never made (give ``ambiguous=False`` then): a
+    reset or a timeout after sending leaves open whether the server applied it."""
 
     title = "connection lost"
+    ambiguous = True
 
 
 class Replan(SyncdError):
@@ -139,6 +209,16 @@ class FeedReset(Replan):
     """410 revision_obsoleted: the cursor is gone; reset to revision 0 and merge."""
 
     title = "feed reset"
+
+
+class OffsetMismatch(Replan):
+    """An upload chunk at the wrong offset; ``offset`` is where the server stands."""
+
+    title = "offset mismatch"
+
+    def __init__(self, message: str = "", *, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 class ItemError(SyncdError):
@@ -180,16 +260,6 @@ class ProtocolViolation(ItemError):
     """The server answered something that is not the protocol (malformed JSON, wrong shape)."""
 
     title = "protocol violation"
-
-
-class OffsetMismatch(Replan):
-    """An upload chunk at the wrong offset; ``offset`` is where the server stands."""
-
-    title = "offset mismatch"
-
-    def __init__(self, message: str = "", *, offset: int) -> None:
-        super().__init__(message)
-        self.offset = offset
 
 
 class SourceChanged(ItemError):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection, Iterable
 
 from syncd.errors import InvalidPath
 
@@ -55,15 +56,6 @@ def normalize(path: str | bytes) -> str:
     return nfc
 
 
-def is_valid(path: str) -> bool:
-    """True when ``normalize`` would accept ``path``."""
-    try:
-        normalize(path)
-    except InvalidPath:
-        return False
-    return True
-
-
 def parent(path: str) -> str:
     """The parent of a relative path; ``""`` for a top-level name."""
     head, _, _ = path.rpartition("/")
@@ -79,6 +71,24 @@ def ancestors(path: str) -> list[str]:
 def is_within(path: str, root: str) -> bool:
     """True when ``path`` is ``root`` or lies below it."""
     return path == root or path.startswith(root + "/")
+
+
+def is_within_any(path: str, roots: Collection[str]) -> bool:
+    """True when ``path`` or one of its ancestors is in ``roots`` (O(depth), not O(n))."""
+    if path in roots:
+        return True
+    end = path.find("/")
+    while end != -1:
+        if path[:end] in roots:
+            return True
+        end = path.find("/", end + 1)
+    return False
+
+
+def outermost(paths: Iterable[str]) -> list[str]:
+    """The paths (sorted, once each) that lie below no other one: the rest add nothing."""
+    wanted = set(paths)
+    return sorted(p for p in wanted if not any(a in wanted for a in ancestors(p)))
 
 
 def fold_key(path: str) -> str:

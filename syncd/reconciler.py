@@ -7,7 +7,8 @@ rounds can be tested with fakes.
 1. Facts first: the local scan, the remote tree (feed or listing) and the base are read
    before anything is planned; the planner's ``Need`` (hashes, remote bytes to compare) is
    gathered here and the planner runs again.
-2. A refusal of the planner's guards becomes ``SafetyStop`` before any op runs.
+2. A refusal of the planner's guards is raised as its kind's ``SafetyStop`` (``MassDelete``,
+   ``RootVanished``) before any op runs.
 3. Re-plans (412, a local file that moved on, a path conflict) are planned again from freshly
    observed facts, a bounded number of rounds; nothing is forced.
 4. Subtrees that could not be read this cycle, ignored paths and contradicting remote
@@ -16,7 +17,9 @@ rounds can be tested with fakes.
 5. Paths skipped by policy (symlinks) are no failure: they are noted in the state for
    ``syncd status`` and logged once, when first seen. Conflict records whose copy is gone
    from the folder are forgotten after each sync.
-6. Gathering facts writes no base row: what a round records goes through the plan's ops
+6. A round that renamed a second Unicode spelling of a name is followed by another, which
+   syncs the renamed entry (and its subtree) under its new name.
+7. Gathering facts writes no base row: what a round records goes through the plan's ops
    and the executor, so a dry run, which runs none, changes nothing.
 """
 
@@ -26,14 +29,16 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from syncd.errors import ItemError, PreconditionFailed, SafetyStop, UsageError
+from syncd.config import DeleteLimit
+from syncd.errors import REFUSALS, ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
+from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
 from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
@@ -87,8 +92,6 @@ class RemoteSource(Protocol):
     bytes at a path, hashed as they stream and never stored (``PreconditionFailed`` when
     the body does not have the listed size)."""
 
-    has_hashes: bool
-
     def tree(self, scope: set[str] | None) -> RemoteView: ...
 
     def files(self) -> int: ...
@@ -114,34 +117,20 @@ class BaseStore(Protocol):
 
 class Executor(Protocol):
     """Runs a plan's ops and returns one ``Outcome`` per op; the trees are those the plan
-    was made from (an op checks the facts it saw against them). ``transfers`` is how many
+    was made from (an op checks the facts it saw against them), ``links`` the followed
+    symbolic links among the local paths. ``transfers`` is how many
     run at once, also for the hashing of remote bytes a ``Need`` asks for."""
 
     transfers: int
 
     def run(
-        self, plan: ops.Plan, local: Mapping[str, LocalNode], remote: Mapping[str, RemoteNode]
+        self,
+        plan: ops.Plan,
+        local: Mapping[str, LocalNode],
+        remote: Mapping[str, RemoteNode],
+        *,
+        links: frozenset[str] = frozenset(),
     ) -> list[Outcome]: ...
-
-
-@dataclass(frozen=True)
-class DeleteLimit:
-    """The mass-delete threshold: refuse when deletes exceed both (CLI.md default)."""
-
-    count: int = 20
-    ratio: float = 0.5
-
-    @classmethod
-    def parse(cls, text: str | None) -> DeleteLimit:
-        if text is None or text == "":
-            return cls()
-        raw = text.strip()
-        try:
-            if raw.endswith("%"):
-                return cls(count=0, ratio=float(raw[:-1]) / 100.0)
-            return cls(count=int(raw), ratio=0.0)
-        except ValueError as exc:
-            raise UsageError(f"--max-delete: expected N or N%, got {text!r}") from exc
 
 
 @dataclass
@@ -162,7 +151,7 @@ class Report:
 
     @property
     def failed(self) -> list[tuple[str, str]]:
-        failed = [(o.path, o.detail) for o in self.outcomes if o.status is Status.FAILED]
+        failed = [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
         replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
         for path in sorted(replans.keys() - done):
@@ -282,7 +271,7 @@ class Engine:
         report = Report()
         self.check_root(dry_run=dry_run)
         if scope is not None and self.links:  # a target's change is its links' change too
-            scope = scope | {link for link, t in self.links.items() if under(t, scope)}
+            scope = scope | {link for link, t in self.links.items() if is_within_any(t, scope)}
         for rnd in range(MAX_ROUNDS):
             report.rounds = rnd + 1
             plan, local, remote = self._plan_round(
@@ -293,15 +282,18 @@ class Engine:
                 report.planned = list(plan.ops)
                 if dry_run:
                     return report
-                raise SafetyStop("; ".join(r.message for r in plan.refusals))
+                raise safety_stop(plan.refusals)
             if dry_run:
                 report.planned = list(plan.ops)
                 return report
             if not plan.ops:
                 break
-            outcomes = self.executor.run(plan, local, remote)
+            outcomes = self.executor.run(plan, local, remote, links=frozenset(self.links))
             report.outcomes.extend(outcomes)
-            if not any(o.status is Status.REPLAN for o in outcomes):
+            renamed = _renamed_twins(outcomes)
+            if scope is not None:
+                scope = scope | renamed
+            if not renamed and not any(o.status is Status.REPLAN for o in outcomes):
                 break
         self._record_errors(report)
         self._prune_downloads(report, scope)
@@ -340,7 +332,11 @@ class Engine:
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
             report.skipped.extend((p.path, p.reason) for p in scanned.skipped)
-        kept = {} if scope is None else {k: t for k, t in self.links.items() if not under(k, scope)}
+        kept = (
+            {}
+            if scope is None
+            else {k: t for k, t in self.links.items() if not is_within_any(k, scope)}
+        )
         self.links = {**kept, **scanned.links}
         view = self.remote_tree(report, scope)
         remote = view.tree
@@ -350,6 +346,7 @@ class Engine:
             self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
             remote_unknown=frozenset(view.unknown | self._ignored(remote)),
+            local_twins=tuple(scanned.twins),
         )
         plan = make_plan(local, remote, base, policy)
         for _ in range(MAX_NEED_ROUNDS):
@@ -373,7 +370,6 @@ class Engine:
     def _policy(self, *, is_merge: bool) -> ops.Policy:
         return ops.Policy(
             is_merge=is_merge,
-            has_hashes=self.remote.has_hashes,
             folds_case=self.folds_case,
             folds_unicode=self.folds_unicode,
             now=time.strftime("%Y-%m-%d %H%M%S"),
@@ -451,7 +447,9 @@ class Engine:
             if o.status is not Status.DONE and isinstance(o.op, ops.Download | ops.KeepBoth)
         }
         dropped = self.downloads.prune(
-            lambda path: path in unfinished or (scope is not None and not under(path, scope))
+            lambda path: (
+                path in unfinished or (scope is not None and not is_within_any(path, scope))
+            )
         )
         if dropped:
             log.info("event=partial_downloads_dropped count=%d", len(dropped))
@@ -473,13 +471,19 @@ class Engine:
             self.store.item_errors.record(path, reason)
 
 
-def under(path: str, prefixes: set[str]) -> bool:
-    """True when ``path`` or one of its ancestors is in ``prefixes`` (O(depth), not O(n))."""
-    if path in prefixes:
-        return True
-    end = path.find("/")
-    while end != -1:
-        if path[:end] in prefixes:
-            return True
-        end = path.find("/", end + 1)
-    return False
+def safety_stop(refusals: Sequence[ops.Refusal]) -> SafetyStop:
+    """The error for a refused plan: the class of its first refusal (the guards put a
+    vanished folder before mass deletes), the messages of all of them."""
+    cls = REFUSALS[refusals[0].kind]
+    return cls("; ".join(r.message for r in refusals))
+
+
+def _renamed_twins(outcomes: list[Outcome]) -> set[str]:
+    """Where this round put second spellings of names: the next round syncs them there."""
+    return {
+        o.op.dest
+        for o in outcomes
+        if o.status is Status.DONE
+        and isinstance(o.op, ops.MoveLocal)
+        and o.op.reason is ops.Reason.UNICODE_TWIN
+    }

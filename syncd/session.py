@@ -29,9 +29,10 @@ from syncd.local.ignore import Ignore
 from syncd.local.scan import ScanResult, scan
 from syncd.local.trash import Trash
 from syncd.local.write import remove_temp_files
+from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.trees import LocalNode, RemoteNode
-from syncd.reconciler import DeleteLimit, Engine, RemoteView, under
+from syncd.reconciler import Engine, RemoteView
 from syncd.remote.feed import follow_feed
 from syncd.remote.listing import list_remote
 from syncd.state.journal import Journal
@@ -40,6 +41,7 @@ from syncd.state.store import Store
 from syncd.transport.client import Client
 from syncd.worker.ops import Context
 from syncd.worker.outcome import Outcome
+from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
 from syncd.worker.queue import Worker
 
 log = logging.getLogger("syncd.reconciler")
@@ -93,10 +95,6 @@ class ServerSource:
         self.feed_wait = feed_wait
         self._listed_files: int | None = None
 
-    @property
-    def has_hashes(self) -> bool:
-        return bool(self.client.capabilities.hashes)
-
     def tree(self, scope: set[str] | None) -> RemoteView:
         if self.client.capabilities.changes:
             result = follow_feed(
@@ -109,7 +107,7 @@ class ServerSource:
         tree = listing.tree
         self._listed_files = sum(1 for r in tree.values() if not r.is_dir)
         if scope is not None:
-            tree = {p: n for p, n in tree.items() if under(p, scope)}
+            tree = {p: n for p, n in tree.items() if is_within_any(p, scope)}
         return RemoteView(tree, listing.unknown, listing.rejected)
 
     def files(self) -> int:
@@ -137,6 +135,7 @@ class WorkerExecutor:
         downloads: Downloads | None = None,
         progress: object | None = None,
         transfers: int = 4,
+        batch_threshold: int = DEFAULT_THRESHOLD,
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.client = client
@@ -148,27 +147,36 @@ class WorkerExecutor:
         self.downloads = downloads
         self.progress = progress
         self.transfers = transfers
+        self.batch_threshold = batch_threshold  # smaller files go in batches (0: never)
         self.on_outcome = on_outcome
 
     def run(
-        self, plan: ops.Plan, local: Mapping[str, LocalNode], remote: Mapping[str, RemoteNode]
+        self,
+        plan: ops.Plan,
+        local: Mapping[str, LocalNode],
+        remote: Mapping[str, RemoteNode],
+        *,
+        links: frozenset[str] = frozenset(),
     ) -> list[Outcome]:
         self._announce(plan.ops)
+        caps = self.client.capabilities
         ctx = Context(
             client=self.client,
             workspace_id=self.workspace_id,
             root=self.root,
             trash=self.trash,
             progress=self.progress,
-            is_conditional=bool(self.client.capabilities.conditional),
+            is_conditional=bool(caps.conditional),
             local_tree=local,
             remote_tree=remote,
             downloads=self.downloads,
+            batching=Batching.for_server(caps, self.batch_threshold, self.transfers),
+            links=links,
         )
         worker = Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
         )
-        return worker.execute(plan.ops)
+        return worker.execute(plan)
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
         """A plan that only adopts the server's echoes of our writes is no work to show."""
@@ -288,7 +296,6 @@ def open_session(
     dry_run = bool(settings.dry_run)
     traits = check_folder(root, dry_run=dry_run)
     check_state_dir(state_dir)
-    delete_limit = DeleteLimit.parse(settings.max_delete)
     with Client(settings.transport()) as client:
         workspace_id = resolve_workspace(client, settings.workspace)
         db_path = db_path_for(settings, workspace_id)
@@ -324,12 +331,13 @@ def open_session(
                     downloads=downloads,
                     progress=progress,
                     transfers=settings.transfers,
+                    batch_threshold=settings.batch_threshold,
                 ),
                 root=root,
                 trash=trash,
                 journal=journal,
                 downloads=downloads,
-                delete_limit=delete_limit,
+                delete_limit=settings.max_delete,
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),

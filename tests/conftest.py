@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 
 
 @pytest.fixture

@@ -11,10 +11,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +20,7 @@ from pathlib import Path
 import click
 
 from syncd.errors import ServerUnreachable, UsageError
+from syncd.soak.harness import ServerProcess, create_account
 
 EXAMPLES = {
     "README.txt": "This folder is mirrored to a syncd workspace. Edit me and watch the server.\n",
@@ -31,73 +28,26 @@ EXAMPLES = {
     "notes/ideas.md": "# Ideas\n\nsyncd keeps both sides in agreement.\n",
     "data/numbers.csv": "n,square\n" + "".join(f"{n},{n * n}\n" for n in range(1, 11)),
 }
-LISTEN_PREFIX = "listening on "
-ADMIN_ARGS = ("create-account", "demo")
-PR_SET_PDEATHSIG = 1
 
 
-def start_server(data_dir: Path, port: int, log_file: Path, timeout: float = 60.0):
-    """Run ``syncd serve`` and return (process, url) once it listens."""
-    log = open(log_file, "ab")  # noqa: SIM115 - the server writes it for its whole life
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd", "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        start_new_session=True,  # Ctrl-C goes to the daemon; the server is stopped after it
-        preexec_fn=_die_with_parent,  # and a killed demo does not leave it running
-    )
-    log.close()
-    found: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith(LISTEN_PREFIX) and not found:
-                found.append(line[len(LISTEN_PREFIX) :].strip())
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(timeout) or not found:
-        stop_server(proc)
-        raise ServerUnreachable(f"the demo server did not start; see {log_file}")
-    return proc, found[0]
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGTERM the server when the demo process dies, however it dies."""
+def start_server(data_dir: Path, port: int, log_file: Path, timeout: float = 60.0) -> ServerProcess:
+    """Run ``syncd serve`` until the demo ends: its own session (Ctrl-C goes to the daemon;
+    the server is stopped after it), dying with the demo however the demo dies."""
+    server = ServerProcess(data_dir, port=port, log_file=log_file, own_session=True)
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # elsewhere the demo's own cleanup is all there is
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        return server.start(timeout)
+    except RuntimeError as exc:
+        raise ServerUnreachable(f"the demo server did not start; see {log_file}") from exc
 
 
 def create_key(data_dir: Path, key_file: Path) -> None:
     """A fresh account; its key goes to a file readable by the user only, never to the screen."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "syncd", "admin", "--data-dir", str(data_dir), *ADMIN_ARGS],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise UsageError(f"could not create the demo account: {proc.stderr.strip()}")
+    try:
+        key = create_account(data_dir, "demo")
+    except (RuntimeError, IndexError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"could not create the demo account: {exc}") from exc
     key_file.touch(mode=0o600)
-    key_file.write_text(proc.stdout.strip().splitlines()[-1] + "\n")
+    key_file.write_text(key + "\n")
 
 
 def seed_workspace(url: str, key_file: Path, scratch: Path) -> str:
@@ -178,7 +128,8 @@ def demo(folder: Path, port: int, data_dir: Path | None) -> None:
     key_file = base / "api-key"
     if not key_file.exists():
         create_key(base / "server", key_file)
-    proc, url = start_server(base / "server", port, base / "server.log")
+    server = start_server(base / "server", port, base / "server.log")
+    url = server.url
     try:
         workspace = seed_workspace(url, key_file, base)
         config = write_config(base, url, workspace, folder, key_file)
@@ -188,5 +139,5 @@ def demo(folder: Path, port: int, data_dir: Path | None) -> None:
         threading.Thread(target=_announce, args=(daemon, text), daemon=True).start()
         daemon.run()
     finally:
-        stop_server(proc)
+        server.stop()
     click.echo(f"syncd demo: stopped; the demo's data is kept in {base}")

@@ -21,7 +21,7 @@ from syncd import __version__
 from syncd.errors import SyncdError
 from syncd.transport.secret import RedactFilter, redact
 
-# name -> "module:attribute"; a module not present yet is simply not listed.
+# name -> "module:attribute"; each is imported only when its command runs.
 COMMANDS: dict[str, str] = {
     "serve": "syncd.cli.serve:serve",
     "admin": "syncd.cli.admin:admin",

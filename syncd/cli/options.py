@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from syncd.planner.ops import MASS_DELETE_COUNT, MASS_DELETE_RATIO
+
 F = Callable[..., Any]
 
 
@@ -48,7 +50,9 @@ def safety_options(fn: F) -> F:
             help="Print the plan with the reason for each op; change nothing.",
         ),
         click.option(
-            "--max-delete", help="Mass-delete threshold, N or N% (default: >50% and >20)."
+            "--max-delete",
+            help="Mass-delete threshold, N or N% "
+            f"(default: >{MASS_DELETE_RATIO:.0%} and >{MASS_DELETE_COUNT}).",
         ),
         click.option(
             "--allow-mass-delete",

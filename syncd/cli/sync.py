@@ -10,9 +10,8 @@ import click
 from syncd.cli.options import common_options, flags_of, local_options, safety_options
 from syncd.cli.progress import TransferDisplay
 from syncd.config import load_settings
-from syncd.errors import SafetyStop
 from syncd.planner import ops
-from syncd.reconciler import Report
+from syncd.reconciler import Report, safety_stop
 from syncd.session import open_session
 
 
@@ -44,7 +43,7 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
             click.echo(f"refused: {refusal.message}", err=True)
         click.echo(f"dry run: {len(report.planned)} operations planned, nothing changed")
         if report.refusals:
-            raise SafetyStop("; ".join(r.message for r in report.refusals))
+            raise safety_stop(report.refusals)
         return
     if report.was_reset:
         click.echo(

@@ -12,11 +12,16 @@
 5. Unreachable server: "offline", dirty paths keep being recorded, retries back off from
    1 s to 60 s. Safety stop: "paused" with the reason, re-checked on the next event or
    timer, never in a retry loop. Refused (401/404): the daemon ends with exit 3.
+   A bug (an exception outside the error tree) is logged with its traceback at ERROR: in
+   a pass it is state "error" and retried with the same backoff, never at once; in the
+   feed watcher, which would only fail again, it ends the daemon (exit 1).
 6. Every pass first reads the top-level ``.syncdignore`` again; when its rules changed
    (any ``.syncdignore`` event wakes the loop) the pass is a full one, so what the new
    rules exclude is left alone and what they no longer exclude is synced. The watcher
    asks the engine's current rules, never a copy.
 7. The trash is pruned (``Trash.prune``: retention and size cap) at start and once a day.
+8. The loop keeps no flags or timers of its own: ``Schedule`` (schedule.py) decides what
+   runs next and when; the loop waits for an event or its deadline, tells it, runs that.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 from syncd.config import Settings, load_settings
 from syncd.daemon import reload
 from syncd.daemon.remote import RemoteWatcher
+from syncd.daemon.schedule import Pass, Schedule
 from syncd.daemon.signals import SignalHandlers
 from syncd.daemon.status import StatusBoard, StopRequested
 from syncd.daemon.steps import Backoff, Outcome, PassReport, run_full, run_scoped
@@ -46,7 +52,6 @@ from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
 
-PRUNE_INTERVAL = 86400.0  # the trash is pruned at start and once a day
 _UNREAD = object()  # the root rules were not read yet
 
 
@@ -71,7 +76,7 @@ class Daemon:
         self._clock = clock
         self._reload = threading.Event()
         self._remote_hit = threading.Event()
-        self._refused: SyncdError | None = None
+        self._fatal: Exception | None = None  # why the feed watcher ended: the loop raises it
         self.remote: RemoteWatcher | None = None
         self._feed_client: Client | None = None
         self.session: Session | None = None
@@ -97,8 +102,8 @@ class Daemon:
         self._remote_hit.set()
         self.coalescer.wake()
 
-    def _on_refused(self, exc: SyncdError) -> None:
-        self._refused = exc
+    def _on_fatal(self, exc: Exception) -> None:
+        self._fatal = exc
         self.coalescer.wake()
 
     # -- life --------------------------------------------------------------------------
@@ -181,78 +186,64 @@ class Daemon:
     # -- the loop ----------------------------------------------------------------------
 
     def _loop(self, session: Session) -> None:
+        """Wait for an event or the schedule's deadline, tell the schedule, run what is due."""
         store = session.store
-        now = self._clock()
-        timers = {"rescan": now + self.settings.rescan_interval, "poll": None, "prune": now}
-        retry_at: float | None = None
-        backoff, item_backoff = Backoff(), Backoff(low=5.0, high=300.0)
-        is_full = True  # the first pass is the full sync at start
-        has_feed: bool | None = None
-        has_event = True
-        is_loud = True  # False: only the poll timer asked, say "syncing" only if work is found
-        while not self.is_stopping:
-            if self._refused is not None:
-                raise self._refused
+        schedule = Schedule(
+            self._clock(),
+            rescan_interval=self.settings.rescan_interval,
+            poll_interval=self.settings.poll_interval,
+        )
+        while True:
+            if self.is_stopping:
+                schedule.stop()  # a wait for a retry ends here, at once
+            if schedule.is_stopped:
+                return
+            if self._fatal is not None:
+                raise self._fatal
             if self._reload.is_set():
                 self._reload.clear()
                 self._apply_reload(session)
+                schedule.reloaded(
+                    rescan_interval=self.settings.rescan_interval,
+                    poll_interval=self.settings.poll_interval,
+                )
             batch = self.coalescer.take_ready()
-            if batch.rescan:
-                is_full = has_event = is_loud = True
             if batch.paths:
-                store.dirty.mark(batch.paths)
-                has_event = is_loud = True
+                store.dirty.mark(batch.paths)  # recorded before anything acts on them
+            if batch:
+                schedule.local_changed(rescan=batch.rescan)
             now = self._clock()
             if self._remote_hit.is_set():
                 self._remote_hit.clear()
-                has_event = is_loud = True
-                if retry_at is not None:  # the server answers again: no need to wait
-                    retry_at = now
-            if now >= timers["rescan"]:
-                timers["rescan"] = now + self.settings.rescan_interval
-                is_full = has_event = is_loud = True
-            if timers["poll"] is not None and now >= timers["poll"]:
-                timers["poll"] = now + self.settings.poll_interval
-                is_full = has_event = True
-            if now >= timers["prune"]:
-                timers["prune"] = now + PRUNE_INTERVAL
+                schedule.remote_changed(now)
+            if schedule.take_prune(now):
                 self._prune(session)
-            is_due = retry_at is not None and now >= retry_at
-            if is_due or (retry_at is None and has_event):
-                dirty = set(store.dirty.rows())
-                outcome = self._step(session, full=is_full, dirty=dirty, is_loud=is_loud)
-                has_event = is_loud = False
-                retry_at = None
-                if outcome is Outcome.DONE:
-                    is_full = False
-                    backoff.reset()
-                    if store.dirty.rows():  # failed items stay dirty: retry them later
-                        retry_at = now + item_backoff.next()
-                    else:
-                        item_backoff.reset()
-                elif outcome is not Outcome.PAUSED:  # paused: re-checked on the next event only
-                    retry_at = self._clock() + backoff.next()
-                    is_full = is_full or has_feed is False
-                if has_feed is None and outcome is Outcome.DONE:
-                    has_feed = self._start_remote(session)
-                    if not has_feed:
-                        timers["poll"] = self._clock() + self.settings.poll_interval
-                if not self.started.is_set():
-                    self.started.set()
-                    self.notifier.ready(self.board.text())
-            self.coalescer.wait(self._timeout(timers, retry_at))
+            run = schedule.take_pass(now)
+            if run is not None:
+                self._run(session, schedule, run)
+            self.coalescer.wait(self._timeout(schedule))
             self.notifier.watchdog()
 
-    def _timeout(self, timers: dict[str, float | None], retry_at: float | None) -> float:
+    def _run(self, session: Session, schedule: Schedule, run: Pass) -> None:
+        """One pass, its outcome told to the schedule; the feed starts after the first."""
+        store = session.store
+        dirty = set(store.dirty.rows())
+        outcome = self._step(session, schedule, run, dirty=dirty)
+        has_dirty = outcome is Outcome.DONE and bool(store.dirty.rows())
+        schedule.pass_ended(outcome, self._clock(), has_dirty=has_dirty)
+        if schedule.is_feed_due:
+            schedule.feed_known(self._start_remote(session), self._clock())
+        if not self.started.is_set():
+            self.started.set()
+            self.notifier.ready(self.board.text())
+
+    def _timeout(self, schedule: Schedule) -> float:
         now = self._clock()
-        marks = [t for t in (*timers.values(), retry_at) if t is not None]
-        timeout = max(0.0, min(marks) - now) if marks else 3600.0
+        timeout = max(0.0, schedule.next_due(now) - now)
         interval = self.notifier.watchdog_interval()
         return min(timeout, interval) if interval else timeout
 
-    def _step(
-        self, session: Session, *, full: bool, dirty: set[str], is_loud: bool = True
-    ) -> Outcome:
+    def _step(self, session: Session, schedule: Schedule, run: Pass, *, dirty: set[str]) -> Outcome:
         """One sync pass; every failure becomes a state, never an exception (except 401/404).
 
         A pass that only the poll timer asked for (a base-only server's listing every
@@ -260,12 +251,14 @@ class Daemon:
         work (``StatusBoard.set_totals``), so an idle daemon stays idle in the status and
         in the log.
         """
-        if is_loud or dirty:
+        if run.is_loud or dirty:
             self.board.set_state(DaemonState.SYNCING)
         self.syncs += 1
         try:
-            full = self._refresh_ignore(session) or full
-            report = self._pass(session, full=full, dirty=dirty)
+            if self._refresh_ignore(session):
+                schedule.ignore_changed()
+                run = replace(run, is_full=True)
+            report = self._pass(session, full=run.is_full, dirty=dirty)
         except StopRequested:
             raise
         except SafetyStop as exc:
@@ -281,10 +274,9 @@ class Daemon:
             self.board.set_state(DaemonState.ERROR, str(exc))
             log.error("event=sync_failed error=%s", exc)
             return Outcome.ERROR
-        except Exception as exc:  # a bug must not end the service: report, back off, retry
+        except Exception as exc:  # a bug: its traceback in the log, retried after a backoff
             self.board.set_state(DaemonState.ERROR, f"{type(exc).__name__}: {exc}")
-            log.error("event=sync_failed error=%s: %s", type(exc).__name__, exc)
-            log.debug("sync failure", exc_info=True)
+            log.exception("event=sync_failed error=%s: %s", type(exc).__name__, exc)
             return Outcome.ERROR
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
@@ -308,11 +300,14 @@ class Daemon:
         return True
 
     def _prune(self, session: Session) -> None:
-        """Enforce the trash's retention; a failure is logged, the sync goes on."""
+        """Enforce the trash's retention; a failure is logged, the sync goes on (a bug with
+        its traceback: it runs once a day, so it cannot spin)."""
         try:
             session.engine.trash.prune()
+        except SyncdError as exc:
+            log.warning("event=trash_prune_failed error=%s", exc)
         except Exception as exc:
-            log.warning("event=trash_prune_failed error=%s: %s", type(exc).__name__, exc)
+            log.exception("event=trash_prune_failed error=%s: %s", type(exc).__name__, exc)
 
     def _pass(self, session: Session, *, full: bool, dirty: set[str]) -> PassReport:
         """A full or scoped pass; a scoped refusal is judged again by a full sync.
@@ -341,7 +336,7 @@ class Daemon:
             wait=self.settings.feed_wait,
             interval=self.settings.poll_interval,
             on_change=self._on_remote_change,
-            on_refused=self._on_refused,
+            on_fatal=self._on_fatal,
         )
         self.remote.start()
         self.remote.synced(session.store.meta.cursor())

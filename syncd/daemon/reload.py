@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from syncd.config import Settings
-from syncd.reconciler import DeleteLimit
 
 if TYPE_CHECKING:
     from syncd.reconciler import Engine
@@ -71,7 +70,7 @@ def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
     """Push the live settings into the running parts (the loop reads its own timers)."""
     coalescer.debounce = new.debounce
     coalescer.max_latency = max(new.debounce, 10 * new.debounce)
-    engine.delete_limit = DeleteLimit.parse(new.max_delete)
+    engine.delete_limit = new.max_delete
     engine.allow_mass_delete = bool(new.allow_mass_delete)
     engine.transfers = new.transfers
     engine.trash.retention_days = new.trash_retention_days

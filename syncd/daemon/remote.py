@@ -5,10 +5,12 @@
    (``synced``); the engine then follows the feed itself, from the stored cursor.
 2. ``wait`` holds each request on the server (long poll), so an idle daemon sends one
    request per ``wait`` seconds; with ``wait`` 0 it pauses ``interval`` between polls.
-3. Failures never end the thread: an unreachable server is retried with a capped backoff
-   (waiting on the stop event, not sleeping); the first answer after failures calls
-   ``on_change`` too, so an offline loop retries at once. A refusing server (401, 404) is
-   handed to ``on_refused`` and ends the thread, since no retry can help.
+3. A failure from the error tree never ends the thread: an unreachable server is retried
+   with a capped backoff (waiting on the stop event, not sleeping); the first answer after
+   failures calls ``on_change`` too, so an offline loop retries at once.
+4. Two things end it, each handed to ``on_fatal`` since no retry can help: a refusing
+   server (401, 404), and any other exception, which is a bug: it is logged with its
+   traceback at ERROR, never retried (the same poll would fail the same way, forever).
 """
 
 from __future__ import annotations
@@ -37,14 +39,14 @@ class RemoteWatcher:
         wait: float,
         interval: float,
         on_change: Callable[[], None],
-        on_refused: Callable[[SyncdError], None],
+        on_fatal: Callable[[Exception], None],
     ) -> None:
         self._client = client
         self._workspace_id = workspace_id
         self.wait = min(max(0.0, wait), float(MAX_WAIT))
         self.interval = max(0.1, interval)
         self._on_change = on_change
-        self._on_refused = on_refused
+        self._on_fatal = on_fatal
         self._cond = threading.Condition()
         self._cursor: int | None = None
         self._is_armed = False
@@ -100,15 +102,21 @@ class RemoteWatcher:
                 has_changed = True
             except ServerRefused as exc:
                 if not self._stop.is_set():
-                    self._on_refused(exc)
+                    self._on_fatal(exc)
                 return
-            except Exception as exc:  # unreachable, busy, or closed under us at shutdown
+            except SyncdError as exc:  # unreachable, busy, an answer that breaks the protocol
                 if self._stop.is_set():
                     return
                 delay = min(BACKOFF_MAX, max(BACKOFF_MIN, delay * 2))
                 log.info("event=feed_poll_failed retry_in=%.0fs error=%s", delay, _short(exc))
                 self._stop.wait(delay)
                 continue
+            except Exception as exc:
+                if self._stop.is_set():  # the client was closed under the poll at shutdown
+                    return
+                log.exception("event=feed_watch_failed action=stop error=%s", _short(exc))
+                self._on_fatal(exc)
+                return
             else:
                 has_changed = page.end_revision != cursor or bool(
                     page.created or page.updated or page.deleted

@@ -14,6 +14,10 @@
    as unknown for this cycle, never as deleted.
 4. A missing folder raises ``RootVanished`` and an unlistable one ``RootUnreadable``: the
    caller decides, nothing is inferred from a blind scan.
+5. Two spellings of one name in one folder (NFC and NFD, or a compatibility singleton such
+   as the Kelvin sign): one of them owns the NFC key in ``tree`` (the NFC spelling when
+   there is one), each other one is a ``twin``: a node at the same key with its own
+   ``disk_name``, not descended into. The planner renames twins beside the name.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from syncd.local.ignore import (
     is_builtin_name,
     is_our_temp_file,
 )
-from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, is_within, normalize
+from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, normalize, outermost
 from syncd.planner.trees import Kind, LocalNode
 
 __all__ = ["HashCache", "HashRecord", "Problem", "ScanResult", "scan"]
@@ -80,6 +84,7 @@ class ScanResult:
     ``sigs``: the ``StatSig`` of every file in ``tree``.
     ``skipped``: paths left out by policy (symlinks), with why: reported, not failures.
     ``links``: followed links, link path -> target path (both workspace paths).
+    ``twins``: the other spellings of names in ``tree`` (module docstring, 5); unhashed.
     """
 
     tree: dict[str, LocalNode] = field(default_factory=dict)
@@ -91,6 +96,7 @@ class ScanResult:
     sigs: dict[str, StatSig] = field(default_factory=dict)
     skipped: list[Problem] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
+    twins: list[LocalNode] = field(default_factory=list)
 
 
 def _display(disk_rel: str) -> str:
@@ -134,6 +140,22 @@ _LINK_DANGLING = "symbolic link to nothing (its target is missing)"
 _LINK_LOOP = "symbolic link loop"
 _LINK_ODD = "symbolic link to something that is not a regular file"
 _LINK_IGNORED = "symbolic link to an ignored path: never followed"
+
+
+_Entry = tuple[str, os.DirEntry[str]]
+
+
+def _add_non_ascii(
+    out: list[_Entry], twins: list[_Entry], odd: dict[str, list[os.DirEntry[str]]]
+) -> None:
+    """Two spellings of one name: the NFC spelling owns the key (an ASCII name is its own
+    NFC spelling), else the first by code points; every other spelling is a twin."""
+    plain = {key for key, _ in out}
+    for key, group in odd.items():
+        group.sort(key=lambda e: (e.name != key, e.name))
+        if key not in plain:
+            out.append((key, group.pop(0)))
+        twins.extend((key, e) for e in group)
 
 
 class _Scanner:
@@ -211,13 +233,14 @@ class _Scanner:
             self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
         return []
 
-    def entries(self, d: _Dir, want: str | None = None) -> list[tuple[str, os.DirEntry[str]]]:
-        """List one folder as (NFC name, entry); report bad names and NFC clashes.
+    def entries(self, d: _Dir, want: str | None = None) -> tuple[list[_Entry], list[_Entry]]:
+        """List one folder as (NFC name, entry), and its twins apart; report bad names.
 
         ASCII names (nearly all) take a fast path: they are their own NFC spelling.
         """
         limit = MAX_PATH_BYTES - len(d.key_prefix.encode("utf-8"))
-        out: list[tuple[str, os.DirEntry[str]]] = []
+        out: list[_Entry] = []
+        twins: list[_Entry] = []
         odd: dict[str, list[os.DirEntry[str]]] = {}
         for entry in self.listing(d):
             name = entry.name
@@ -241,33 +264,40 @@ class _Scanner:
             else:
                 odd.setdefault(key, []).append(entry)
         if odd:
-            self._add_non_ascii(d, out, odd)
-        return out
+            _add_non_ascii(out, twins, odd)
+        return out, twins
 
-    def _add_non_ascii(
-        self,
-        d: _Dir,
-        out: list[tuple[str, os.DirEntry[str]]],
-        odd: dict[str, list[os.DirEntry[str]]],
-    ) -> None:
-        # Two spellings of one name (NFC and NFD, or a compatibility singleton such as the
-        # Kelvin sign): keep the NFC spelling, report the others; none NFC -> unknown.
-        plain = {key for key, _ in out}
-        for key, group in odd.items():
-            keep = None if key in plain else next((e for e in group if e.name == key), None)
-            if len(group) == 1 and key not in plain:
-                out.append((key, group[0]))
-                continue
-            clash = key in plain or keep is not None
-            for e in group:
-                if e is not keep:
-                    self.problem(
-                        _display(d.disk_prefix + e.name),
-                        "another name in this folder has the same Unicode normal form",
-                        unknown=None if clash else d.key_prefix + key,
-                    )
-            if keep is not None:
-                out.append((key, keep))
+    def twin(self, d: _Dir, key: str, entry: os.DirEntry[str]) -> None:
+        """Keep another spelling of ``key`` for the planner to rename; never descend into it.
+
+        A twin that cannot be synced anyway (a symlink, a device, unreadable) is reported
+        under its own spelling and leaves the key to the spelling that owns it.
+        """
+        rel = d.key_prefix + key
+        shown = _display(d.disk_prefix + entry.name)
+        if is_builtin_name(key, at_root=not d.key_prefix):
+            return
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return  # gone since the listing: nothing to rename
+        except OSError as exc:
+            self.problem(shown, f"cannot stat: {exc.strerror}")
+            return
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFLNK:
+            self.problem(shown, "symbolic link: not followed")
+            return
+        if fmt not in (stat.S_IFDIR, stat.S_IFREG):
+            self.problem(shown, "not a regular file (device, socket or pipe)")
+            return
+        is_dir = fmt == stat.S_IFDIR
+        if d.ignore.specs and d.ignore.matches_rules(rel, is_dir):
+            return  # ignored under every spelling, as the key itself is
+        kind = Kind.DIR if is_dir else Kind.FILE
+        size, mtime_ns = (None, None) if is_dir else (st.st_size, st.st_mtime_ns)
+        node = LocalNode(rel, kind, size, mtime_ns, st.st_ino, None, d.disk_prefix + entry.name)
+        self.result.twins.append(node)
 
     def visit(self, d: _Dir, key: str, entry: os.DirEntry[str], stack: list[_Dir]) -> None:
         """Add one entry to the tree (or to problems / unknown / ignored / pending hashes)."""
@@ -340,9 +370,7 @@ class _Scanner:
             res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
         self.pending.clear()
 
-    def with_nested_ignore(
-        self, d: _Dir, listed: list[tuple[str, os.DirEntry[str]]]
-    ) -> _Dir | None:
+    def with_nested_ignore(self, d: _Dir, listed: list[_Entry]) -> _Dir | None:
         """Add the folder's own ``.syncdignore``; None (folder unknown) if it is unusable."""
         if not d.key_prefix:
             return d  # the root file is the caller's ``Ignore.load``
@@ -364,25 +392,29 @@ class _Scanner:
         stack = start
         while stack:
             d = stack.pop()
-            listed = self.entries(d)
+            listed, twins = self.entries(d)
             nested = self.with_nested_ignore(d, listed)
             if nested is None:
                 continue
             for key, entry in listed:
                 self.visit(nested, key, entry, stack)
+            for key, entry in twins:
+                self.twin(nested, key, entry)
 
     def walk_only(self, root: str, ignore: Ignore, rel: str) -> None:
         """Scan one path and its subtree, resolving each ancestor without following links."""
         d = _Dir(root, "", "", ignore)
         segments = rel.split("/")
         for i, seg in enumerate(segments):
-            found = self.entries(d, want=seg)
+            found, twins = self.entries(d, want=seg)
             if not found:
                 return  # absent (or unknown, already recorded)
             key, entry = found[0]
             if i == len(segments) - 1:
                 stack: list[_Dir] = []
                 self.visit(d, key, entry, stack)
+                for twin_key, twin in twins:  # an ancestor's twins wait for its own scan
+                    self.twin(d, twin_key, twin)
                 self.walk(stack)
                 return
             here = d.key_prefix + key
@@ -395,20 +427,11 @@ class _Scanner:
             if not entry.is_dir(follow_symlinks=False):
                 return  # an ancestor is a file: the path is absent
             child = _Dir(entry.path, d.disk_prefix + entry.name + "/", here + "/", d.ignore)
-            nested = self.with_nested_ignore(child, self.entries(child, want=IGNORE_FILE))
+            nested = self.with_nested_ignore(child, self.entries(child, want=IGNORE_FILE)[0])
             if nested is None:
                 self.result.unknown.add(rel)
                 return
             d = nested
-
-
-def _outermost(paths: Iterable[str]) -> list[str]:
-    ordered = sorted({normalize(p) for p in paths})
-    out: list[str] = []
-    for p in ordered:
-        if not out or not is_within(p, out[-1]):
-            out.append(p)
-    return out
 
 
 def scan(
@@ -434,7 +457,7 @@ def scan(
     else:
         if not os.path.isdir(top):
             scanner.entries(_Dir(top, "", "", ignore))  # raises the root error
-        for rel in _outermost(only):
+        for rel in outermost(normalize(p) for p in only):
             scanner.walk_only(top, ignore, rel)
     scanner.hash_pending()
     return scanner.result

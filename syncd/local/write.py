@@ -8,6 +8,9 @@
    the worker makes it a conflict. Every overwrite and delete goes into the trash first.
 3. A rename never replaces what appeared at the destination: ``renameat2(RENAME_NOREPLACE)``
    where the kernel offers it, else ``link`` + ``unlink`` for files.
+4. A group of files can be made durable together at a lower cost: ``write_temp`` each,
+   ``fsync_file`` each, ``install(..., folders=...)`` each, then ``fsync_folders`` once per
+   folder; only after that may the caller record any of them as synced.
 
 The race that remains, honestly: a program that writes to a file between our last stat
 and the rename into the trash (a few microseconds) writes into the trashed copy. When the
@@ -24,6 +27,7 @@ import errno
 import os
 import stat
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
@@ -38,6 +42,8 @@ from syncd.planner.trees import LocalNode
 __all__ = [
     "LocalChanged",
     "clean_temp_files",
+    "fsync_file",
+    "fsync_folders",
     "install",
     "mkdir",
     "open_temp",
@@ -45,6 +51,7 @@ __all__ = [
     "rename",
     "temp_path_for",
     "trash_path",
+    "write_temp",
 ]
 
 _AT_FDCWD = -100
@@ -60,6 +67,47 @@ def open_temp(target: Path) -> tuple[Path, BinaryIO]:
     """Create a new temp file for ``target`` (never an existing one) and open it for writing."""
     temp = temp_path_for(target)
     return temp, open(temp, "xb")  # the caller owns and closes it
+
+
+def write_temp(target: Path, chunks: Iterable[bytes], *, rel_path: str) -> Path:
+    """Write ``chunks`` to a new temp file beside ``target``; not yet durable.
+
+    The caller makes a group of such files durable at once (``fsync_file`` each, then
+    ``fsync_folders``), instead of one fsync per file and folder in series. On any
+    failure, an error of ``chunks`` included, the temp file is removed.
+    """
+    try:
+        temp, handle = open_temp(target)
+    except OSError as exc:
+        raise item_error(exc, rel_path, "write") from exc
+    try:
+        with handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise item_error(exc, rel_path, "write") from exc
+        raise
+    return temp
+
+
+def fsync_file(path: Path, *, rel_path: str) -> None:
+    """Make a written file's bytes durable before it is installed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise item_error(exc, rel_path, "write") from exc
+
+
+def fsync_folders(folders: Iterable[Path]) -> None:
+    """Make the renames ``install(..., folders=...)`` left pending durable: once per folder."""
+    for folder in sorted(set(folders)):
+        fsync_dir(folder)
 
 
 @cache
@@ -149,6 +197,7 @@ def install(
     verified_hash: str | None = None,
     trash: Trash,
     rel_path: str,
+    folders: set[Path] | None = None,
 ) -> StatSig:
     """Put a fully written temp file at ``target`` and return the installed file's sig.
 
@@ -161,6 +210,10 @@ def install(
     fsynced the file" (a download does both): then the file is neither fsynced nor read
     again, which halves the cost of installing a small file. ``expected_hash`` is still
     compared with it when both are given.
+
+    ``folders`` collects the target's folder instead of fsyncing it at once: a caller that
+    installs many files fsyncs each folder once (``fsync_folders``), and only then may it
+    record any of them as synced.
     """
     if expected is not None and expected.is_dir:
         # A folder -> file change: the folder must go through trash_path (which checks
@@ -195,7 +248,10 @@ def install(
             _rename_noreplace(temp, target)
         except FileExistsError as exc:
             raise _changed(rel_path, "was created by another program meanwhile", temp) from exc
-        fsync_dir(target.parent)
+        if folders is None:
+            fsync_dir(target.parent)
+        else:
+            folders.add(target.parent)
         return StatSig.from_stat(os.lstat(target))
     except OSError as exc:
         raise item_error(exc, rel_path, "write") from exc

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from syncd.planner.ops import DeleteRemote, Op, Policy, Refusal, TrashLocal
+from syncd.planner.ops import DeleteRemote, Op, Policy, Refusal, RefusalKind, TrashLocal
 from syncd.planner.rules import below
 from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 
@@ -48,7 +48,7 @@ def _mass(side: str, gone: list[str], total: int, policy: Policy) -> Refusal | N
     count = len(gone)
     if count > policy.max_delete_count and count > policy.max_delete_ratio * total:
         return Refusal(
-            "mass_delete",
+            RefusalKind.MASS_DELETE,
             f"this sync would delete {count} of {total} files {side} (more than "
             f"{policy.max_delete_ratio:.0%} and more than {policy.max_delete_count}); "
             "nothing was changed; use --allow-mass-delete to consent",
@@ -77,7 +77,7 @@ def check(
     if not policy.root_marker_ok and base:
         refusals.append(
             Refusal(
-                "root_vanished",
+                RefusalKind.ROOT_VANISHED,
                 "the local folder is not the one synced before (its marker is gone) while "
                 f"the last sync saw {base_files} files in it; nothing was changed",
             )
@@ -85,7 +85,7 @@ def check(
     elif emptied and base_files:
         refusals.append(
             Refusal(
-                "root_vanished",
+                RefusalKind.ROOT_VANISHED,
                 f"the local folder is empty but held {base_files} files at the last sync; "
                 "refusing to delete them on the server; use --allow-mass-delete to consent",
                 tuple(remote_gone),

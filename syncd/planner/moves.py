@@ -72,11 +72,27 @@ def _local_pairs(trees: Trees) -> list[tuple[str, str]]:
     for path in gone:
         base = trees.base[path]
         found = by_inode.get((base.kind, base.local_inode or -1), [])
+        found = [q for q in found if _same_file(base, trees.local[q])]
         if not found and not base.is_dir and base.hash is not None:
             found = by_hash.get((base.hash, base.size), [])
         if len(found) == 1:
             pairs.append((path, found[0]))
     return _unique(pairs)
+
+
+def _same_file(base: BaseNode, node: LocalNode) -> bool:
+    """Whether a new local entry with the inode of a gone base file can be that file.
+
+    A file system hands a freed inode to the next new file at once, so an inode alone does
+    not prove a move (a file deleted and another created in one sync would pair, and the
+    new content would meet the old one as a conflict). A rename keeps size and mtime; an
+    entry that differs in either is a delete plus a create, which loses nothing.
+    """
+    if base.is_dir:
+        return True
+    if base.size is not None and node.size != base.size:
+        return False
+    return base.local_mtime_ns is None or node.mtime_ns == base.local_mtime_ns
 
 
 def _remote_pairs(trees: Trees) -> list[tuple[str, str]]:

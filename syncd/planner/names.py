@@ -1,4 +1,4 @@
-"""Names the planner invents or must refuse: conflict copies and local fold clashes.
+"""Names the planner invents or must refuse: conflict copies, fold clashes, Unicode twins.
 
 1. ``conflict_name`` follows CLI.md: ``NAME (conflicted copy YYYY-MM-DD HHMMSS HOST).EXT``,
    with `` 2``, `` 3``... inside the brackets when that name is taken, so two conflicts of
@@ -9,8 +9,10 @@
    name the local disk would merge with another is renamed on the server to a conflict
    name (reason NAME_CLASH) and then synced under that name, so both versions survive.
 4. NFC/NFD variants: every tree is keyed by NFC (the server normalises too), so two
-   spellings of one name meet at one key here; two such files on one non-normalising disk
-   are the scanner's to report, since only one of them can own the key.
+   spellings of one name meet at one key here. Where one folder on a non-normalising disk
+   holds both, only one spelling can own the key: ``rename_twins`` renames each other one
+   beside it to ``NAME (unicode conflict).EXT`` (reason UNICODE_TWIN), and the next round
+   syncs it under that name, so no spelling is left behind.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
-from syncd.paths import fold_key, parent
-from syncd.planner.ops import MoveRemote, Policy, Reason
-from syncd.planner.trees import RemoteNode
+from syncd.paths import MAX_SEGMENT_BYTES, fold_key, is_within, parent
+from syncd.planner.ops import MoveLocal, MoveRemote, Policy, Reason
+from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 
-MAX_SEGMENT_BYTES = 255
+TWIN_LABEL = "unicode conflict"
 
 N = TypeVar("N")
 
@@ -71,20 +73,30 @@ def _fit(stem: str, tail: str) -> str:
     return data.decode("utf-8", errors="ignore") + tail
 
 
-def conflict_name(path: str, policy: Policy, names: Names, *, is_dir: bool = False) -> str:
-    """A free conflict-copy path beside ``path``; claims it in ``names`` before returning."""
+def _free_name(path: str, label: str, names: Names, is_dir: bool) -> str:
+    """``NAME (LABEL).EXT`` beside ``path``, numbered inside the brackets until it is free;
+    claims it in ``names`` before returning."""
     head = parent(path)
     stem, ext = _split(path.rpartition("/")[2], is_dir)
-    base_label = f"conflicted copy {policy.now} {policy.host}"
     counter = 1
     while True:
-        label = base_label if counter == 1 else f"{base_label} {counter}"
-        segment = _fit(stem, f" ({label}){ext}")
+        tag = label if counter == 1 else f"{label} {counter}"
+        segment = _fit(stem, f" ({tag}){ext}")
         candidate = f"{head}/{segment}" if head else segment
         if not names.is_taken(candidate):
             names.claim(candidate)
             return candidate
         counter += 1
+
+
+def conflict_name(path: str, policy: Policy, names: Names, *, is_dir: bool = False) -> str:
+    """A free conflict-copy path beside ``path``; claims it in ``names`` before returning."""
+    return _free_name(path, f"conflicted copy {policy.now} {policy.host}", names, is_dir)
+
+
+def twin_name(path: str, names: Names, *, is_dir: bool = False) -> str:
+    """A free path beside ``path`` for a second Unicode spelling of its name."""
+    return _free_name(path, TWIN_LABEL, names, is_dir)
 
 
 def rename_subtree(tree: dict[str, N], src: str, dest: str) -> dict[str, N]:
@@ -113,15 +125,17 @@ def resolve_clashes(
     remote: dict[str, RemoteNode],
     policy: Policy,
     names: Names,
+    held: Iterable[str] = (),
 ) -> tuple[list[MoveRemote], dict[str, RemoteNode], set[str]]:
     """Rename remote entries that would fold onto another local name (prevents a download
-    silently replacing a different file on a case-insensitive disk).
+    silently replacing a different file on a case-insensitive disk). ``held``: local names
+    the plan leaves alone, which occupy their names on disk all the same.
 
     Returns the server renames, the remote tree after them, and the new paths.
     """
     if not policy.folds_case:
         return [], remote, set()
-    claimed = {fold(p, policy): p for p in sorted(local)}
+    claimed = {fold(p, policy): p for p in sorted([*local, *held])}
     ops: list[MoveRemote] = []
     created: set[str] = set()
     tree = dict(remote)
@@ -144,3 +158,46 @@ def resolve_clashes(
             claimed[fold(dest, policy)] = dest
         depth += 1
     return ops, tree, created
+
+
+def _keeper(candidates: list[LocalNode], base: BaseNode | None) -> LocalNode:
+    """The spelling that keeps the name: the one the base knows (by inode), else the
+    scanner's choice (the NFC spelling, first in the list). The synced spelling staying
+    put means its base row, and every base row below a folder, still describes it."""
+    if base is not None and base.local_inode is not None:
+        for node in candidates:
+            if node.kind is base.kind and node.inode == base.local_inode:
+                return node
+    return candidates[0]
+
+
+def rename_twins(
+    local: Mapping[str, LocalNode],
+    base: Mapping[str, BaseNode],
+    policy: Policy,
+    names: Names,
+) -> tuple[list[MoveLocal], set[str]]:
+    """Rename every spelling of a name but one beside it (prevents a file the disk holds
+    under a second spelling from never being synced, or from being taken for the first).
+
+    Returns the renames and the names they were made for: the plan leaves those (and what
+    is below them) alone this round, so nothing acts on a name the disk holds twice; the
+    next round sees each spelling once. A twin below such a name waits for that round.
+    """
+    twins: dict[str, list[LocalNode]] = {}
+    for node in policy.local_twins:
+        twins.setdefault(node.path, []).append(node)
+    ops: list[MoveLocal] = []
+    keys = sorted(twins)
+    for key in keys:
+        if any(is_within(key, other) and key != other for other in keys):
+            continue
+        owner = local.get(key)
+        candidates = ([owner] if owner is not None else []) + twins[key]
+        keeper = _keeper(candidates, base.get(key)) if owner is not None else None
+        for node in candidates:
+            if node is keeper:
+                continue
+            dest = twin_name(key, names, is_dir=node.is_dir)
+            ops.append(MoveLocal(key, Reason.UNICODE_TWIN, dest=dest, local=node))
+    return ops, set(keys)

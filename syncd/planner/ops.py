@@ -39,6 +39,7 @@ class Reason(StrEnum):
     MERGE_REMOTE_ONLY = "MERGE_REMOTE_ONLY"
     MERGE_DIFFERENT = "MERGE_DIFFERENT"
     NAME_CLASH = "NAME_CLASH"
+    UNICODE_TWIN = "UNICODE_TWIN"
     UNCHANGED = "UNCHANGED"
 
 
@@ -84,7 +85,12 @@ class MoveRemote(Op):
 
 @dataclass(frozen=True, slots=True)
 class MoveLocal(Op):
-    """Rename ``path`` to ``dest`` on disk (one rename, also for a directory)."""
+    """Rename ``path`` to ``dest`` on disk (one rename, also for a directory).
+
+    With reason ``UNICODE_TWIN`` ``local`` is a second spelling of ``path`` on disk (its
+    ``disk_name`` says which); the base row of ``path`` describes the other spelling and
+    stays where it is.
+    """
 
     dest: str = ""
     local: LocalNode | None = None
@@ -128,11 +134,18 @@ class ForgetBase(Op):
     """Both sides lack ``path``: drop its base row."""
 
 
+class RefusalKind(StrEnum):
+    """Which guard refused; each kind is one ``SafetyStop`` class (``errors.REFUSALS``)."""
+
+    MASS_DELETE = "mass_delete"
+    ROOT_VANISHED = "root_vanished"
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A guard's refusal: the reconciler turns it into SafetyStop before any op runs."""
+    """A guard's refusal: the reconciler raises its kind's ``SafetyStop`` before any op runs."""
 
-    kind: str  # "mass_delete" | "root_vanished"
+    kind: RefusalKind
     message: str
     paths: tuple[str, ...] = ()
 
@@ -178,6 +191,11 @@ class Plan:
         return tuple(self.ops[a:b] for a, b in zip(starts, self.phase_ends, strict=True))
 
 
+# The mass-delete threshold when none is set (CLI.md): refuse more than both.
+MASS_DELETE_COUNT = 20
+MASS_DELETE_RATIO = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Everything the planner may know besides the trees.
@@ -195,16 +213,17 @@ class Policy:
     ``local_files`` / ``remote_files``: how many files each side holds in all, when the
     trees are only a part of it (a scoped sync of the daemon); None: count the trees.
     ``remote_hashes``: path -> hash of the remote bytes, fetched for a ``Need``.
+    ``local_twins``: other spellings on disk of names in the local tree (NFC and NFD of one
+    name in one folder), each a node at the shared key with its own ``disk_name``.
     """
 
     is_merge: bool = False
-    has_hashes: bool = True
     folds_case: bool = False
     folds_unicode: bool = False
     now: str = "1970-01-01 000000"
     host: str = "host"
-    max_delete_count: int = 20
-    max_delete_ratio: float = 0.5
+    max_delete_count: int = MASS_DELETE_COUNT
+    max_delete_ratio: float = MASS_DELETE_RATIO
     allow_mass_delete: bool = False
     root_marker_ok: bool = True
     equal_contents: frozenset[str] = field(default_factory=frozenset)
@@ -214,6 +233,7 @@ class Policy:
     local_files: int | None = None
     remote_files: int | None = None
     remote_hashes: Mapping[str, str] = field(default_factory=dict)
+    local_twins: tuple[LocalNode, ...] = ()
 
 
 def describe(op: Op) -> str:
@@ -245,6 +265,7 @@ __all__ = [
     "Reason",
     "RecordBase",
     "Refusal",
+    "RefusalKind",
     "RemoteNode",
     "TrashLocal",
     "Upload",

@@ -3,6 +3,8 @@
 The stages, each applied to the trees before the next one looks at them:
 
 1. Paths under ``policy.local_unknown`` / ``remote_unknown`` are left out (never deleted).
+   A name the disk holds in two Unicode spellings gets renames for all spellings but one
+   (names.py) and is left out too, until the next round sees each spelling once.
 2. moves.py pairs disappearances with appearances (local moves first, then remote ones);
    not in a merge, which must delete nothing (a move deletes the old name).
 3. Type changes: where one side holds a file and the other a directory, the other side
@@ -47,7 +49,7 @@ from syncd.paths import is_within
 from syncd.planner import guards
 from syncd.planner.kinds import resolve_type_changes
 from syncd.planner.moves import Trees, find_local_moves, find_remote_moves
-from syncd.planner.names import Names, resolve_clashes
+from syncd.planner.names import Names, rename_twins, resolve_clashes
 from syncd.planner.ops import (
     DeleteRemote,
     Download,
@@ -180,15 +182,22 @@ def _mark(ops: dict[str, Op], created: set[str], reason: Reason) -> None:
 
 def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -> Plan:
     """Decide every path of the three trees; reads and writes nothing."""
+    names = Names(policy, local, remote, base, policy.local_unknown, policy.remote_unknown)
+    twins: list[Op] = []
+    twice: set[str] = set()
+    if policy.local_twins:
+        renames, twice = rename_twins(local, base, policy, names)
+        twins = list(renames)
+        policy = replace(policy, local_unknown=policy.local_unknown | twice)
     unknown = policy.local_unknown | policy.remote_unknown
     trees = Trees(_known(local, unknown), _known(remote, unknown), _known(base, unknown))
     seen = Trees(dict(trees.local), dict(trees.remote), dict(trees.base))  # moves edit trees
-    names = Names(policy, local, remote, base)
     moves: list[Op] = []
     if not policy.is_merge:  # a merge deletes nothing, and a move deletes the old name
         moves = [*find_local_moves(trees, policy), *find_remote_moves(trees, policy)]
     kinds = resolve_type_changes(trees, policy, names)
-    clashes, trees.remote, clashed = resolve_clashes(trees.local, trees.remote, policy, names)
+    held = [p for p in local if any(is_within(p, t) for t in twice)] if policy.folds_case else []
+    clashes, trees.remote, clashed = resolve_clashes(trees.local, trees.remote, policy, names, held)
     ops, need = _decide_all(trees, seen, policy, names)
     # A type change that the hash of an upload would decide: ask for it, if the server
     # holds that file at that path now (not only after a planned move).
@@ -199,7 +208,7 @@ def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -
     _mark(ops, kinds.created, Reason.TYPE_CHANGED)
     _mark(ops, clashed, Reason.NAME_CLASH)
     ops = collapse_deletes(ops, trees.local, trees.remote, policy)
-    ordered, ends = _order([*moves, *kinds.renames, *clashes], ops, kinds.deletes)
+    ordered, ends = _order([*twins, *moves, *kinds.renames, *clashes], ops, kinds.deletes)
     # The guards count what the type changes delete, which left the trees with them.
     local_view = {**trees.local, **kinds.gone_local} if kinds.gone_local else trees.local
     remote_view = {**trees.remote, **kinds.gone_remote} if kinds.gone_remote else trees.remote

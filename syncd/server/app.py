@@ -1,6 +1,7 @@
 """The ASGI application: routes, the error contract, the access log.
 
-1. Every non-2xx answer has the body ``{"error", "message"}``: refusals from the error tree,
+1. Every non-2xx answer has the body ``{"error", "message"}``: the server's refusals
+   (``service/errors.py``, mapped here and nowhere else),
    unknown routes (404), wrong methods (405), bad parameters and unexpected exceptions (500).
    Only a server fault logs a traceback: a client that goes away inside its body is a 400
    in the access log (the answer reaches no one), not a 500.
@@ -26,28 +27,34 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from syncd.errors import SyncdError
+from syncd.protocol.errors import WireCode
 from syncd.server.context import ServerContext
 from syncd.server.http import error_body, error_response, json_response
 from syncd.server.openapi import openapi_document
 from syncd.server.routes import accounts, batch, changes, files, uploads, workspaces
+from syncd.server.service.errors import ServerError
 
 access_log = logging.getLogger("syncd.server.access")
 log = logging.getLogger("syncd.server")
 
-_HTTP_CODES = {404: "not_found", 405: "invalid_parameter", 413: "too_large", 401: "unauthorized"}
+_HTTP_CODES = {
+    401: WireCode.UNAUTHORIZED,
+    404: WireCode.NOT_FOUND,
+    405: WireCode.INVALID_PARAMETER,
+    413: WireCode.TOO_LARGE,
+}
 
 
-async def _syncd_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SyncdError)
+async def _server_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServerError)
     return error_response(exc)
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "invalid_parameter")
+    code = _HTTP_CODES.get(exc.status_code, WireCode.INVALID_PARAMETER)
     if exc.status_code >= 500:
-        code = "internal"
+        code = WireCode.INTERNAL
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 405:
         message = "method not allowed"
@@ -58,12 +65,12 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 
 async def _client_gone(_request: Request, _exc: Exception) -> Response:
-    return error_body(400, "invalid_parameter", "the client disconnected inside its body")
+    return error_body(400, WireCode.INVALID_PARAMETER, "the client disconnected inside its body")
 
 
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     log.error("unexpected %s: %s", type(exc).__name__, exc, exc_info=exc)
-    return error_body(500, "internal", "internal server error")
+    return error_body(500, WireCode.INTERNAL, "internal server error")
 
 
 class AccessLog:
@@ -91,7 +98,9 @@ class AccessLog:
         except Exception as exc:
             if not state["status"]:
                 log.error("unexpected %s: %s", type(exc).__name__, exc, exc_info=exc)
-                await error_body(500, "internal", "internal server error")(scope, receive, sending)
+                await error_body(500, WireCode.INTERNAL, "internal server error")(
+                    scope, receive, sending
+                )
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 raw = scope.get("raw_path") or scope["path"].encode()
@@ -147,7 +156,7 @@ def create_app(ctx: ServerContext) -> ASGIApp:
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
-            SyncdError: _syncd_error,
+            ServerError: _server_error,
             HTTPException: _http_error,
             ClientDisconnect: _client_gone,
             Exception: _unexpected,

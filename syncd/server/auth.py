@@ -14,8 +14,9 @@ import secrets
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from syncd.errors import Unauthorized, UsageError
+from syncd.errors import UsageError  # admin commands only: the CLI's exit 2
 from syncd.server.schema import accounts, api_keys
+from syncd.server.service.errors import Unauthorized
 from syncd.server.timefmt import now_iso, today
 
 
@@ -81,10 +82,6 @@ def get_account(conn: Connection, account_id: str) -> Row | None:
 
 def get_account_by_tag(conn: Connection, tag: str) -> Row | None:
     return conn.execute(select(accounts).where(accounts.c.tag == tag)).first()
-
-
-def needs_activity_mark(row: Row) -> bool:
-    return row.last_active_day != today()
 
 
 def mark_active(conn: Connection, account_id: str) -> None:

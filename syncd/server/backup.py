@@ -21,8 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from syncd.errors import InvalidParameter, InvalidPath, UsageError, WorkspaceNotFound
-from syncd.paths import normalize
+from syncd.errors import UsageError  # admin commands only: the CLI's exit 2
 from syncd.server import entries, storage, strictjson
 from syncd.server import uploads as sessions
 from syncd.server.blobs import BlobStore, private_opener
@@ -30,6 +29,7 @@ from syncd.server.db import Database
 from syncd.server.schema import accounts, backups, blob_pins, workspaces
 from syncd.server.schema import entries as entries_table
 from syncd.server.schema import uploads as uploads_table
+from syncd.server.service.errors import InvalidParameter, workspace_path
 from syncd.server.timefmt import later_iso, now_iso
 
 FORMAT = "syncd-workspace-backup/1"
@@ -42,7 +42,7 @@ def _manifest(conn: Connection, workspace_id: str, include_deleted: bool = False
         query = query.where(workspaces.c.deleted_time.is_(None))
     ws = conn.execute(query).first()
     if ws is None:
-        raise WorkspaceNotFound(f"no workspace {workspace_id!r}")
+        raise UsageError(f"no workspace {workspace_id!r}")
     account = conn.execute(select(accounts).where(accounts.c.id == ws.account_id)).one()
     rows = entries.list_entries(conn, workspace_id)
     return {
@@ -213,8 +213,8 @@ def restore(db: Database, store: BlobStore, source: Path, upload_dir: Path) -> d
     try:
         for item in manifest["entries"]:
             try:
-                normalize(item["path"])
-            except InvalidPath as exc:
+                workspace_path(item["path"])
+            except InvalidParameter as exc:
                 raise UsageError(f"{source}: bad path {item['path']!r}") from exc
             if item["hash"] and item["hash"] not in staged:
                 raise UsageError(f"{source}: blob of {item['path']!r} is missing")

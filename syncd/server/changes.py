@@ -7,7 +7,7 @@
    revision that ended the entry the cursor saw. A path created after the cursor and gone
    again appears nowhere. A deleted directory is reported once: deletions below a
    reported directory are implied.
-3. A cursor below the history floor, or above the current revision, is ``FeedReset``.
+3. A cursor below the history floor, or above the current revision, is ``RevisionObsoleted``.
 4. Items come in (revision, path) order; a page ends on a revision boundary, so it may
    exceed ``limit`` to finish its last revision. ``has_more`` is exact.
 5. The pages from one cursor add up to the one big page: the next page is asked from the
@@ -33,9 +33,9 @@ from itertools import islice, takewhile
 
 from sqlalchemy import Connection, Row, and_, exists, or_, select, tuple_
 
-from syncd.errors import FeedReset
 from syncd.paths import ancestors
 from syncd.server.schema import entries, tombstones, workspaces
+from syncd.server.service.errors import RevisionObsoleted
 
 BATCH = 500  # tombstones examined per query; also the size of every IN list
 REACH_MIN = 100  # a page may grow by at least this many items to end where it cuts no life
@@ -70,7 +70,7 @@ def changes(conn: Connection, workspace_id: str, from_revision: int, limit: int)
     """One page of the feed after ``from_revision`` (PROMISES 1-6)."""
     revision, floor = current_revision(conn, workspace_id)
     if from_revision > revision or (from_revision != 0 and from_revision < floor):
-        raise FeedReset(
+        raise RevisionObsoleted(
             f"revision {from_revision} cannot be served (history starts at {floor}, "
             f"current revision is {revision})"
         )

@@ -14,21 +14,27 @@ import asyncio
 import logging
 import shutil
 import weakref
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
 
 import anyio.to_thread
-from starlette.requests import Request
 
-from syncd.errors import Unauthorized
 from syncd.server import auth, uploads
 from syncd.server.blobs import BlobStore
 from syncd.server.db import Database, open_database
 from syncd.server.feed import Notifier
+from syncd.server.service.errors import Unauthorized
 from syncd.server.settings import ServerSettings
 
 T = TypeVar("T")
 log = logging.getLogger("syncd.server")
+
+
+class HasHeaders(Protocol):
+    """What ``authenticate`` needs of a request: its headers (no HTTP framework here)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 class ServerContext:
@@ -55,7 +61,7 @@ class ServerContext:
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
-    async def authenticate(self, request: Request) -> str:
+    async def authenticate(self, request: HasHeaders) -> str:
         """The caller's account id; ``Unauthorized`` for a missing or unknown key."""
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")

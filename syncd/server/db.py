@@ -84,7 +84,6 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.is_sqlite = engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
         self._queue_changed = threading.Condition()  # guards _queue, _committer, _is_closed
         self._queue: list[_Mutation[Any]] = []

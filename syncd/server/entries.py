@@ -4,7 +4,7 @@
    revision, or none when nothing changed (``mkdir`` of an existing directory). A batch
    (E5) issues its one revision itself and hands it to each mutation as ``revision``.
 2. Parents are explicit directory rows; a file where a directory is needed, or the reverse,
-   is ``PathConflict`` and changes nothing.
+   is ``Conflict`` and changes nothing.
 3. Conditions (E4) are checked before anything else; a lost race is ``PreconditionFailed``.
 4. Each deleted entry leaves a tombstone (its life, for the change feed); blob references
    are counted.
@@ -18,11 +18,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
 
-from syncd.errors import NotFound, PathConflict, PreconditionFailed
 from syncd.paths import ancestors, is_within
 from syncd.server.blobs import BlobStore
 from syncd.server.compiled import Compiled
 from syncd.server.schema import entries, tombstones
+from syncd.server.service.errors import Conflict, NotFound, PreconditionFailed
 from syncd.server.storage import bump
 from syncd.server.timefmt import now_iso
 
@@ -113,13 +113,13 @@ def _with_ancestors(conn: Connection, workspace_id: str, path: str) -> dict[str,
 def _missing_parents(found: dict[str, Entry], path: str) -> list[str]:
     """The ancestors of ``path`` that a write must create, outermost first.
 
-    ``PathConflict`` when one of them is a file. Parents are explicit rows, so below the
+    ``Conflict`` when one of them is a file. Parents are explicit rows, so below the
     first missing ancestor every other one is missing too.
     """
     wanted = ancestors(path)
     for parent in wanted:
         if parent in found and found[parent].type != DIR:
-            raise PathConflict(f"{parent!r} is a file, not a directory")
+            raise Conflict(f"{parent!r} is a file, not a directory")
     return [parent for parent in wanted if parent not in found]
 
 
@@ -186,7 +186,7 @@ def put_file(
     existing = found.get(path)
     condition.check(existing)
     if existing is not None and existing.type == DIR:
-        raise PathConflict(f"{path!r} is a directory")
+        raise Conflict(f"{path!r} is a directory")
     parents = _missing_parents(found, path)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
@@ -223,7 +223,7 @@ def delete_path(
     existing = get_entry(conn, workspace_id, path)
     condition.check(existing)
     if existing is None:
-        raise NotFound(f"no entry {path!r}", path=path)
+        raise NotFound(f"no entry {path!r}")
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, path))))
     if revision is None:
         revision = bump(conn, workspace_id, history)
@@ -251,7 +251,7 @@ def mkdir(
     if existing is not None:
         if existing.type == DIR:
             return existing, False
-        raise PathConflict(f"{path!r} is a file")
+        raise Conflict(f"{path!r} is a file")
     parents = _missing_parents(_with_ancestors(conn, workspace_id, path), path)
     if revision is None:
         revision = bump(conn, workspace_id, history)
@@ -275,11 +275,11 @@ def transfer(
     existing = get_entry(conn, workspace_id, source)
     condition.check(existing)
     if existing is None:
-        raise NotFound(f"no entry {source!r}", path=source)
+        raise NotFound(f"no entry {source!r}")
     if is_within(dest, source):
-        raise PathConflict(f"cannot {'move' if is_move else 'copy'} {source!r} into itself")
+        raise Conflict(f"cannot {'move' if is_move else 'copy'} {source!r} into itself")
     if get_entry(conn, workspace_id, dest) is not None:
-        raise PathConflict(f"{dest!r} exists already")
+        raise Conflict(f"{dest!r} exists already")
     parents = _missing_parents(_with_ancestors(conn, workspace_id, dest), dest)
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, source))))
     revision = bump(conn, workspace_id, history)

@@ -1,9 +1,10 @@
 """HTTP plumbing shared by the route modules: errors, JSON, paths, bodies, conditions.
 
-1. Every refusal is a ``SyncdError`` from the one tree; ``error_response`` turns it into the
-   status and ``{"error", "message"}`` body of PROTOCOL.md (plus ``offset`` for E3).
+1. Every refusal is a ``ServerError`` (``service/errors.py``); ``error_response`` turns it
+   into its status and the ``{"error", "message"}`` body of PROTOCOL.md (plus ``offset``
+   for E3).
 2. File paths come from the raw request target, percent-decoded exactly once as strict
-   UTF-8, then ``syncd.paths.normalize`` (so invalid UTF-8 is a 400, never U+FFFD).
+   UTF-8, then the path rules of ``syncd.paths`` (so invalid UTF-8 is a 400, never U+FFFD).
 3. Bodies are streamed to a temp file as they arrive and refused past ``max_body``; a body
    whose declared length is small is read into memory instead.
 4. Numbers in headers and query parameters are ASCII digits only (``str.isdigit`` and
@@ -20,29 +21,15 @@ from urllib.parse import unquote_to_bytes
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncd import errors
-from syncd.paths import normalize
+from syncd.protocol.errors import WireCode
 from syncd.server import strictjson
 from syncd.server.blobs import TempBlob
 from syncd.server.entries import NO_CONDITION, Condition
+from syncd.server.service.errors import InvalidParameter, ServerError, TooLarge, workspace_path
 
 JSON = "application/json"
 INT64_MAX = 2**63 - 1  # the largest integer the database stores: sizes, offsets, revisions
 _INT64_DIGITS = len(str(INT64_MAX))
-
-# (class, status, code), most specific first.
-_STATUS: list[tuple[type[errors.SyncdError], int, str]] = [
-    (errors.Unauthorized, 401, "unauthorized"),
-    (errors.WorkspaceNotFound, 404, "not_found"),
-    (errors.NotFound, 404, "not_found"),
-    (errors.OffsetMismatch, 409, "offset_mismatch"),
-    (errors.PathConflict, 409, "conflict"),
-    (errors.FeedReset, 410, "revision_obsoleted"),
-    (errors.PreconditionFailed, 412, "precondition_failed"),
-    (errors.TooLarge, 413, "too_large"),
-    (errors.ServerBusy, 503, "unavailable"),
-    (errors.ItemError, 400, "invalid_parameter"),  # InvalidPath, InvalidParameter
-]
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -54,21 +41,11 @@ def error_body(status: int, code: str, message: str, **extra: Any) -> Response:
     return json_response({"error": code, "message": message, **extra}, status)
 
 
-def error_status(exc: errors.SyncdError) -> tuple[int, str]:
-    """The status and error code of one refusal; unknown classes are 500 ``internal``."""
-    for cls, status, code in _STATUS:
-        if isinstance(exc, cls):
-            return status, code
-    return 500, "internal"
-
-
-def error_response(exc: errors.SyncdError) -> Response:
-    """The PROTOCOL.md answer for one refusal; unknown classes are 500 ``internal``."""
-    status, code = error_status(exc)
-    if status == 500:
-        return error_body(500, "internal", "internal server error")
-    extra = {"offset": exc.offset} if isinstance(exc, errors.OffsetMismatch) else {}
-    return error_body(status, code, str(exc), **extra)
+def error_response(exc: ServerError) -> Response:
+    """The PROTOCOL.md answer for one refusal; a bare ``ServerError`` is 500 ``internal``."""
+    if exc.code is WireCode.INTERNAL:
+        return error_body(500, WireCode.INTERNAL, "internal server error")
+    return error_body(exc.status, exc.code, str(exc), **exc.wire_extra())
 
 
 def raw_file_path(request: Request, skip: int) -> str:
@@ -77,7 +54,7 @@ def raw_file_path(request: Request, skip: int) -> str:
     parts = raw.split(b"/")
     # parts[0] is the empty string before the leading "/".
     encoded = b"/".join(parts[skip + 1 :])
-    return normalize(unquote_to_bytes(encoded))
+    return workspace_path(unquote_to_bytes(encoded))
 
 
 async def read_json(request: Request, limit: int = 1 << 20) -> dict[str, Any]:
@@ -86,12 +63,12 @@ async def read_json(request: Request, limit: int = 1 << 20) -> dict[str, Any]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise errors.TooLarge("the JSON body is too large")
+            raise TooLarge("the JSON body is too large")
     if not body.strip():
         return {}
     value = strictjson.loads(bytes(body))
     if not isinstance(value, dict):
-        raise errors.InvalidParameter("the body must be a JSON object")
+        raise InvalidParameter("the body must be a JSON object")
     return value
 
 
@@ -113,9 +90,9 @@ def parse_count(text: str, what: str, low: int = 0, high: int = INT64_MAX) -> in
     """A decimal integer within [low, high] (PROMISE 4); else invalid_parameter."""
     number = digits_value(text)
     if number is None:
-        raise errors.InvalidParameter(f"{what} must be a non-negative integer of ASCII digits")
+        raise InvalidParameter(f"{what} must be a non-negative integer of ASCII digits")
     if not low <= number <= high:
-        raise errors.InvalidParameter(f"{what} must be between {low} and {high}")
+        raise InvalidParameter(f"{what} must be between {low} and {high}")
     return number
 
 
@@ -133,7 +110,7 @@ async def receive_small(request: Request, limit: int) -> bytes:
     """
     length = declared_length(request)
     if length is not None and length > limit:
-        raise errors.TooLarge(f"the body is larger than {limit} bytes")
+        raise TooLarge(f"the body is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -144,12 +121,12 @@ async def receive_body(request: Request, temp: TempBlob, limit: int) -> None:
     """Stream the body into ``temp``; ``TooLarge`` as soon as it passes ``limit``."""
     length = declared_length(request)
     if length is not None and length > limit:
-        raise errors.TooLarge(f"the body is larger than {limit} bytes")
+        raise TooLarge(f"the body is larger than {limit} bytes")
     async for chunk in request.stream():
         if chunk:
             temp.write(chunk)
             if temp.size > limit:
-                raise errors.TooLarge(f"the body is larger than {limit} bytes")
+                raise TooLarge(f"the body is larger than {limit} bytes")
 
 
 def _revision_tag(value: str) -> int:
@@ -158,7 +135,7 @@ def _revision_tag(value: str) -> int:
         text = text[2:]
     text = text.strip('"')
     if digits_value(text) is None:
-        raise errors.InvalidParameter(f"bad entity tag {value!r}: expected a revision")
+        raise InvalidParameter(f"bad entity tag {value!r}: expected a revision")
     return parse_count(text, "the entity tag's revision")
 
 
@@ -171,7 +148,7 @@ def condition_from(request: Request, base_only: bool, allow_none_match: bool) ->
     must_not_exist = False
     if if_none is not None and allow_none_match:
         if if_none.strip() != "*":
-            raise errors.InvalidParameter("If-None-Match supports only *")
+            raise InvalidParameter("If-None-Match supports only *")
         must_not_exist = True
     return Condition(
         if_match=_revision_tag(if_match) if if_match is not None else None,
@@ -184,6 +161,6 @@ def int_query(request: Request, name: str, default: int | None, low: int, high: 
     value = request.query_params.get(name)
     if value is None:
         if default is None:
-            raise errors.InvalidParameter(f"{name} is required")
+            raise InvalidParameter(f"{name} is required")
         return default
     return parse_count(value, name, low, high)

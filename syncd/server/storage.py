@@ -1,6 +1,6 @@
 """Workspaces and their revision counter: metadata only, no HTTP.
 
-1. A workspace of another account is ``WorkspaceNotFound``, exactly like a missing one.
+1. A workspace of another account is ``NotFound``, exactly like a missing one.
 2. ``bump`` issues the next revision of a workspace: one per mutating request, strictly
    increasing, never reused (the row outlives DELETE so a restore continues the count).
 3. With a history limit, ``bump`` raises the history floor and drops older tombstones in
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
-from syncd.errors import InvalidParameter, WorkspaceNotFound
 from syncd.server.auth import new_id
 from syncd.server.compiled import Compiled
 from syncd.server.schema import accounts, entries, tombstones, workspaces
+from syncd.server.service.errors import InvalidParameter, NotFound
 from syncd.server.timefmt import now_iso
 
 MAX_NAME = 255
@@ -49,10 +49,10 @@ _BUMP_LIVE = Compiled(  # ... and checks the workspace as ``get_workspace`` does
 
 
 def get_workspace(conn: Connection, account_id: str, workspace_id: str) -> Row:
-    """The live workspace, owned by this account, or ``WorkspaceNotFound``."""
+    """The live workspace, owned by this account, or ``NotFound``."""
     row = conn.execute(_LIVE, {"ws": workspace_id, "account": account_id}).first()
     if row is None:
-        raise WorkspaceNotFound(f"no workspace {workspace_id!r}")
+        raise NotFound(f"no workspace {workspace_id!r}")
     return row
 
 
@@ -121,7 +121,7 @@ def get_active(conn: Connection, account_id: str) -> Row | None:
         return None
     try:
         return get_workspace(conn, account_id, active)
-    except WorkspaceNotFound:
+    except NotFound:
         return None
 
 
@@ -132,7 +132,7 @@ def set_active(conn: Connection, account_id: str, workspace_id: object) -> Row |
             raise InvalidParameter("workspace_id must be a string or null")
         try:
             get_workspace(conn, account_id, workspace_id)
-        except WorkspaceNotFound as exc:
+        except NotFound as exc:
             raise InvalidParameter(f"no workspace {workspace_id!r} of this account") from exc
     conn.execute(
         update(accounts).where(accounts.c.id == account_id).values(active_workspace_id=workspace_id)
@@ -154,7 +154,7 @@ def bump(
     else:
         rows = _BUMP_LIVE.run(conn, {**params, "account": account_id})
     if not rows:
-        raise WorkspaceNotFound(f"no workspace {workspace_id!r}")
+        raise NotFound(f"no workspace {workspace_id!r}")
     revision, history_floor = rows[0]
     if history is not None and revision - history > history_floor:
         floor = revision - history

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syncd.errors import InvalidParameter
+from syncd.server.service.errors import InvalidParameter
 
 MAX_DEPTH = 32  # the protocol's bodies are two levels deep
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from syncd.errors import InvalidParameter, NotFound, OffsetMismatch
 from syncd.server.schema import uploads
+from syncd.server.service.errors import InvalidParameter, NotFound, OffsetMismatch
 from syncd.server.timefmt import later_iso, now_iso
 
 HASH_RE = re.compile(r"^sha256:([0-9a-f]{64})$")

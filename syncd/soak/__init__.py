@@ -4,20 +4,32 @@
       -> settle (sync until quiet) -> checks.check_world -> Result (+ shrink on failure)
 
 ``python -m syncd.soak --schedules N --seed-start S`` runs many; the test suite runs a few.
+``harness`` (the ``syncd serve`` / ``syncd run`` subprocesses) is used by the tests, the
+benches and ``syncd demo`` too, so the names below load on first use: importing the
+harness does not load the whole soak.
 """
 
-from syncd.soak.runner import run_many, summary_line
-from syncd.soak.schedule import Options, Result, run_schedule, shrink, steps_for
-from syncd.soak.steps import Step, generate
+from __future__ import annotations
 
-__all__ = [
-    "Options",
-    "Result",
-    "Step",
-    "generate",
-    "run_many",
-    "run_schedule",
-    "shrink",
-    "steps_for",
-    "summary_line",
-]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "Options": "schedule",
+    "Result": "schedule",
+    "Step": "steps",
+    "generate": "steps",
+    "run_many": "runner",
+    "run_schedule": "schedule",
+    "shrink": "schedule",
+    "steps_for": "schedule",
+    "summary_line": "runner",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

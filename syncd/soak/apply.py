@@ -2,18 +2,20 @@
 
 1. A step is resolved against the client's tree as it is now; a step with nothing to act
    on (an edit on an empty folder) is a no-op, so every subset of a schedule still runs.
-2. A user never makes two spellings of one name in one folder of one client (the scanner
-   reports that case on every sync, by design); across clients it is fair game.
+2. Two spellings of one name (NFC and NFD) may meet anywhere: in one folder of one client
+   (a ``twin`` step makes them on purpose; a write, mkdir, rename or move may too) and
+   across clients. syncd must sync every spelling.
 3. Returns one concrete line per step (``c1 edit 'd/a.txt'``) for the failure report.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 from syncd.soak.faults import Fault
-from syncd.soak.steps import Step, content_for
+from syncd.soak.steps import Step, content_for, is_folder_name, twin_spellings
 from syncd.soak.world import World
 
 STALL_SECONDS = 4.0  # longer than the client timeout of the soak (3 s)
@@ -70,11 +72,13 @@ def _apply_local(world: World, seed: int, step: Step) -> str:
     c = step.client
     files = [p for p in world.client_entries(c) if p.is_file()]
     every = world.client_entries(c)
+    if step.kind == "twin":
+        return _twin(world, seed, step)
     if step.kind in ("write", "mkdir"):
         parent = _pick(_dirs(world, c), step.target)
         assert parent is not None
         path = parent / step.name
-        if world.sibling_clash(path) or (path.exists() and path.is_dir() != (step.kind == "mkdir")):
+        if path.exists() and path.is_dir() != (step.kind == "mkdir"):
             return f"{_rel(world, c, path)} (blocked: no-op)"
         if step.kind == "mkdir":
             path.mkdir(exist_ok=True)
@@ -104,9 +108,34 @@ def _apply_local(world: World, seed: int, step: Step) -> str:
         target = _pick(dirs, step.target)
         assert target is not None
         dest = target / path.name
-    if world.sibling_clash(dest) or dest == path or not world.move(c, path, dest):
+    if dest == path or not world.move(c, path, dest):
         return f"{_rel(world, c, path)} -> {_rel(world, c, dest)} (blocked: no-op)"
     return f"{_rel(world, c, path)} -> {_rel(world, c, dest)}"
+
+
+def _twin(world: World, seed: int, step: Step) -> str:
+    """Write the step's name in one or both spellings into one folder: a file, or a folder
+    holding one file (its versions are told apart by the spelling)."""
+    c = step.client
+    parent = _pick(_dirs(world, c), step.target)
+    assert parent is not None
+    done = []
+    for form in twin_spellings(step):
+        path = parent / unicodedata.normalize(form, step.name)
+        data = content_for(seed, step, form)
+        if is_folder_name(step.name):
+            if path.exists() and not path.is_dir():
+                done.append(f"{_rel(world, c, path)} {form} (blocked: no-op)")
+                continue
+            path.mkdir(exist_ok=True)
+            world.write(c, path / "inner.txt", data, f"step {step.uid} {form}")
+        else:
+            if path.is_dir():
+                done.append(f"{_rel(world, c, path)} {form} (blocked: no-op)")
+                continue
+            world.write(c, path, data, f"step {step.uid} {form}")
+        done.append(f"{_rel(world, c, path)} {form}")
+    return ", ".join(done)
 
 
 def arm_fault(world: World, step: Step) -> str:

@@ -1,6 +1,7 @@
 """The invariants a schedule must keep, checked once every client has synced until quiet.
 
-1. Converged: every client tree equals the server's workspace (path -> sha256).
+1. Converged: every client tree equals the server's workspace (path -> sha256), no file
+   is on one replica only, and no client's last sync left an item it could not sync.
 2. No lost version: every version in the ledger that no client deliberately removed is in
    the final tree (conflict copies count) or in some client's trash.
 3. No temp file of ours is left in any folder or on the server.
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncd.errors import SyncdError
 from syncd.soak.trees import TEMP_PREFIX, local_tree, temp_files, trash_hashes
-from syncd.soak.world import Run, World
+from syncd.soak.world import Client, Run, World
+from syncd.state.store import Store
 
 LOST, DIVERGED, ERROR = "lost", "diverged", "error"
 ALLOWED = {0, 1}
@@ -59,14 +62,19 @@ def check_world(world: World, remote: dict[str, str], outside_changed: list[str]
     failures = [f for run in world.runs if (f := check_run(run)) is not None]
     final_tree: set[str] = set(remote.values())
     kept: set[str] = set()
+    replicas = {"server": remote}
     for client in world.clients:
         tree = local_tree(client.folder)
+        replicas[f"c{client.index}"] = tree
         final_tree.update(tree.values())
         kept |= trash_hashes(client.state_dir)
         if tree != remote:
             failures.append(Failure(DIVERGED, f"c{client.index} != server: {_diff(tree, remote)}"))
         if left := temp_files(client.folder):
             failures.append(Failure(ERROR, f"c{client.index} temp files left: {left}"))
+        if failed := failed_items(client):
+            failures.append(Failure(DIVERGED, f"c{client.index} ended with failed items: {failed}"))
+    failures += [Failure(DIVERGED, detail) for detail in _on_one_replica(replicas)]
     if on_server := [p for p in remote if p.rsplit("/", 1)[-1].startswith(TEMP_PREFIX)]:
         failures.append(Failure(ERROR, f"temp files uploaded: {on_server}"))
     for digest, why in sorted(world.ledger.items(), key=lambda kv: kv[1]):
@@ -77,6 +85,37 @@ def check_world(world: World, remote: dict[str, str], outside_changed: list[str]
     if outside_changed:
         failures.append(Failure(ERROR, f"touched outside the folders: {outside_changed[:5]}"))
     return failures
+
+
+def failed_items(client: Client) -> list[str]:
+    """What the client's last sync (or daemon pass) could not sync, from its state database;
+    an item that fails for good keeps its version off the other replicas."""
+    failed: list[str] = []
+    for db in sorted(client.state_dir.glob("*.sqlite3")) if client.state_dir.is_dir() else []:
+        try:
+            store = Store.open(db, create=False)
+        except SyncdError as exc:
+            return [f"{db.name}: {exc}"]
+        try:
+            last = store.meta.last_sync()
+            if last is not None and last.result.get("failed"):
+                rows = store.item_errors.rows()
+                failed += [f"{e.path}: {e.reason}" for e in rows] or [f"{last.result}"]
+        finally:
+            store.close()
+    return failed
+
+
+def _on_one_replica(replicas: dict[str, dict[str, str]]) -> list[str]:
+    """Files that only one of several replicas holds (server and clients): not backed up."""
+    if len(replicas) < 2:
+        return []
+    holders: dict[tuple[str, str], list[str]] = {}
+    for name, tree in replicas.items():
+        for path, digest in tree.items():
+            holders.setdefault((path, digest), []).append(name)
+    alone = sorted((names[0], path) for (path, _), names in holders.items() if len(names) == 1)
+    return [f"{path!r} is on {name} only" for name, path in alone[:8]]
 
 
 def _diff(local: dict[str, str], remote: dict[str, str]) -> str:

@@ -8,6 +8,9 @@
    derived from it, so a version stays unique and recognisable when steps are dropped.
 4. Names are drawn from small pools on purpose (unicode, NFC/NFD pairs, case variants,
    spaces, ``#%?``): clients that pick the same names collide, and collisions find bugs.
+5. A ``twin`` step writes a name of ``TWIN_NAMES`` in its NFC spelling, its NFD spelling,
+   or both side by side in one folder (a file, or a folder with a file in it): twins on
+   one client, and different spellings of one name across clients.
 """
 
 from __future__ import annotations
@@ -38,7 +41,15 @@ DIR_NAMES = (
     "q#%?",
     "deep",
 )
-LOCAL_KINDS = ("write", "write", "edit", "delete", "rename", "move", "mkdir", "touch")
+# NFC spellings; a twin step writes these as NFC, as NFD, or both. Files end in an extension.
+TWIN_NAMES = (
+    unicodedata.normalize("NFC", "café.txt"),
+    unicodedata.normalize("NFC", "naïve doc.txt"),
+    unicodedata.normalize("NFC", "Ünïcode"),
+    unicodedata.normalize("NFC", "Ordner é"),
+)
+TWIN_SPELLINGS = (("NFC",), ("NFD",), ("NFC", "NFD"), ("NFD", "NFC"))
+LOCAL_KINDS = ("write", "write", "edit", "delete", "rename", "move", "mkdir", "touch", "twin")
 SERVER_KINDS = ("fault", "restart", "backup", "restore")
 FAULT_KINDS = ("status500", "status503", "reset_response", "reset_request", "truncate", "stall")
 
@@ -60,13 +71,15 @@ class Step:
         parts = [f"#{self.uid} {self.kind}"]
         if self.kind not in SERVER_KINDS:
             parts.append(f"c{self.client}")
-        if self.kind in ("write", "rename", "mkdir"):
+        if self.kind in ("write", "rename", "mkdir", "twin"):
             parts.append(repr(self.name))
+        if self.kind == "twin":
+            parts.append("+".join(twin_spellings(self)))
         if self.kind == "fault":
             parts.append(self.fault)
         if self.kind in ("edit", "delete", "rename", "move", "touch", "kill", "write", "mkdir"):
             parts.append(f"pick={self.pick:.2f}")
-        if self.kind in ("move", "kill", "write", "mkdir", "fault"):
+        if self.kind in ("move", "kill", "write", "mkdir", "fault", "twin"):
             parts.append(f"target={self.target:.2f}")
         return " ".join(parts)
 
@@ -92,14 +105,30 @@ def generate(seed: int, count: int, clients: int = 3, *, faults: bool = True) ->
             name = rng.choice(FILE_NAMES + DIR_NAMES[:3] if kind == "rename" else FILE_NAMES)
         elif kind == "mkdir":
             name = rng.choice(DIR_NAMES)
+        elif kind == "twin":
+            name = rng.choice(TWIN_NAMES)
         fault = rng.choice(FAULT_KINDS) if kind == "fault" else ""
         steps.append(Step(uid, kind, client, pick, target, name, fault))
     return steps
 
 
-def content_for(seed: int, step: Step) -> bytes:
-    """Unique bytes for a write or edit: the version is recognisable by its first line."""
-    rng = random.Random(f"syncd-soak-content:{seed}:{step.uid}")
+def twin_spellings(step: Step) -> tuple[str, ...]:
+    """The normal forms a twin step writes its name in, in order (``pick`` chooses)."""
+    return TWIN_SPELLINGS[int(step.pick * len(TWIN_SPELLINGS)) % len(TWIN_SPELLINGS)]
+
+
+def is_folder_name(name: str) -> bool:
+    """A twin name without an extension is written as a folder (with a file inside)."""
+    return "." not in name
+
+
+def content_for(seed: int, step: Step, variant: str = "") -> bytes:
+    """Unique bytes for a write or edit: the version is recognisable by its first line.
+
+    ``variant`` tells apart the versions one step writes (a twin step writes two).
+    """
+    extra = f" {variant}" if variant else ""
+    rng = random.Random(f"syncd-soak-content:{seed}:{step.uid}{extra}")
     size = rng.choice((0, 1, 100, 5000, 70_000))
-    head = f"version seed={seed} step={step.uid} client={step.client}\n".encode()
+    head = f"version seed={seed} step={step.uid} client={step.client}{extra}\n".encode()
     return head + rng.randbytes(size)

@@ -7,28 +7,32 @@
    deleted or overwritten counts as seen, so "overwritten after seeing it" is not a loss.
 3. Each ``syncd sync`` is a subprocess with short timeouts and few retries; its exit code
    and stderr are kept in ``runs`` for the checks.
-4. A daemon client runs ``syncd run`` throughout (``daemons``); the harness changes its
+4. A daemon client runs ``syncd run`` throughout (``harness.DaemonProcess``); the harness changes its
    folder only with atomic renames (``userfs``), so the ledger knows exactly which
    version each step displaced even while the daemon writes into the folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
-import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from syncd.soak import userfs
-from syncd.soak.daemons import Daemon
+from syncd.soak.harness import (
+    DaemonProcess,
+    DidNotStop,
+    ServerProcess,
+    client_argv,
+    create_workspace,
+    run_admin,
+)
 from syncd.soak.proxy import FaultProxy
-from syncd.soak.server import ServerProcess, run_admin
 from syncd.soak.trees import entries, file_hashes, local_tree, remote_tree
 
 FAST_CLIENT_ENV = {
@@ -37,6 +41,11 @@ FAST_CLIENT_ENV = {
     "SYNCD_DEADLINE": "20",
     "SYNCD_TRANSFERS": "2",
     "PYTHONUNBUFFERED": "1",
+}
+DAEMON_ENV = {
+    "SYNCD_DEBOUNCE": "0.2",
+    "SYNCD_FEED_WAIT": "2",
+    "SYNCD_POLL_INTERVAL": "1",
 }
 SYNC_TIMEOUT = 120.0
 QUIET_POLL = 0.2
@@ -60,23 +69,10 @@ class Client:
     index: int
     folder: Path
     state_dir: Path
-    daemon: Daemon | None = None
+    daemon: DaemonProcess | None = None
 
     def argv(self, url: str, workspace: str, command: str = "sync") -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "syncd",
-            command,
-            "--server",
-            url,
-            "--workspace",
-            workspace,
-            "--dir",
-            str(self.folder),
-            "--state-dir",
-            str(self.state_dir),
-        ]
+        return client_argv(command, url, workspace, self.folder, self.state_dir)
 
 
 @dataclass
@@ -105,10 +101,7 @@ class World:
         self.server = ServerProcess(self.root / "server", extra_args=extra).start()
         self.proxy = FaultProxy(self.server.url, seed=seed).start()
         self.api_key = self.server.create_account("soak")
-        with self.server.client(self.api_key) as http:
-            answer = http.post("/api/v1/workspaces", json={"name": "soak"})
-            answer.raise_for_status()
-            self.workspace = answer.json()["id"]
+        self.workspace = create_workspace(self.server, self.api_key, "soak")
         for i in range(clients):
             folder = self.root / f"c{i}"
             folder.mkdir()
@@ -116,30 +109,35 @@ class World:
         (self.root / "backups").mkdir()
         self.quarantine.mkdir()
         for client in self.clients[:daemons]:
-            client.daemon = Daemon(self._command(client), self.env())
-            client.daemon.start()
+            client.daemon = self._daemon(client).start()
         return self
 
-    def _command(self, client: Client) -> Callable[[str], list[str]]:
+    def _daemon(self, client: Client) -> DaemonProcess:
+        """``syncd run`` through the proxy, with short timings so a schedule stays short."""
         assert self.proxy is not None
-        url = self.proxy.url
-        return lambda command: client.argv(url, self.workspace, command)
+        env = {**FAST_CLIENT_ENV, **DAEMON_ENV}
+        folder, state = client.folder, client.state_dir
+        return DaemonProcess(self.proxy, self.api_key, self.workspace, folder, state, env)
 
     def stop_daemons(self) -> None:
         """SIGTERM every daemon; each exit is a run for the checks (0, within the timeout)."""
         for client in self.clients:
             if client.daemon is None or client.daemon.proc is None:
                 continue
-            code, in_time = client.daemon.stop()
+            try:
+                code = client.daemon.stop()
+            except DidNotStop:
+                code = None
             stderr = "\n".join(client.daemon.lines)
-            if not in_time:
+            if code is None:
                 stderr += "\ndid not stop within the timeout after SIGTERM"
-            self.runs.append(Run(client.index, code if in_time else -1, stderr, daemon=True))
+            self.runs.append(Run(client.index, -1 if code is None else code, stderr, daemon=True))
 
     def stop(self) -> None:
         for client in self.clients:
             if client.daemon is not None and client.daemon.proc is not None:
-                client.daemon.stop()
+                with contextlib.suppress(DidNotStop):
+                    client.daemon.stop()
         if self.proxy is not None:
             self.proxy.stop()
         if self.server is not None:
@@ -225,7 +223,9 @@ class World:
         assert daemon is not None
         time.sleep(delay)  # the kill moment is the point: a random instant of its work
         self.runs.append(Run(index, -9, "", killed=True, faulty=True, daemon=True))
-        return daemon.kill()
+        alive = daemon.kill()
+        daemon.start()  # as systemd's Restart=on-failure does
+        return alive
 
     def sync(self, index: int, *, final: bool = False) -> Run:
         assert self.proxy is not None
@@ -289,16 +289,6 @@ class World:
 
     def client_entries(self, index: int) -> list[Path]:
         return entries(self.clients[index].folder)
-
-    def sibling_clash(self, path: Path) -> bool:
-        """Whether another spelling of this name (same NFC form) exists in its folder."""
-        if not path.parent.is_dir():
-            return False
-        key = unicodedata.normalize("NFC", path.name)
-        return any(
-            unicodedata.normalize("NFC", p.name) == key and p.name != path.name
-            for p in path.parent.iterdir()
-        )
 
 
 def _rmtree(path: Path) -> None:

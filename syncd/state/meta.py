@@ -121,24 +121,12 @@ class Meta:
         """True when the next sync must merge (first sync, or a reset after a 410)."""
         return self.get(MetaKey.MERGE_PENDING) == "1"
 
-    def start_reset(self) -> None:
-        """After ``revision_obsoleted``: forget the cursor and make the next sync a merge,
-        in one commit, so a crash cannot leave a reset half recorded."""
-        self.set_many({MetaKey.CURSOR: None, MetaKey.MERGE_PENDING: "1"})
-
     def finish_merge(self, cursor: int | None) -> None:
         """The merge converged: store its cursor and resume three-way sync, in one commit."""
         value = None if cursor is None else str(cursor)
         self.set_many({MetaKey.CURSOR: value, MetaKey.MERGE_PENDING: None})
 
     # -- server and last sync ----------------------------------------------------------
-
-    def capabilities(self) -> dict[str, Any] | None:
-        """The last ``/capabilities`` answer seen; None for a base-only server or never."""
-        return self.get_json(MetaKey.CAPABILITIES)
-
-    def set_capabilities(self, capabilities: Mapping[str, Any] | None) -> None:
-        self.set_json(MetaKey.CAPABILITIES, None if capabilities is None else dict(capabilities))
 
     def record_sync(self, result: Mapping[str, Any], *, time: str | None = None) -> None:
         """Store when the last sync ended and its summary (counts, exit code)."""

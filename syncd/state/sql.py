@@ -13,13 +13,12 @@ path index, bulk upserts and raw rows.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
 
-from syncd.paths import ancestors
 from syncd.planner.trees import Kind
 
 KINDS = {k.value: k for k in Kind}
@@ -33,12 +32,6 @@ SUBTREE = "path = ? OR (path >= ? AND path < ?)"
 def subtree_params(path: str) -> tuple[str, str, str]:
     """The parameters of ``SUBTREE`` for ``path``."""
     return (path, path + "/", path + "0")
-
-
-def outermost(prefixes: Iterable[str]) -> list[str]:
-    """The prefixes that lie below no other one: the rest add no rows."""
-    wanted = set(prefixes)
-    return sorted(p for p in wanted if not any(a in wanted for a in ancestors(p)))
 
 
 def raw(conn: Connection) -> Any:

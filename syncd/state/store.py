@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, func, sele
 from sqlalchemy.pool import StaticPool
 
 from syncd.errors import UsageError
-from syncd.paths import is_within
+from syncd.paths import is_within, outermost
 from syncd.planner.trees import BaseNode, Kind
 from syncd.state import schema as s
 from syncd.state.hashes import CachedHashes
@@ -54,7 +54,6 @@ from syncd.state.sql import (
     SUBTREE,
     delete_paths,
     gc_paused,
-    outermost,
     raw,
     rename_subtree,
     subtree_params,

@@ -37,6 +37,7 @@ from syncd.errors import (
     UsageError,
 )
 from syncd.paths import normalize
+from syncd.protocol import routes
 from syncd.protocol.records import MEDIA_TYPE
 from syncd.transport.batch_body import Dropped, Pending, body
 from syncd.transport.batch_items import (
@@ -49,7 +50,7 @@ from syncd.transport.batch_items import (
     WriteState,
 )
 from syncd.transport.capabilities import CapabilitiesAPI
-from syncd.transport.client import Connection, workspace_url
+from syncd.transport.client import Connection
 from syncd.transport.errors import error_for_status, is_ambiguous, parse_json
 from syncd.transport.models import BatchLimits, parse_entry
 from syncd.transport.retry import Attempts
@@ -182,7 +183,7 @@ class BatchAPI:
             states[:] = [state]
             response = self._connection.send(
                 "POST",
-                workspace_url(workspace_id, "batch"),
+                routes.url(routes.BATCH, workspace_id=workspace_id),
                 what=f"POST batch of {len(pending)}",
                 context="workspace",
                 ok=(200,),

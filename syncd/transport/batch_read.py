@@ -42,10 +42,11 @@ from syncd.errors import (
     Transient,
 )
 from syncd.paths import normalize
+from syncd.protocol import routes
 from syncd.protocol.batch import ReadRecord, parse_read, read_request
 from syncd.protocol.records import Limits, RecordDecoder, RecordError, TruncatedStream
 from syncd.protocol.streams import SyncPayload, iter_records
-from syncd.transport.client import Connection, workspace_url
+from syncd.transport.client import Connection
 from syncd.transport.errors import error_for_exception, error_for_response, error_for_status
 from syncd.transport.models import BatchLimits, Entry, parse_entry
 
@@ -108,7 +109,7 @@ def _mapped(exc: Exception, what: str) -> Transient | SyncdError:
     if isinstance(exc, httpx.HTTPError):
         return error_for_exception(exc, what, None)
     if isinstance(exc, TruncatedStream):
-        return ConnectionLost(f"{what}: the answer was cut short: {exc}")
+        return ConnectionLost(f"{what}: the answer was cut short: {exc}", ambiguous=False)
     return ProtocolViolation(f"{what}: {exc}")
 
 
@@ -124,7 +125,7 @@ class BatchRead:
         if len(normal) > limits.max_items:
             raise TooLarge(f"a batch read names at most {limits.max_items} paths")
         self._connection = connection
-        self._url = workspace_url(workspace_id, "batch-read")
+        self._url = routes.url(routes.BATCH_READ, workspace_id=workspace_id)
         self._remaining = deque(normal)
         self._response: httpx.Response | None = None
         self._items = self._run()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 
 from syncd.errors import NotFound
+from syncd.protocol import routes
 from syncd.transport.client import Connection
 from syncd.transport.errors import parse_answer
 from syncd.transport.models import Capabilities, parse_capabilities
 
-CAPABILITIES_URL = "/api/v1/capabilities"
+CAPABILITIES_URL = routes.CAPABILITIES
 
 
 class CapabilitiesAPI:

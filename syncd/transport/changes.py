@@ -19,8 +19,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from syncd.errors import InvalidParameter, ServerProtocolError
+from syncd.protocol import routes
 from syncd.transport.capabilities import CapabilitiesAPI
-from syncd.transport.client import Connection, workspace_url
+from syncd.transport.client import Connection
 from syncd.transport.consistency import settle
 from syncd.transport.errors import parse_answer
 from syncd.transport.models import ChangesPage, parse_changes
@@ -60,7 +61,7 @@ class ChangesAPI:
         what = f"GET changes of {workspace_id} from {from_revision}"
         response = self._connection.request(
             "GET",
-            workspace_url(workspace_id, "changes"),
+            routes.url(routes.CHANGES, workspace_id=workspace_id),
             what=what,
             context="feed",
             params=params,

@@ -17,13 +17,13 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import certifi
 import httpx
 
 from syncd import __version__
 from syncd.errors import SyncdError, UsageError
+from syncd.protocol import routes
 from syncd.transport.errors import (
     Context,
     error_for_exception,
@@ -78,19 +78,9 @@ class TransportSettings:
         )
 
 
-def segment(value: str) -> str:
-    """One URL path segment (a workspace or upload id), percent-encoded."""
-    return quote(value, safe="")
-
-
-def file_url(workspace_id: str, path: str, *, prefix: str = "files") -> str:
+def file_url(workspace_id: str, path: str) -> str:
     """The URL of a workspace path: each segment percent-encoded, ``/`` kept."""
-    return f"/api/v1/workspaces/{segment(workspace_id)}/{prefix}/{quote(path, safe='/')}"
-
-
-def workspace_url(workspace_id: str, *rest: str) -> str:
-    tail = "".join(f"/{part}" for part in rest)
-    return f"/api/v1/workspaces/{segment(workspace_id)}{tail}"
+    return routes.url(routes.FILE, workspace_id=workspace_id, file_path=path)
 
 
 def _ssl_context(settings: TransportSettings) -> ssl.SSLContext:

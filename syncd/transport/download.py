@@ -208,7 +208,9 @@ def _attempt(connection: Connection, url: str, path: str, sink: _Sink, limit: in
                 response.status_code == 206 and not _resumes(response, sink)
             ):
                 sink.reset()  # the file changed or the range is wrong: start again
-                raise ConnectionLost(f"{what}: the range was not honoured; starting again")
+                raise ConnectionLost(
+                    f"{what}: the range was not honoured; starting again", ambiguous=False
+                )
             if response.status_code not in (200, 206):
                 response.read()
                 raise error_for_response(response, what, "file", secret)

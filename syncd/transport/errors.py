@@ -5,8 +5,9 @@
 2. Every raised error carries ``status`` and ``code`` attributes and the server's message,
    with the API key scrubbed out in every spelling (``secret.py``; a hostile server could
    echo it), then trimmed, so a cut can never leave part of the key behind.
-3. ``ambiguous`` tells the retry policy whether the request may have been applied
-   (a reset after sending) or surely was not (refused connection, 429, 503).
+3. Whether the request may have been applied (a reset after sending, a 500) or surely was
+   not (refused connection, 429, 503) is the ``ambiguous`` of the ``Transient`` made here
+   (``syncd.errors``); the retry policy reads it with ``is_ambiguous``.
 4. JSON is decoded here only: an answer that is not JSON, or nested deeper than the
    decoder can follow, is a ``ProtocolViolation``; ``parse_answer`` makes it (and any other
    violation of an answer everything else depends on) a ``ServerProtocolError``.
@@ -34,6 +35,7 @@ from syncd.errors import (
     ServerProtocolError,
     SyncdError,
     TooLarge,
+    Transient,
     Unauthorized,
     WorkspaceNotFound,
 )
@@ -67,10 +69,9 @@ def _body(response: httpx.Response) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _tag(exc: SyncdError, status: int | None, code: str | None, *, ambiguous: bool) -> SyncdError:
+def _tag(exc: SyncdError, status: int, code: str | None) -> SyncdError:
     exc.status = status
     exc.code = code
-    exc.ambiguous = ambiguous  # type: ignore[attr-defined]
     return exc
 
 
@@ -110,7 +111,6 @@ def error_for_status(
     message = redact(raw_message, secret)[:MAX_MESSAGE]
     text = f"{what}: {status} {code or 'error'}" + (f": {message}" if message else "")
     exc: SyncdError
-    ambiguous = False
     if status == 401:
         exc = Unauthorized(text, hint="check the API key")
     elif status == 404:
@@ -137,36 +137,32 @@ def error_for_status(
         exc = ServerBusy(text, retry_after=retry_after)
     elif status >= 500:
         exc = ServerFault(text)
-        ambiguous = True
     elif 300 <= status < 400:
         target = redact(location or "elsewhere", secret)[:MAX_MESSAGE]
         exc = ProtocolViolation(f"{what}: the server redirects ({status}) to {target}")
     else:
         exc = ProtocolViolation(f"{what}: unexpected status {status}")
-    return _tag(exc, status, code, ambiguous=ambiguous)
+    return _tag(exc, status, code)
 
 
 def error_for_exception(exc: httpx.HTTPError, what: str, secret: str | None) -> SyncdError:
     """Map an httpx transport failure; only a failed connect is known not to have been sent."""
     detail = redact(str(exc) or type(exc).__name__, secret)[:MAX_MESSAGE]
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        mapped: SyncdError = ConnectionLost(f"{what}: cannot connect: {detail}")
-        return _tag(mapped, None, None, ambiguous=False)
+        return ConnectionLost(f"{what}: cannot connect: {detail}", ambiguous=False)
     if isinstance(exc, httpx.LocalProtocolError):  # our request cannot be sent: no retry helps
-        mapped = ProtocolViolation(f"{what}: cannot send the request: {detail}")
-        return _tag(mapped, None, None, ambiguous=False)
+        return ProtocolViolation(f"{what}: cannot send the request: {detail}")
     if isinstance(exc, httpx.TimeoutException):
-        mapped = ConnectionLost(f"{what}: timed out: {detail}")
-    elif isinstance(exc, httpx.TransportError | httpx.DecodingError | httpx.StreamError):
-        mapped = ConnectionLost(f"{what}: connection lost: {detail}")
-    else:
-        mapped = ProtocolViolation(f"{what}: {detail}")
-    return _tag(mapped, None, None, ambiguous=True)
+        return ConnectionLost(f"{what}: timed out: {detail}", ambiguous=True)
+    if isinstance(exc, httpx.TransportError | httpx.DecodingError | httpx.StreamError):
+        return ConnectionLost(f"{what}: connection lost: {detail}", ambiguous=True)
+    return ProtocolViolation(f"{what}: {detail}")
 
 
 def is_ambiguous(exc: BaseException) -> bool:
-    """True when a failed request may still have been applied by the server."""
-    return bool(getattr(exc, "ambiguous", False))
+    """True when a failed request may still have been applied by the server: only a
+    ``Transient`` is ever retried, so only its ``ambiguous`` counts."""
+    return isinstance(exc, Transient) and exc.ambiguous
 
 
 def parse_json(response: httpx.Response, what: str) -> object:

@@ -30,8 +30,9 @@ from syncd.errors import (
     WorkspaceNotFound,
 )
 from syncd.paths import normalize
+from syncd.protocol import routes
 from syncd.transport.capabilities import CapabilitiesAPI
-from syncd.transport.client import Connection, Resolver, file_url, workspace_url
+from syncd.transport.client import Connection, Resolver, file_url
 from syncd.transport.consistency import settle
 from syncd.transport.download import download_file
 from syncd.transport.errors import parse_answer
@@ -59,7 +60,10 @@ class FilesAPI:
         """
         what = f"GET files of {workspace_id}"
         response = self._connection.request(
-            "GET", workspace_url(workspace_id, "files"), what=what, context="workspace"
+            "GET",
+            routes.url(routes.FILES, workspace_id=workspace_id),
+            what=what,
+            context="workspace",
         )
         assert response is not None
         listing = parse_answer(response, what, parse_listing)
@@ -385,7 +389,7 @@ class _Refine:
             try:
                 self._connection.request(
                     "GET",
-                    workspace_url(self._workspace_id),
+                    routes.url(routes.WORKSPACE, workspace_id=self._workspace_id),
                     what=f"GET workspace {self._workspace_id}",
                     context="workspace",
                 )

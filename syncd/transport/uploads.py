@@ -34,7 +34,8 @@ from syncd.errors import (
     SyncdError,
     Transient,
 )
-from syncd.transport.client import Connection, workspace_url
+from syncd.protocol import routes
+from syncd.transport.client import Connection
 from syncd.transport.errors import parse_json
 from syncd.transport.models import (
     Entry,
@@ -110,7 +111,7 @@ class UploadsAPI:
         what = f"POST upload {path}"
         response = self._connection.request(
             "POST",
-            workspace_url(workspace_id, "uploads"),
+            routes.url(routes.UPLOADS, workspace_id=workspace_id),
             what=what,
             context="file",
             json={"path": path, "size": size},
@@ -122,7 +123,10 @@ class UploadsAPI:
         """(offset, size) of a session: where a resume starts."""
         what = f"GET upload {upload_id}"
         response = self._connection.request(
-            "GET", workspace_url(workspace_id, "uploads", upload_id), what=what, context="upload"
+            "GET",
+            routes.url(routes.UPLOAD, workspace_id=workspace_id, upload_id=upload_id),
+            what=what,
+            context="upload",
         )
         assert response is not None
         data = parse_json(response, what)
@@ -142,7 +146,7 @@ class UploadsAPI:
         with self._connection.slots:
             response = self._connection.request(
                 "PUT",
-                workspace_url(workspace_id, "uploads", upload_id),
+                routes.url(routes.UPLOAD, workspace_id=workspace_id, upload_id=upload_id),
                 what=what,
                 context="upload",
                 params={"offset": offset},
@@ -175,7 +179,7 @@ class UploadsAPI:
 
         response = self._connection.request(
             "POST",
-            workspace_url(workspace_id, "uploads", upload_id, "commit"),
+            routes.url(routes.UPLOAD_COMMIT, workspace_id=workspace_id, upload_id=upload_id),
             what=what,
             context="upload",
             json={"if_revision": if_revision},
@@ -190,7 +194,7 @@ class UploadsAPI:
         with contextlib.suppress(NotFound):
             self._connection.request(
                 "DELETE",
-                workspace_url(workspace_id, "uploads", upload_id),
+                routes.url(routes.UPLOAD, workspace_id=workspace_id, upload_id=upload_id),
                 what=f"DELETE upload {upload_id}",
                 context="upload",
             )

@@ -16,12 +16,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from syncd.errors import NotFound, ProtocolViolation, SyncdError, UsageError, WorkspaceNotFound
-from syncd.transport.client import Connection, workspace_url
+from syncd.protocol import routes
+from syncd.transport.client import Connection
 from syncd.transport.errors import parse_answer
 from syncd.transport.models import Workspace, parse_workspace, parse_workspaces
 
-WORKSPACES_URL = "/api/v1/workspaces"
-ACTIVE_URL = "/api/v1/workspaces/active"
+WORKSPACES_URL = routes.WORKSPACES
+ACTIVE_URL = routes.ACTIVE_WORKSPACE
 
 
 class WorkspacesAPI:
@@ -55,7 +56,10 @@ class WorkspacesAPI:
     def get(self, workspace_id: str) -> Workspace:
         what = f"GET workspace {workspace_id}"
         response = self._connection.request(
-            "GET", workspace_url(workspace_id), what=what, context="workspace"
+            "GET",
+            routes.url(routes.WORKSPACE, workspace_id=workspace_id),
+            what=what,
+            context="workspace",
         )
         assert response is not None
         return parse_answer(response, what, parse_workspace)
@@ -92,7 +96,7 @@ class WorkspacesAPI:
         what = f"PATCH workspace {workspace_id}"
         response = self._connection.request(
             "PATCH",
-            workspace_url(workspace_id),
+            routes.url(routes.WORKSPACE, workspace_id=workspace_id),
             what=what,
             context="workspace",
             json={"name": name},
@@ -106,7 +110,7 @@ class WorkspacesAPI:
 
         self._connection.request(
             "DELETE",
-            workspace_url(workspace_id),
+            routes.url(routes.WORKSPACE, workspace_id=workspace_id),
             what=f"DELETE workspace {workspace_id}",
             context="workspace",
             resolve=gone,

@@ -28,7 +28,11 @@ from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
 from syncd.transport.progress import PerTransfer
 from syncd.worker import links
+from syncd.worker.observed import dir_base as _dir_base
+from syncd.worker.observed import file_base as _file_base
+from syncd.worker.observed import stat_of as _stat
 from syncd.worker.outcome import Outcome, Status
+from syncd.worker.phases import Batching
 
 if TYPE_CHECKING:
     from syncd.transport.client import Client
@@ -49,6 +53,8 @@ class Context:
     local_tree: Mapping[str, LocalNode] = field(default_factory=dict)
     remote_tree: Mapping[str, RemoteNode] = field(default_factory=dict)
     downloads: Downloads | None = None  # where large downloads wait out a restart
+    batching: Batching | None = None  # small files in E5/E6 batches; None: one request each
+    links: frozenset[str] = frozenset()  # followed symbolic links: their ops run alone
 
     def transfer_progress(self) -> PerTransfer | None:
         """A per-transfer reporter onto the shared display (None: nobody is watching)."""
@@ -77,13 +83,6 @@ class Context:
         return self.root / rel
 
 
-def _stat(path: Path) -> StatSig | None:
-    try:
-        return StatSig.from_stat(path.stat())
-    except FileNotFoundError:
-        return None
-
-
 def _revision(node: RemoteNode | None) -> int | None:
     return node.revision if node is not None else None
 
@@ -94,34 +93,6 @@ def _expected(ctx: Context, node: RemoteNode | None) -> Entry | None:
     if ctx.is_conditional or node is None:
         return None
     return Entry(node.path, node.kind, node.size, node.modified_time, node.revision, node.hash)
-
-
-def _file_base(
-    path: str, size: int, hash_: str | None, sig: StatSig | None, remote: RemoteNode | None
-) -> BaseNode:
-    return BaseNode(
-        path=path,
-        kind=Kind.FILE,
-        size=size,
-        hash=hash_,
-        local_mtime_ns=sig.mtime_ns if sig else None,
-        local_inode=sig.inode if sig else None,
-        remote_revision=remote.revision if remote else None,
-        remote_modified_time=remote.modified_time if remote else None,
-    )
-
-
-def _dir_base(
-    path: str, remote: RemoteNode | None = None, *, sig: StatSig | None = None
-) -> BaseNode:
-    """A folder's base row; its inode is what lets a later rename be seen as one move."""
-    return BaseNode(
-        path=path,
-        kind=Kind.DIR,
-        local_inode=sig.inode if sig else None,
-        remote_revision=remote.revision if remote else None,
-        remote_modified_time=remote.modified_time if remote else None,
-    )
 
 
 def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode | None) -> Outcome:
@@ -227,9 +198,9 @@ def run_op(ctx: Context, op: ops.Op) -> Outcome:
     try:
         outcome = links.run(ctx, op) if links.is_link_op(ctx, op) else _dispatch(ctx, op)
     except Replan as exc:
-        return Outcome(op, Status.REPLAN, detail=str(exc))
+        return Outcome(op, Status.REPLAN, error=exc)
     except ItemError as exc:
-        return Outcome(op, Status.FAILED, detail=str(exc))
+        return Outcome(op, Status.FAILED, error=exc)
     outcome.op = op
     return outcome
 
@@ -262,6 +233,8 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
             dest = ctx.local_path(op.dest)
             make_dirs_durably(dest.parent)
             write.rename(ctx.local_path(op.path, op.local), dest, op.local, rel_path=op.path)
+            if op.reason is ops.Reason.UNICODE_TWIN:  # the base describes the other spelling
+                return Outcome(op, Status.DONE)
             return Outcome(op, Status.DONE, base_move=(op.path, op.dest))
         case ops.DeleteRemote():
             if op.remote is not None and op.remote.is_dir:

@@ -1,26 +1,33 @@
-"""Run a Plan's ops in order, with several transfers in flight where order does not matter.
+"""Run a Plan phase by phase, the ops of one phase in parallel and, where they can, batched.
 
-1. Ops run in plan order, except that a run of consecutive transfers (uploads, downloads,
-   conflict copies, base records) on distinct paths goes to a thread pool of ``transfers``
-   workers: the planner puts parents, moves and deletes before and after such runs.
-2. Every op is journalled as started before it acts and as done after, so a crash leaves a
-   trace of what may be half-done; the next sync re-plans from observed facts.
-3. Base changes are written by this thread only, in batches: a crash between an effect and
-   its base write costs at most a hash comparison next time, never a wrong delete.
+1. Phases run in the plan's order (``Plan.phases``: parents before children, moves one at
+   a time, transfers, then deletes); the next phase starts only when every op of the one
+   before has an Outcome. Within a phase the ops touch disjoint paths, so its units
+   (``phases.cut``: single ops, E5 write batches, E6 read batches) go to a thread pool of
+   ``transfers`` workers in any order.
+2. Every op of a phase is journalled as started, in one commit, before any of it acts,
+   and as done or failed after, so a crash leaves a trace of what may be half-done; the
+   next sync re-plans from observed facts.
+3. Base changes are written by this thread only: the outcomes of one batch in one
+   transaction, single ops in groups; a crash between an effect and its base write costs
+   at most a hash comparison next time, never a wrong delete.
 4. ``ServerRefused`` and ``ServerUnreachable`` stop the run (the rest would fail the same
-   way); per-item errors and re-plans do not.
+   way); per-item errors and re-plans do not. Every op gets one Outcome.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from syncd.planner import ops
+from syncd.worker.batch_read import run_reads
+from syncd.worker.batch_write import run_writes
 from syncd.worker.ops import Context, run_op
 from syncd.worker.outcome import Outcome, Status
+from syncd.worker.phases import Unit, UnitKind, cut
 
 if TYPE_CHECKING:
     from syncd.state.journal import Journal
@@ -28,23 +35,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("syncd.worker")
 
-PARALLEL = (ops.Upload, ops.Download, ops.KeepBoth, ops.RecordBase)
-BATCH = 200
+BATCH = 200  # outcomes of single ops written to the base in one transaction
 
 
-def _runs(plan_ops: Iterable[ops.Op]) -> Iterator[tuple[bool, list[ops.Op]]]:
-    """Split ops into runs of one kind: (is_parallel, ops). Order across runs is kept."""
-    run: list[ops.Op] = []
-    kind: type | None = None
-    for op in plan_ops:
-        op_kind = "parallel" if isinstance(op, PARALLEL) else type(op)
-        if run and op_kind != kind:
-            yield kind == "parallel", run
-            run = []
-        kind = op_kind
-        run.append(op)
-    if run:
-        yield kind == "parallel", run
+def _phases(plan: ops.Plan | Iterable[ops.Op]) -> Iterable[Sequence[ops.Op]]:
+    """A Plan's phases; a bare sequence of ops runs one op per phase, in order."""
+    if isinstance(plan, ops.Plan):
+        return plan.phases
+    return [(op,) for op in plan]
 
 
 class Worker:
@@ -66,55 +64,83 @@ class Worker:
         self.on_outcome = on_outcome
         self._pending: list[Outcome] = []
 
-    def execute(self, plan_ops: Iterable[ops.Op]) -> list[Outcome]:
+    def execute(self, plan: ops.Plan | Iterable[ops.Op]) -> list[Outcome]:
+        """Run every phase of ``plan`` (PROMISES 1-4); one Outcome per op."""
         outcomes: list[Outcome] = []
         with ThreadPoolExecutor(self.transfers, thread_name_prefix="syncd-transfer") as pool:
             try:
-                for is_parallel, run in _runs(plan_ops):
-                    entries = self._start(run)
-                    if is_parallel and len(run) > 1:
-                        outcomes.extend(self._parallel(pool, run, entries))
-                        continue
-                    for op, entry in zip(run, entries, strict=True):
-                        outcomes.append(self._record(run_op(self.ctx, op), entry))
+                for phase in _phases(plan):
+                    outcomes.extend(self._phase(pool, tuple(phase)))
             finally:
                 self._flush()
         return outcomes
 
-    def _start(self, run: list[ops.Op]) -> list[int | None]:
-        """Journal a whole run as started in one commit (one fsync), then log each op."""
-        for op in run:
-            log.info("%s", ops.describe(op))
-        if self.journal is None:
-            return [None] * len(run)
-        return list(self.journal.begin_many(run))
-
-    def _parallel(
-        self, pool: ThreadPoolExecutor, run: list[ops.Op], entries: list[int | None]
-    ) -> list[Outcome]:
+    def _phase(self, pool: ThreadPoolExecutor, phase: tuple[ops.Op, ...]) -> list[Outcome]:
+        entries = self._start(phase)
+        units = cut(phase, self.ctx.batching, self.ctx.links)
         results: list[Outcome] = []
-        futures: dict[Future[Outcome], int | None] = {}
-        queue = list(reversed(list(zip(run, entries, strict=True))))
+        inline = [u for u in units if u.kind is UnitKind.INLINE]
+        work = [u for u in units if u.kind is not UnitKind.INLINE]
+        for unit in inline:  # state only: no reason to wait for a thread
+            results += self._record(unit, phase, entries, self._run(unit, phase))
+        if len(work) == 1:
+            unit = work[0]
+            return results + self._record(unit, phase, entries, self._run(unit, phase))
+        futures: dict[Future[list[Outcome]], Unit] = {}
+        queue = list(reversed(work))
         limit = self.transfers * 2
         error: BaseException | None = None
         while queue or futures:
             while queue and len(futures) < limit and error is None:
-                op, entry = queue.pop()
-                futures[pool.submit(run_op, self.ctx, op)] = entry
+                unit = queue.pop()
+                futures[pool.submit(self._run, unit, phase)] = unit
             if not futures:
                 break
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:
-                entry = futures.pop(future)
+                unit = futures.pop(future)
                 try:
-                    results.append(self._record(future.result(), entry))
+                    results += self._record(unit, phase, entries, future.result())
                 except BaseException as exc:  # fatal: stop submitting, drain, re-raise
                     error = error or exc
         if error is not None:
             raise error
         return results
 
-    def _record(self, outcome: Outcome, entry: int | None) -> Outcome:
+    def _run(self, unit: Unit, phase: tuple[ops.Op, ...]) -> list[Outcome]:
+        """The Outcomes of one unit, in the order of its indices."""
+        group = [phase[i] for i in unit.indices]
+        if unit.kind is UnitKind.WRITE:
+            return run_writes(self.ctx, group)
+        if unit.kind is UnitKind.READ:
+            return run_reads(self.ctx, group)  # type: ignore[arg-type]
+        return [run_op(self.ctx, group[0])]
+
+    def _start(self, phase: tuple[ops.Op, ...]) -> list[int | None]:
+        """Journal a whole phase as started in one commit (one fsync), then log each op."""
+        for op in phase:
+            log.info("%s", ops.describe(op))
+        if self.journal is None:
+            return [None] * len(phase)
+        return list(self.journal.begin_many(phase))
+
+    def _record(
+        self,
+        unit: Unit,
+        phase: tuple[ops.Op, ...],
+        entries: list[int | None],
+        outcomes: list[Outcome],
+    ) -> list[Outcome]:
+        """Journal and hand on the outcomes of one unit; a batch's base rows are written
+        together, in one transaction, as soon as the batch is through."""
+        for index, outcome in zip(unit.indices, outcomes, strict=True):
+            outcome.op = phase[index]
+            self._finish(outcome, entries[index])
+        if unit.kind in (UnitKind.WRITE, UnitKind.READ) or len(self._pending) >= BATCH:
+            self._flush()
+        return outcomes
+
+    def _finish(self, outcome: Outcome, entry: int | None) -> None:
         if self.journal is not None and entry is not None:
             if outcome.status is Status.DONE:
                 self.journal.done(entry)
@@ -131,24 +157,26 @@ class Worker:
         self._pending.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
-        if len(self._pending) >= BATCH:
-            self._flush()
-        return outcome
 
     def _flush(self) -> None:
         """Write the observed base changes of finished ops in one transaction."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        puts: list = []  # consecutive rows to put go in one statement, in their order
         with self.store.transaction():
             for outcome in pending:
                 if outcome.status is not Status.DONE:
                     continue
+                if puts and (outcome.base_move is not None or outcome.base_drop):
+                    self.store.put_base(puts)
+                    puts = []
                 if outcome.base_move is not None:
                     self.store.move_base(*outcome.base_move)
                 if outcome.base_drop:
                     self.store.drop_base(outcome.base_drop, subtree=True)
-                if outcome.base_put:
-                    self.store.put_base(outcome.base_put)
+                puts += outcome.base_put
                 if outcome.conflict is not None:
                     self.store.conflicts.add(outcome.path, outcome.conflict)
+            if puts:
+                self.store.put_base(puts)

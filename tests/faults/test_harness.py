@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from pathlib import Path
 
 from syncd.soak import schedule
+from syncd.soak.apply import apply
 from syncd.soak.checks import DIVERGED, LOST, Failure, check_world
 from syncd.soak.schedule import Options, Result, shrink
-from syncd.soak.steps import content_for, generate
+from syncd.soak.steps import Step, content_for, generate
 from syncd.soak.world import Client, Run, World
+from syncd.state.store import Store
 
 
 def test_same_seed_same_steps_and_contents():
@@ -44,6 +47,40 @@ def test_checks_find_a_lost_version_and_accept_a_trashed_one(tmp_path):
     trash.mkdir(parents=True)
     (trash / "b.txt").write_bytes(b"only on c1")
     assert not [f for f in check_world(world, remote, []) if f.kind == LOST]
+
+
+def test_checks_count_a_failed_item_and_a_file_on_one_replica_as_diverged(tmp_path):
+    """Both used to pass as long as the trees compared equal under NFC keys."""
+    world = _world(tmp_path)
+    digest = hashlib.sha256(b"x").hexdigest()
+    for client in world.clients:
+        (client.folder / "a.txt").write_bytes(b"x")
+    store = Store.open(world.clients[1].state_dir / "c1.sqlite3")
+    store.meta.record_sync({"failed": 1})
+    store.item_errors.record("b\u0301.txt", "could not be synced")
+    store.close()
+    failures = check_world(world, {"a.txt": digest}, [])
+    assert failures == [
+        Failure(DIVERGED, "c1 ended with failed items: ['b\u0301.txt: could not be synced']")
+    ]
+    (world.clients[0].folder / "only.txt").write_bytes(b"mine alone")
+    details = [f.detail for f in check_world(world, {"a.txt": digest}, []) if f.kind == DIVERGED]
+    assert "'only.txt' is on c0 only" in details
+
+
+def test_twin_steps_write_both_spellings_of_a_name_on_one_client(tmp_path):
+    world = _world(tmp_path)
+    folder = world.clients[0].folder
+    both = Step(1, "twin", 0, pick=0.6, target=0.0, name=unicodedata.normalize("NFC", "café.txt"))
+    apply(world, 5, both)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        unicodedata.normalize(f, "café.txt") for f in ("NFC", "NFD")
+    )
+    folders = Step(2, "twin", 0, pick=0.9, target=0.0, name=unicodedata.normalize("NFC", "Ünïcode"))
+    apply(world, 5, folders)
+    inner = {p.read_bytes() for p in folder.glob("*/inner.txt")}
+    assert len(inner) == 2  # two versions, one in each spelling of the folder
+    assert len(world.ledger) == 4
 
 
 def test_checks_refuse_tracebacks_and_undocumented_exit_codes(tmp_path):

@@ -55,6 +55,6 @@ def test_schedule_with_a_daemon_converges_without_loss(
 
 def test_the_ci_schedules_exercise_every_kind_of_step(results: dict[int, Result]) -> None:
     kinds = {step.kind for r in results.values() for step in r.steps}
-    assert {"sync", "kill", "write", "edit", "delete", "rename", "move", "fault"} <= kinds
+    assert {"sync", "kill", "write", "edit", "delete", "rename", "move", "fault", "twin"} <= kinds
     assert any(r.base_only for r in results.values())
     assert any(not r.base_only for r in results.values())

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from syncd.server.routes import accounts, changes, files, uploads, workspaces
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 
 ROUTES = [
     (info.method, info.path)

@@ -18,7 +18,7 @@ from schemathesis import checks
 
 from syncd.protocol.batch import DeleteRecord, MkdirRecord, PutRecord
 from syncd.protocol.records import MEDIA_TYPE, encode_stream
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 
 MAX_EXAMPLES = 12
 # What the issue asks for: no 5xx, documented statuses and content types, bodies and

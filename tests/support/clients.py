@@ -5,19 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess, client_argv, create_workspace
 
-
-def create_workspace(server: ServerProcess, api_key: str, name: str = "work") -> str:
-    with server.client(api_key) as http:
-        answer = http.post("/api/v1/workspaces", json={"name": name})
-        answer.raise_for_status()
-        return answer.json()["id"]
+__all__ = ["SyncClient", "create_workspace", "local_tree", "remote_tree", "write"]
 
 
 @dataclass
@@ -35,21 +29,9 @@ class SyncClient:
     ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "SYNCD_API_KEY": self.api_key, "PYTHONUNBUFFERED": "1"}
         return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "syncd",
-                command,
-                "--server",
-                self.server.url,
-                "--workspace",
-                self.workspace,
-                "--dir",
-                str(self.folder),
-                "--state-dir",
-                str(self.state_dir),
-                *args,
-            ],
+            client_argv(
+                command, self.server.url, self.workspace, self.folder, self.state_dir, *args
+            ),
             capture_output=True,
             text=True,
             env=env,
@@ -104,3 +86,17 @@ def remote_tree(server: ServerProcess, api_key: str, workspace: str) -> dict[str
 
 def _quote(path: str) -> str:
     return quote(path, safe="/")
+
+
+def sync_settled(client: SyncClient) -> subprocess.CompletedProcess[str]:
+    """One more sync, and one after it when that one only confirmed our own uploads.
+
+    A base-only server cannot prove an upload ours from its listing, so the sync after an
+    upload downloads and hashes it once (``RecordBase`` ``UPLOAD_CONFIRMED``): bookkeeping,
+    not a change. The sync returned is the one that must have nothing to do.
+    """
+    proc = client.sync()
+    ops = [line for line in proc.stderr.splitlines() if " op=" in line]
+    if ops and all("op=RecordBase" in op and "reason=UPLOAD_CONFIRMED" in op for op in ops):
+        proc = client.sync()
+    return proc

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 
 Tree = dict[str, tuple[Any, ...]] | None
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import Settings, default_config_file, load_settings
+from syncd.config import DeleteLimit, Settings, default_config_file, load_settings
 from syncd.errors import UsageError
+from syncd.planner.ops import Policy
 from syncd.transport.client import Client
 
 KEY = "sk-test-secret-key"
@@ -124,7 +125,7 @@ def test_sizes_durations_and_tls(home: dict[str, str], tmp_path: Path) -> None:
     settings = load_settings({"transfers": 8, "dry_run": True}, config_file=None, env=env)
     assert settings.upload_threshold == 16 * 1024 * 1024
     assert settings.rescan_interval == 7200 and settings.debounce == 0.25
-    assert settings.max_delete == "10%" and settings.dry_run is True
+    assert settings.max_delete == DeleteLimit(count=0, ratio=0.1) and settings.dry_run is True
     transport = settings.transport()
     assert transport.verify == str(ca)
     assert transport.client_cert == (str(cert), str(key))
@@ -202,3 +203,33 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_quoting_it(
             load_settings(flags, config_file=None, env=env)
         assert source in str(info.value) and KEY[:8] not in str(info.value)
         assert info.value.exit_code == 2
+
+
+def test_the_delete_limit_is_parsed_once_with_the_planner_defaults():
+    default = load_settings({}, config_file=None, env={}).max_delete
+    policy = Policy()
+    assert (default.count, default.ratio) == (policy.max_delete_count, policy.max_delete_ratio)
+    assert str(default) == "more than 50% and more than 20 files"
+    assert DeleteLimit.parse(" 10% ") == DeleteLimit(count=0, ratio=0.1)
+    assert DeleteLimit.parse("7") == DeleteLimit(count=7, ratio=0.0)
+    assert repr(DeleteLimit.parse("10%")) == "'10%'"  # the reload log line spells it so
+    for bad in ("lots", "150%", "-1", "1.5%", ""):
+        with pytest.raises(ValueError):
+            DeleteLimit.parse(bad)
+    flagged = load_settings({"max_delete": "5"}, config_file=None, env={})
+    assert flagged.max_delete == DeleteLimit(count=5, ratio=0.0)
+
+
+def test_batch_threshold_is_a_size_or_off(home: dict[str, str], tmp_path: Path) -> None:
+    assert load_settings({}, config_file=None, env=home).batch_threshold == 1024 * 1024
+    env = {**home, "SYNCD_BATCH_THRESHOLD": "256KiB"}
+    assert load_settings({}, config_file=None, env=env).batch_threshold == 256 * 1024
+    for off in ("0", "off"):
+        config = write(tmp_path / f"{off}.toml", f'batch_threshold = "{off}"\n')
+        assert load_settings({}, config_file=config, env=home).batch_threshold == 0
+    config = write(tmp_path / "zero.toml", "batch_threshold = 0\n")
+    assert load_settings({}, config_file=config, env=home).batch_threshold == 0
+    for bad in ("batch_threshold = true\n", 'batch_threshold = "-1"\n', 'batch_threshold = "x"\n'):
+        config = write(tmp_path / "bad.toml", bad)
+        with pytest.raises(UsageError, match="batch_threshold"):
+            load_settings({}, config_file=config, env=home)

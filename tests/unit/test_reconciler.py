@@ -17,9 +17,10 @@ from syncd.errors import SafetyStop
 from syncd.local.ignore import Ignore
 from syncd.local.scan import ScanResult
 from syncd.local.trash import Trash
+from syncd.paths import is_within_any as under
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
-from syncd.reconciler import Engine, RemoteView, under
+from syncd.reconciler import Engine, RemoteView
 from syncd.worker.ops import record_base
 from syncd.worker.outcome import Outcome, Status
 
@@ -64,7 +65,6 @@ class FakeLocal:
 class FakeRemote:
     tree_now: dict[str, RemoteNode] = field(default_factory=dict)
     contents: dict[str, str] = field(default_factory=dict)  # path -> hash of its bytes
-    has_hashes: bool = True
     scopes: list[set[str] | None] = field(default_factory=list)
 
     def tree(self, scope: set[str] | None) -> RemoteView:
@@ -162,7 +162,12 @@ class FakeExecutor:
     plans: list[ops.Plan] = field(default_factory=list)
 
     def run(
-        self, plan: ops.Plan, local: Mapping[str, LocalNode], remote: Mapping[str, RemoteNode]
+        self,
+        plan: ops.Plan,
+        local: Mapping[str, LocalNode],
+        remote: Mapping[str, RemoteNode],
+        *,
+        links: frozenset[str] = frozenset(),
     ) -> list[Outcome]:
         self.plans.append(plan)
         if self.on_run:
@@ -289,7 +294,6 @@ def test_a_need_is_gathered_and_plan_runs_again(parts: Parts) -> None:
 
 
 def test_remote_bytes_are_compared_when_the_server_has_no_hashes(parts: Parts) -> None:
-    parts.remote.has_hashes = False
     parts.local.tree = {"a.txt": local_file("a.txt", "h1")}
     parts.remote.tree_now = {"a.txt": remote_file("a.txt", None)}
     parts.remote.contents = {"a.txt": "h1"}

@@ -1,25 +1,23 @@
 """``/api/v1/workspaces/{id}/changes`` (E2) and ``/api/v1/capabilities``.
 
-The long poll takes a wake-up ticket before it reads, then parks on it: a commit that
-lands at any moment after the read wakes the request at once; there is no sleep loop.
+HTTP only: the query is parsed here, the long poll is ``service/feed.py``.
 """
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncd.server import storage
-from syncd.server.changes import ChangePage, changes
+from syncd.protocol import routes
+from syncd.server.changes import ChangePage
 from syncd.server.http import INT64_MAX, int_query, json_response
 from syncd.server.routes.common import Routes, context, entry_json
+from syncd.server.service import feed
 
 router = Routes("extensions")
 
 
-@router.get("/api/v1/capabilities", summary="which extensions this server has")
+@router.get(routes.CAPABILITIES, summary="which extensions this server has")
 async def capabilities(request: Request) -> Response:
     ctx = context(request)
     await ctx.authenticate(request)
@@ -50,24 +48,12 @@ def page_json(page: ChangePage) -> dict[str, object]:
     }
 
 
-@router.get("/api/v1/workspaces/{workspace_id}/changes", summary="change feed, long poll")
+@router.get(routes.CHANGES, summary="change feed, long poll")
 async def get_changes(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
     from_revision = int_query(request, "from_revision", None, 0, INT64_MAX)
     limit = int_query(request, "limit", 1000, 1, 10000)
     wait = int_query(request, "wait", 0, 0, 60)
-    deadline = time.monotonic() + wait
-
-    def work() -> ChangePage:
-        with ctx.db.read() as conn:
-            storage.get_workspace(conn, account_id, workspace_id)
-            return changes(conn, workspace_id, from_revision, limit)
-
-    while True:
-        ticket = ctx.notifier.ticket(workspace_id)
-        page = await ctx.run(work)
-        remaining = deadline - time.monotonic()
-        if not page.is_empty or remaining <= 0 or ctx.notifier.closed:
-            return json_response(page_json(page))
-        await ctx.notifier.wait(ticket, remaining)
+    page = await feed.next_page(ctx, account_id, workspace_id, from_revision, limit, wait)
+    return json_response(page_json(page))

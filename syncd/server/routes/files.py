@@ -1,28 +1,18 @@
 """``/api/v1/workspaces/{id}/files``: listing, GET (ETag, Range), PUT, DELETE, POST ops.
 
-1. A PUT body goes to memory (small, kept in the database) or to a temp file as it arrives,
-   and is published in one transaction after the last byte, so a GET during a PUT sees the
-   old or the new content, whole.
-2. A download reads an immutable blob; if collection removed it between lookup and open,
-   the entry is looked up again (it then names the newer content).
+HTTP only: the path from the raw target, the conditions, the body as it arrives, the
+answer's status and headers. Reading and publishing are ``service/files.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Callable, Iterator
-
-from sqlalchemy import Connection
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from syncd.errors import InvalidParameter, NotFound, PathConflict
-from syncd.paths import normalize
-from syncd.server import entries, storage
+from syncd.protocol import routes
+from syncd.protocol.errors import WireCode
 from syncd.server.blobs import INLINE_MAX
-from syncd.server.context import ServerContext
 from syncd.server.http import (
     condition_from,
     declared_length,
@@ -35,6 +25,8 @@ from syncd.server.http import (
     receive_small,
 )
 from syncd.server.routes.common import Routes, context, entry_json
+from syncd.server.service import files
+from syncd.server.service.errors import InvalidParameter, workspace_path
 
 router = Routes("files")
 
@@ -52,25 +44,18 @@ class _AnyPath(Convertor):
 
 
 register_url_convertor("anypath", _AnyPath())
-FILE_ROUTE = "/api/v1/workspaces/{workspace_id}/files/{file_path:anypath}"
-PATH_SKIP = 5  # api, v1, workspaces, <id>, files
-SMALL = 256 << 10  # read whole and answer from memory below this size
-BLOCK = 1 << 20
+FILE_ROUTE = routes.FILE.replace("{file_path}", "{file_path:anypath}")
+PATH_SKIP = routes.FILE_PATH_AFTER
 OCTETS = "application/octet-stream"
 
 
-@router.get("/api/v1/workspaces/{workspace_id}/files", summary="WorkspaceFilesResponse")
+@router.get(routes.FILES, summary="WorkspaceFilesResponse")
 async def list_files(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
 
-    def work() -> dict[str, object]:
-        with ctx.db.read() as conn:
-            storage.get_workspace(conn, account_id, workspace_id)
-            rows = entries.list_entries(conn, workspace_id)
-        return {"entries": [entry_json(row, ctx.base_only) for row in rows]}
-
-    return json_response(await ctx.run(work))
+    rows = await files.list_files(ctx, account_id, workspace_id)
+    return json_response({"entries": [entry_json(row, ctx.base_only) for row in rows]})
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
@@ -105,42 +90,16 @@ async def get_file(request: Request, workspace_id: str, file_path: str) -> Respo
     account_id = await ctx.authenticate(request)
     path = raw_file_path(request, PATH_SKIP)
     range_header = None if ctx.base_only else request.headers.get("range")
-
-    def work() -> tuple[object, int, str, tuple[int, int] | str | None, bytes | None]:
-        for _ in range(5):
-            with ctx.db.read() as conn:
-                storage.get_workspace(conn, account_id, workspace_id)
-                row = entries.get_entry(conn, workspace_id, path)
-                if row is None:
-                    raise NotFound(f"no entry {path!r}", path=path)
-                if row.type != "file":
-                    raise PathConflict(f"{path!r} is a directory, not a file")
-                data = ctx.store.inline_bytes(conn, row.hash)
-            span = _parse_range(range_header, row.size)
-            if data is not None:
-                if isinstance(span, tuple):
-                    data = data[span[0] : span[1]]
-                return None, row.size, str(row.revision), span, data
-            try:
-                handle = open(ctx.store.path_of(row.hash), "rb")  # noqa: SIM115
-            except FileNotFoundError:
-                continue  # replaced and collected meanwhile: look again
-            if row.size <= SMALL or span == "unsatisfiable":
-                with handle:
-                    if isinstance(span, tuple):
-                        handle.seek(span[0])
-                        data = handle.read(span[1] - span[0])
-                    else:
-                        data = handle.read()
-                handle = None
-            return handle, row.size, str(row.revision), span, data
-        raise NotFound(f"no entry {path!r}", path=path)
-
-    handle, size, revision, span, data = await ctx.run(work)
+    found = await files.open_download(
+        ctx, account_id, workspace_id, path, lambda size: _parse_range(range_header, size)
+    )
+    size, revision, span, data = found.size, found.revision, found.span, found.data
     headers = {} if ctx.base_only else {"ETag": f'"{revision}"', "Accept-Ranges": "bytes"}
     if span == "unsatisfiable":
         headers["Content-Range"] = f"bytes */{size}"
-        response = error_body(416, "invalid_parameter", f"range starts past the end ({size})")
+        response = error_body(
+            416, WireCode.INVALID_PARAMETER, f"range starts past the end ({size})"
+        )
         response.headers.update(headers)
         return response
     status = 200
@@ -152,24 +111,13 @@ async def get_file(request: Request, workspace_id: str, file_path: str) -> Respo
     if data is not None:
         return Response(data, status_code=status, media_type=OCTETS, headers=headers)
     headers["Content-Length"] = str(end - start)
+    assert found.handle is not None
     return StreamingResponse(
-        _blocks(handle, start, end), status_code=status, media_type=OCTETS, headers=headers
+        files.blocks(found.handle, start, end),
+        status_code=status,
+        media_type=OCTETS,
+        headers=headers,
     )
-
-
-def _blocks(handle: object, start: int, end: int) -> Iterator[bytes]:
-    """The bytes [start, end) of an open blob, in blocks; closes the file at the end."""
-    fd = handle.fileno()  # type: ignore[attr-defined]
-    try:
-        position = start
-        while position < end:
-            chunk = os.pread(fd, min(BLOCK, end - position), position)
-            if not chunk:
-                break
-            position += len(chunk)
-            yield chunk
-    finally:
-        handle.close()  # type: ignore[attr-defined]
 
 
 @router.put(FILE_ROUTE, status_code=204, summary="upload raw bytes; parents are created")
@@ -180,64 +128,18 @@ async def put_file(request: Request, workspace_id: str, file_path: str) -> Respo
     condition = condition_from(request, ctx.base_only, allow_none_match=True)
     length = declared_length(request)
     if length is not None and length <= INLINE_MAX:
-        # No temp file: the bytes go into the group commit (blobs.py PROMISE 5).
         data = await receive_small(request, ctx.settings.max_body)
-        blob = (hashlib.sha256(data).hexdigest(), len(data))
-        publish = _publisher(ctx, account_id, workspace_id, path, condition, blob, data)
-        await ctx.changed(workspace_id, await ctx.db.submit(publish))
+        await files.put_bytes(ctx, account_id, workspace_id, path, condition, data)
         return Response(status_code=204)
-    if length is None or length > SMALL:
-        await ctx.run(_check_workspace, ctx, account_id, workspace_id)
+    if length is None or length > files.SMALL:
+        await files.check_workspace(ctx, account_id, workspace_id)
     temp = ctx.store.temp()
     try:
         await receive_body(request, temp, ctx.settings.max_body)
-
-        def work() -> bool:
-            digest = temp.finish()
-            publish = _publisher(
-                ctx, account_id, workspace_id, path, condition, (digest, temp.size)
-            )
-            with ctx.store.publishing(ctx.db, temp.path, digest):
-                return ctx.db.grouped(publish)
-
-        freed = await ctx.run(work)
+        await files.put_temp(ctx, account_id, workspace_id, path, condition, temp)
     finally:
         temp.discard()
-    await ctx.changed(workspace_id, freed)
     return Response(status_code=204)
-
-
-def _publisher(
-    ctx: ServerContext,
-    account_id: str,
-    workspace_id: str,
-    path: str,
-    condition: entries.Condition,
-    blob: tuple[str, int],
-    data: bytes | None = None,
-) -> Callable[[Connection], bool]:
-    """A PUT's share of a group commit: publish ``blob`` at ``path``; True if one was freed."""
-
-    def publish(conn: Connection) -> bool:
-        _, freed = entries.put_file(
-            conn,
-            ctx.store,
-            workspace_id,
-            path,
-            blob,
-            condition,
-            ctx.settings.history,
-            account_id=account_id,
-            data=data,
-        )
-        return freed
-
-    return publish
-
-
-def _check_workspace(ctx: object, account_id: str, workspace_id: str) -> None:
-    with ctx.db.read() as conn:  # type: ignore[attr-defined]
-        storage.get_workspace(conn, account_id, workspace_id)
 
 
 @router.delete(
@@ -248,14 +150,7 @@ async def delete_file(request: Request, workspace_id: str, file_path: str) -> Re
     account_id = await ctx.authenticate(request)
     path = raw_file_path(request, PATH_SKIP)
     condition = condition_from(request, ctx.base_only, allow_none_match=False)
-
-    def mutate(conn: Connection) -> bool:
-        storage.get_workspace(conn, account_id, workspace_id)
-        return entries.delete_path(
-            conn, ctx.store, workspace_id, path, condition, ctx.settings.history
-        )
-
-    await ctx.changed(workspace_id, await ctx.db.submit(mutate))
+    await files.delete(ctx, account_id, workspace_id, path, condition)
     return Response(status_code=204)
 
 
@@ -273,25 +168,9 @@ async def file_op(request: Request, workspace_id: str, file_path: str) -> Respon
     if op != "mkdir":
         if not isinstance(body.get("dest"), str):
             raise InvalidParameter(f"{op} needs a string dest")
-        dest = normalize(body["dest"])
+        dest = workspace_path(body["dest"])
 
-    def mutate(conn: Connection) -> None:
-        storage.get_workspace(conn, account_id, workspace_id)
-        history = ctx.settings.history
-        if dest is None:
-            entries.mkdir(conn, workspace_id, path, condition, history)
-        else:
-            entries.transfer(
-                conn,
-                ctx.store,
-                workspace_id,
-                path,
-                dest,
-                condition,
-                history,
-                is_move=op == "move",
-            )
-
-    await ctx.db.submit(mutate)
-    await ctx.changed(workspace_id)
+    await files.apply_op(
+        ctx, account_id, workspace_id, path, condition, dest=dest, is_move=op == "move"
+    )
     return Response(status_code=204)

@@ -1,118 +1,74 @@
-"""``/api/v1/workspaces``: list, create, get, rename, delete (with a backup), active."""
+"""``/api/v1/workspaces``: list, create, get, rename, delete (with a backup), active.
+
+HTTP only: the transactions are ``service/workspaces.py``.
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncd.errors import InvalidParameter
-from syncd.server import backup, storage
+from syncd.protocol import routes
 from syncd.server.http import json_response, read_json
 from syncd.server.routes.common import Routes, context
+from syncd.server.service import workspaces
+from syncd.server.service.errors import InvalidParameter
 
 router = Routes("workspaces")
 
 
-@router.get("/api/v1/workspaces", summary="WorkspacesResponse")
+@router.get(routes.WORKSPACES, summary="WorkspacesResponse")
 async def list_workspaces(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
-
-    def work() -> dict[str, object]:
-        with ctx.db.read() as conn:
-            rows = storage.list_workspaces(conn, account_id)
-            return {"workspaces": [storage.workspace_json(conn, row) for row in rows]}
-
-    return json_response(await ctx.run(work))
+    return json_response({"workspaces": await workspaces.list_workspaces(ctx, account_id)})
 
 
-@router.post("/api/v1/workspaces", status_code=201, summary="create; WorkspaceResponse")
+@router.post(routes.WORKSPACES, status_code=201, summary="create; WorkspaceResponse")
 async def create_workspace(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
     body = await read_json(request)
-
-    def work() -> dict[str, object]:
-        with ctx.db.write() as conn:
-            row = storage.create_workspace(conn, account_id, body.get("name"))
-            return storage.workspace_json(conn, row)
-
-    return json_response(await ctx.run(work), 201)
+    return json_response(await workspaces.create(ctx, account_id, body.get("name")), 201)
 
 
-@router.get("/api/v1/workspaces/active", summary="WorkspaceResponse or null")
+@router.get(routes.ACTIVE_WORKSPACE, summary="WorkspaceResponse or null")
 async def get_active(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
-
-    def work() -> dict[str, object] | None:
-        with ctx.db.read() as conn:
-            row = storage.get_active(conn, account_id)
-            return storage.workspace_json(conn, row) if row is not None else None
-
-    return json_response(await ctx.run(work))
+    return json_response(await workspaces.get_active(ctx, account_id))
 
 
-@router.post("/api/v1/workspaces/active", summary="set; WorkspaceResponse or null")
+@router.post(routes.ACTIVE_WORKSPACE, summary="set; WorkspaceResponse or null")
 async def set_active(request: Request) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
     body = await read_json(request)
     if "workspace_id" not in body:
         raise InvalidParameter("workspace_id is required (an id or null)")
-
-    def work() -> dict[str, object] | None:
-        with ctx.db.write() as conn:
-            row = storage.set_active(conn, account_id, body["workspace_id"])
-            return storage.workspace_json(conn, row) if row is not None else None
-
-    return json_response(await ctx.run(work))
+    return json_response(await workspaces.set_active(ctx, account_id, body["workspace_id"]))
 
 
-@router.get("/api/v1/workspaces/{workspace_id}", summary="WorkspaceResponse")
+@router.get(routes.WORKSPACE, summary="WorkspaceResponse")
 async def get_workspace(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
-
-    def work() -> dict[str, object]:
-        with ctx.db.read() as conn:
-            return storage.workspace_json(
-                conn, storage.get_workspace(conn, account_id, workspace_id)
-            )
-
-    return json_response(await ctx.run(work))
+    return json_response(await workspaces.get(ctx, account_id, workspace_id))
 
 
-@router.patch("/api/v1/workspaces/{workspace_id}", summary="rename; WorkspaceResponse")
+@router.patch(routes.WORKSPACE, summary="rename; WorkspaceResponse")
 async def rename_workspace(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
     body = await read_json(request)
     if "name" not in body:
         raise InvalidParameter("name is required")
-
-    def work() -> dict[str, object]:
-        with ctx.db.write() as conn:
-            row = storage.rename_workspace(conn, account_id, workspace_id, body["name"])
-            return storage.workspace_json(conn, row)
-
-    return json_response(await ctx.run(work))
+    return json_response(await workspaces.rename(ctx, account_id, workspace_id, body["name"]))
 
 
-@router.delete(
-    "/api/v1/workspaces/{workspace_id}", status_code=204, summary="delete, keep a backup"
-)
+@router.delete(routes.WORKSPACE, status_code=204, summary="delete, keep a backup")
 async def delete_workspace(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
-    await ctx.run(
-        backup.delete_with_backup,
-        ctx.db,
-        ctx.store,
-        ctx.settings.backup_dir,
-        ctx.settings.upload_dir,
-        account_id,
-        workspace_id,
-    )
-    await ctx.changed(workspace_id, freed=True)
+    await workspaces.delete(ctx, account_id, workspace_id)
     return Response(status_code=204)

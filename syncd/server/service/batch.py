@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
-from syncd.errors import InvalidParameter, SyncdError
 from syncd.protocol.batch import DeleteRecord, MkdirRecord, PutRecord, WriteRecord, parse_write
 from syncd.protocol.records import Limits, RecordDecoder
 from syncd.protocol.streams import aiter_records
@@ -36,6 +35,7 @@ from syncd.server import entries, storage
 from syncd.server.blobs import INLINE_MAX, BlobStore, TempBlob
 from syncd.server.compiled import Compiled
 from syncd.server.db import Database
+from syncd.server.service.errors import InvalidParameter, ServerError, shared_rules
 
 MEMORY = 8 << 20  # small payloads of one batch kept in memory; past it they are spooled
 Runner = Callable[..., Awaitable[Any]]  # ``ServerContext.run``: a function on a worker thread
@@ -49,7 +49,7 @@ class Staged:
     data: bytes | None = None
     temp: TempBlob | None = None
     digest: str | None = None  # sha256 hex of the payload of a put
-    refusal: SyncdError | None = None  # refused before the transaction (hash mismatch)
+    refusal: ServerError | None = None  # refused before the transaction (hash mismatch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class Result:
 
     path: str
     entry: Row | entries.Entry | None = None
-    error: SyncdError | None = None
+    error: ServerError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,28 +77,27 @@ async def receive(
     staged: list[Staged] = []
     held = 0
     try:
-        decoder = RecordDecoder(parse_write, limits)
-        async for record, payload in aiter_records(chunks, decoder, whole=INLINE_MAX):
-            item = Staged(record)
-            staged.append(item)
-            if not isinstance(record, PutRecord):
-                continue
-            if payload.data is not None and held + record.size <= MEMORY:
-                held += record.size
-                item.data = payload.data
-                item.digest = hashlib.sha256(payload.data).hexdigest()
-            else:
-                item.temp = store.temp()
-                async for chunk in payload:
-                    item.temp.write(chunk)
-                item.digest = await run(item.temp.finish)
-            if record.hash is not None and record.hash != f"sha256:{item.digest}":
-                item.refusal = InvalidParameter(
-                    "the bytes do not match the declared hash", path=record.path
-                )
-                if item.temp is not None:
-                    item.temp.discard()
-                    item.temp = None
+        with shared_rules():  # a malformed stream or a limit: 400, 413
+            decoder = RecordDecoder(parse_write, limits)
+            async for record, payload in aiter_records(chunks, decoder, whole=INLINE_MAX):
+                item = Staged(record)
+                staged.append(item)
+                if not isinstance(record, PutRecord):
+                    continue
+                if payload.data is not None and held + record.size <= MEMORY:
+                    held += record.size
+                    item.data = payload.data
+                    item.digest = hashlib.sha256(payload.data).hexdigest()
+                else:
+                    item.temp = store.temp()
+                    async for chunk in payload:
+                        item.temp.write(chunk)
+                    item.digest = await run(item.temp.finish)
+                if record.hash is not None and record.hash != f"sha256:{item.digest}":
+                    item.refusal = InvalidParameter("the bytes do not match the declared hash")
+                    if item.temp is not None:
+                        item.temp.discard()
+                        item.temp = None
     except BaseException:
         discard(staged)
         raise
@@ -206,7 +205,7 @@ def apply(
                 entry, did_change, did_free = _apply_one(
                     conn, store, item, workspace_id, account_id, history, revision
                 )
-            except SyncdError as exc:  # this record's refusal; the others go on
+            except ServerError as exc:  # this record's refusal; the others go on
                 _RECORD.rollback(conn)
                 results.append(Result(item.record.path, error=exc))
                 continue

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from syncd.protocol.batch import ReadRecord
+from syncd.protocol.errors import WireCode
 from syncd.protocol.records import PayloadSource, encode_stream
 from syncd.server import storage
 from syncd.server.blobs import INLINE_MAX, BlobStore
@@ -98,10 +99,10 @@ def _records(
     for index, item in enumerate(found):
         row = item.row
         if row is None:
-            yield ReadRecord(item.path, 404, error="not_found"), None
+            yield ReadRecord(item.path, 404, error=WireCode.NOT_FOUND), None
             continue
         if row.type != "file":
-            yield ReadRecord(item.path, 409, error="conflict"), None
+            yield ReadRecord(item.path, 409, error=WireCode.CONFLICT), None
             continue
         if row.size <= INLINE_MAX and index >= fetched_to:
             window, fetched_to = _fetch_window(db, found, index)

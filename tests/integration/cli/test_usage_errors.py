@@ -11,6 +11,8 @@ without a scheme.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import subprocess
@@ -21,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.soak.server import ServerProcess
+import syncd as syncd_package
+from syncd.soak.harness import ServerProcess
 from tests.support.clients import create_workspace
 
 NOBODY = 65534
@@ -44,6 +47,22 @@ def public_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+@functools.cache
+def _public_package() -> Path:
+    """A copy of the code under test that another user may read.
+
+    Our checkout may sit below a folder only we can enter (``/root``), so the other user
+    would find no ``syncd`` to import; the interpreter and its libraries are public.
+    """
+    root = Path(tempfile.mkdtemp(prefix="syncd-code-"))
+    root.chmod(0o755)
+    atexit.register(shutil.rmtree, root, True)
+    shutil.copytree(Path(syncd_package.__file__).parent, root / "syncd")
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root
+
+
 def as_other_user() -> list[str]:
     """The argv prefix that runs a command as a user without our rights."""
     if os.geteuid() != 0:
@@ -51,7 +70,14 @@ def as_other_user() -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: cannot drop privileges")
-    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    prefix = [*drop, "env", f"PYTHONPATH={_public_package()}"]
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", "import syncd"], capture_output=True, cwd="/"
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"another user cannot run {sys.executable}: {probe.stderr!r}")
+    return prefix
 
 
 def syncd(

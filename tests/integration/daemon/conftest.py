@@ -7,15 +7,13 @@ test that restarts the server leaves it running on the same port.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess, create_workspace, free_port
 from tests.integration.daemon.daemons import DaemonProcess
-from tests.support.clients import create_workspace
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +67,4 @@ def make_daemon(
 @pytest.fixture
 def unused_url() -> str:
     """A loopback URL where nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

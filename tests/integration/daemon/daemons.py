@@ -1,24 +1,20 @@
 """Drive ``syncd run`` as systemd does: a subprocess per folder, watched through its log.
 
-1. ``DaemonProcess`` starts ``python -m syncd run`` with small timings (debounce, feed
-   wait, retries) so that the tests stay fast; its stderr lines are kept as they arrive.
+1. ``DaemonProcess`` is the harness's ``syncd run`` with small timings (debounce, feed
+   wait, retries) so that the tests stay fast; ``start`` waits for the first remote pass
+   and each start begins a fresh ``lines``.
 2. ``eventually`` polls a condition until a deadline: never a fixed sleep as a sync point.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
-from syncd.soak.server import ServerProcess
+from syncd.soak import harness
 from tests.support.clients import local_tree
 
 T = TypeVar("T")
@@ -63,93 +59,17 @@ def write(path: Path, data: bytes | str) -> None:
 
 
 @dataclass
-class DaemonProcess:
-    """One ``syncd run`` on one folder."""
+class DaemonProcess(harness.DaemonProcess):
+    """One ``syncd run`` on one folder, with the test timings."""
 
-    server: ServerProcess
-    api_key: str
-    workspace: str
-    folder: Path
-    state_dir: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-    proc: subprocess.Popen[str] | None = None
-    lines: list[str] = field(default_factory=list)
-
-    def command(self, name: str, *args: str) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "syncd",
-            name,
-            "--server",
-            self.server.url,
-            "--workspace",
-            self.workspace,
-            "--dir",
-            str(self.folder),
-            "--state-dir",
-            str(self.state_dir),
-            *args,
-        ]
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, **FAST_ENV, "SYNCD_API_KEY": self.api_key, **self.extra_env}
+    ENV: ClassVar[dict[str, str]] = FAST_ENV
 
     def start(self, *args: str, wait_ready: bool = True) -> DaemonProcess:
         self.lines = []
-        self.proc = subprocess.Popen(
-            self.command("run", *args),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self.env(),
-        )
-        proc = self.proc
-
-        def read() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                self.lines.append(line.rstrip("\n"))
-
-        threading.Thread(target=read, daemon=True).start()
+        super().start(*args)
         if wait_ready:
             self.wait_for("event=remote", timeout=30)
         return self
-
-    def wait_for(self, text: str, *, timeout: float = 20.0) -> str:
-        def found() -> str | None:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
-            return next((line for line in list(self.lines) if text in line), None)
-
-        return eventually(found, timeout=timeout, what=f"log line {text!r}\n{self.log()}")
-
-    def log(self) -> str:
-        return "\n".join(self.lines[-40:])
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired as exc:
-                self.proc.kill()
-                self.proc.wait(timeout)
-                raise AssertionError(f"daemon did not stop in {timeout}s:\n{self.log()}") from exc
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
-    def status(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command("status", "--json"),
-            capture_output=True,
-            text=True,
-            env=self.env(),
-            timeout=60,
-        )
 
     def tree(self) -> dict[str, str]:
         return local_tree(self.folder)

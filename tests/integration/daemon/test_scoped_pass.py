@@ -20,7 +20,7 @@ from syncd.config import Settings
 from syncd.daemon.steps import run_full, run_scoped
 from syncd.planner.trees import BaseNode, RemoteNode
 from syncd.session import Session, open_session
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from syncd.state.store import Store
 from tests.integration.daemon.daemons import write
 from tests.support.clients import local_tree, remote_tree

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from syncd.soak.server import ServerProcess, run_admin
+from syncd.soak.harness import ServerProcess, run_admin
 from tests.integration.server.conftest import assert_error, files_url, listing, put
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, listing, put
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")

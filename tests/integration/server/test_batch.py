@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from syncd.server.blobs import INLINE_MAX
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.batching import (
     batch,
     delete_record,

@@ -15,7 +15,7 @@ from syncd.protocol.batch import ReadRecord, parse_read
 from syncd.protocol.records import Limits, RecordDecoder
 from syncd.protocol.streams import iter_records
 from syncd.server.blobs import INLINE_MAX
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.batching import sha
 from tests.integration.server.conftest import assert_error, files_url, listing, put
 

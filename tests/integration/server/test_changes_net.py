@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from syncd.paths import ancestors, is_within
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.conftest import files_url, put
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from syncd.soak.server import ServerProcess, run_admin
+from syncd.soak.harness import ServerProcess, run_admin
 
 
 def modes(root: Path) -> dict[str, int]:

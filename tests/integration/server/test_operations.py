@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from syncd.server.app import AccessLog, _unexpected
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.conftest import files_url, put
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from syncd.server.blobs import INLINE_MAX
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.conftest import files_url, listing, put
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, listing, put
 
 

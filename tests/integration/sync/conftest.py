@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.soak.server import ServerProcess
+from syncd.soak.harness import ServerProcess
 from tests.support.clients import SyncClient, create_workspace
 
 

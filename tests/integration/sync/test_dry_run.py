@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from syncd.soak.server import run_admin
+from syncd.soak.harness import run_admin
 from tests.support.clients import SyncClient, remote_tree, write
 from tests.support.snapshot import disk_snapshot, server_snapshot
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from syncd.soak.harness import ServerProcess
 from syncd.soak.proxy import Fault, FaultProxy
-from syncd.soak.server import ServerProcess
 from tests.support.clients import SyncClient, create_workspace
 
 MiB = 1024 * 1024

@@ -11,7 +11,10 @@ import time
 
 import pytest
 
-from syncd.soak.server import run_admin
+from syncd.config import Settings
+from syncd.errors import MassDelete, RootVanished
+from syncd.session import open_session
+from syncd.soak.harness import run_admin
 from tests.support.clients import remote_tree, write
 
 
@@ -42,6 +45,39 @@ def test_mass_delete_needs_consent(make_client, sync_server, account):
     assert len(remote_tree(sync_server, *account)) == 30  # nothing was changed
     a.sync("--allow-mass-delete")
     assert len(remote_tree(sync_server, *account)) == 5
+
+
+def _settings(client, **extra) -> Settings:
+    return Settings(
+        server=client.server.url,
+        workspace=client.workspace,
+        dir=client.folder,
+        api_key=client.api_key,
+        state_dir=client.state_dir,
+        **extra,
+    )
+
+
+def test_each_guard_refuses_with_its_own_class(make_client, sync_server, account):
+    """The daemon and the CLI tell a mass delete from a vanished folder by the class."""
+    a = make_client("a")
+    for i in range(30):
+        write(a.folder / f"f{i:02}.txt", f"file {i}")
+    a.sync()
+    for i in range(25):
+        (a.folder / f"f{i:02}.txt").unlink()
+    with open_session(_settings(a)) as session, pytest.raises(MassDelete) as mass:
+        session.engine.sync()
+    assert "delete 25 of 30 files on the server" in str(mass.value)
+    for i in range(25, 30):  # the folder empty but its marker kept: the guard's verdict
+        (a.folder / f"f{i:02}.txt").unlink()
+    with open_session(_settings(a)) as session, pytest.raises(RootVanished) as gone:
+        session.engine.sync()
+    assert "the local folder is empty but held 30 files" in str(gone.value)
+    with open_session(_settings(a, dry_run=True)) as session:
+        report = session.engine.sync(dry_run=True)
+    assert [r.kind for r in report.refusals] == ["root_vanished", "mass_delete"]
+    assert len(remote_tree(sync_server, *account)) == 30  # nothing was changed
 
 
 def test_dry_run_changes_nothing(make_client, sync_server, account):

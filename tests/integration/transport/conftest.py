@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from syncd.soak.harness import ServerProcess
 from syncd.soak.proxy import FaultProxy
-from syncd.soak.server import ServerProcess
 from syncd.transport import Client, TransportSettings
 from tests.integration.transport.helpers import MiB
 

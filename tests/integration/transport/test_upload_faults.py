@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from syncd import errors
+from syncd.soak.harness import ServerProcess
 from syncd.soak.proxy import Fault, FaultProxy
-from syncd.soak.server import ServerProcess
 from syncd.transport import MemoryUploadSessionStore
 from tests.integration.transport.conftest import Live
 from tests.integration.transport.helpers import MiB, file_hash, make_file

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from syncd.config import KEY_SOURCES, PARSERS, Settings, load_settings
+from syncd.config import KEY_SOURCES, PARSERS, DeleteLimit, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "syncd.example.toml"
 KEY_LINE = re.compile(r"^(#\s*)?([a-z0-9_]+)\s*=", re.MULTILINE)
@@ -46,6 +46,6 @@ def test_the_example_loads_with_every_line_uncommented(tmp_path):
     config = tmp_path / "all.toml"
     config.write_text(text)
     settings = load_settings({}, config_file=config, env={"HOME": str(tmp_path)})
-    assert settings.max_delete == "50%"
+    assert settings.max_delete == DeleteLimit(count=0, ratio=0.5)
     assert settings.client_key == tmp_path / "client.key"
     assert settings.api_key == "..."

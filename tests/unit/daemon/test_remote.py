@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+
+import pytest
 
 from syncd.daemon.remote import RemoteWatcher
 from syncd.errors import FeedReset, ServerUnreachable, Unauthorized
@@ -35,12 +38,12 @@ def make(feed: ScriptedFeed):
     changed, refused = threading.Event(), []
     done = threading.Event()
 
-    def on_refused(exc):
+    def on_fatal(exc):
         refused.append(exc)
         done.set()
 
     watcher = RemoteWatcher(
-        feed, "w", wait=30, interval=1, on_change=changed.set, on_refused=on_refused
+        feed, "w", wait=30, interval=1, on_change=changed.set, on_fatal=on_fatal
     )
     return watcher, changed, refused, done
 
@@ -95,8 +98,27 @@ def test_a_refusal_ends_the_thread_and_is_handed_over():
     assert not watcher.is_alive and not changed.is_set()
 
 
+def test_a_bug_is_logged_with_its_traceback_and_ends_the_thread_unretried(
+    caplog: pytest.LogCaptureFixture,
+):
+    feed = ScriptedFeed()
+    watcher, changed, fatal, done = make(feed)
+    caplog.set_level(logging.INFO, logger="syncd.daemon.remote")
+    watcher.start()
+    watcher.synced(4)
+    feed.answers.put(TypeError("page() got an unexpected keyword argument"))
+    feed.answers.put(page(9, created=1))  # a retry would find this and wake the loop
+    assert done.wait(5)
+    watcher.stop(timeout=5)
+    assert isinstance(fatal[0], TypeError) and not watcher.is_alive
+    assert feed.asked == [4] and not changed.is_set()  # polled once: no retry of a bug
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "event=feed_watch_failed" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is TypeError
+
+
 def test_the_wait_is_clamped_to_what_the_protocol_allows():
     watcher = RemoteWatcher(
-        ScriptedFeed(), "w", wait=600, interval=0, on_change=lambda: None, on_refused=print
+        ScriptedFeed(), "w", wait=600, interval=0, on_change=lambda: None, on_fatal=print
     )
     assert watcher.wait == 60 and watcher.interval > 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from syncd.config import Settings
+from syncd.config import DeleteLimit, Settings
 from syncd.daemon import reload
 from syncd.daemon.steps import Backoff, is_covered, run_full, run_scoped
 from syncd.local.trash import Trash
-from syncd.reconciler import DeleteLimit, Report
+from syncd.reconciler import Report
 from syncd.watcher import Coalescer
 
 
@@ -120,7 +120,7 @@ def test_reload_pushes_live_settings_into_the_running_parts():
     engine, coalescer = Engine(), Coalescer(0.5)
     new = Settings(
         debounce=0.1,
-        max_delete="10%",
+        max_delete=DeleteLimit.parse("10%"),
         allow_mass_delete=True,
         trash_retention_days=7,
         trash_max_size=2**30,

@@ -236,16 +236,41 @@ def test_nfd_names_are_keyed_nfc(fs: FakeFilesystem) -> None:
 
 
 def test_two_spellings_of_one_name_keep_the_nfc_one(fs: FakeFilesystem) -> None:
+    """The NFC spelling owns the key; the NFD one is a twin for the planner to rename
+    (it used to be reported at every sync and never synced)."""
     fs.create_file(f"/r/{NFC}", contents=b"composed")
     fs.create_file(f"/r/{NFD}", contents=b"decomposed")
     result = _scan(Path("/r"))
     assert result.tree[NFC].hash == hash_bytes(b"composed")
     assert result.tree[NFC].disk_name is None
-    assert [p.path for p in result.problems] == [NFD]
-    assert result.unknown == set()
+    (twin,) = result.twins
+    assert (twin.path, twin.kind, twin.disk_name, twin.size) == (NFC, Kind.FILE, NFD, 10)
+    assert twin.inode == os.stat(f"/r/{NFD}").st_ino
+    assert result.problems == [] and result.unknown == set()
 
 
-def test_two_non_nfc_spellings_make_the_key_unknown(fs: FakeFilesystem) -> None:
+def test_a_twin_folder_is_not_descended_into(fs: FakeFilesystem) -> None:
+    nfc, nfd = (unicodedata.normalize(f, "Ünïcode") for f in ("NFC", "NFD"))
+    fs.create_file(f"/r/sub/{nfc}/mine.txt", contents=b"m")
+    fs.create_file(f"/r/sub/{nfd}/theirs.txt", contents=b"t")
+    result = _scan(Path("/r"))
+    assert set(result.tree) == {"sub", f"sub/{nfc}", f"sub/{nfc}/mine.txt"}
+    assert [(t.path, t.kind, t.disk_name) for t in result.twins] == [
+        (f"sub/{nfc}", Kind.DIR, f"sub/{nfd}")
+    ]
+
+
+def test_twins_below_an_nfd_folder_carry_its_disk_spelling(fs: FakeFilesystem) -> None:
+    folder = unicodedata.normalize("NFD", "Ordneré")
+    fs.create_file(f"/r/{folder}/{NFC}", contents=b"1")
+    fs.create_file(f"/r/{folder}/{NFD}", contents=b"2")
+    result = _scan(Path("/r"))
+    key = unicodedata.normalize("NFC", folder) + "/" + NFC
+    assert result.tree[key].disk_name == f"{folder}/{NFC}"
+    assert [(t.path, t.disk_name) for t in result.twins] == [(key, f"{folder}/{NFD}")]
+
+
+def test_two_non_nfc_spellings_one_owns_the_key(fs: FakeFilesystem) -> None:
     # d + dot below + dot above (NFD) and U+1E0B + dot below: neither is the NFC spelling.
     a, b = "d\u0323\u0307", "\u1e0b\u0323"
     key = unicodedata.normalize("NFC", a)
@@ -253,9 +278,39 @@ def test_two_non_nfc_spellings_make_the_key_unknown(fs: FakeFilesystem) -> None:
     fs.create_file(f"/r/{a}", contents=b"1")
     fs.create_file(f"/r/{b}", contents=b"2")
     result = _scan(Path("/r"))
-    assert key not in result.tree
-    assert result.unknown == {key}
-    assert len(result.problems) == 2
+    assert result.tree[key].disk_name == min(a, b)
+    assert [t.disk_name for t in result.twins] == [max(a, b)]
+    assert result.unknown == set() and result.problems == []
+
+
+def test_a_twin_that_cannot_sync_is_reported_and_leaves_the_key(tmp_path: Path) -> None:
+    (tmp_path / NFC).write_bytes(b"real")
+    (tmp_path / NFD).symlink_to(tmp_path / NFC)
+    result = _scan(tmp_path)
+    assert result.tree[NFC].hash == hash_bytes(b"real")
+    assert result.twins == [] and result.unknown == set()
+    assert [(p.path, p.reason) for p in result.problems] == [(NFD, "symbolic link: not followed")]
+
+
+def test_an_ignored_name_has_no_twins(fs: FakeFilesystem) -> None:
+    fs.create_file("/r/.syncdignore", contents=NFC.encode())
+    fs.create_file(f"/r/{NFC}", contents=b"1")
+    fs.create_file(f"/r/{NFD}", contents=b"2")
+    result = _scan(Path("/r"))
+    assert NFC not in result.tree and result.twins == []
+    assert result.ignored == {NFC}
+
+
+def test_only_finds_the_twins_of_the_scoped_path_not_of_its_ancestors(fs: FakeFilesystem) -> None:
+    nfc, nfd = (unicodedata.normalize(f, "Ünïcode") for f in ("NFC", "NFD"))
+    fs.create_file(f"/r/{nfc}/{NFC}", contents=b"1")
+    fs.create_file(f"/r/{nfc}/{NFD}", contents=b"2")
+    fs.create_file(f"/r/{nfd}/x.txt", contents=b"3")
+    result = _scan(Path("/r"), only=[f"{nfc}/{NFC}"])
+    assert set(result.tree) == {f"{nfc}/{NFC}"}
+    assert [t.disk_name for t in result.twins] == [f"{nfc}/{NFD}"]
+    whole = _scan(Path("/r"), only=[nfc])
+    assert [t.disk_name for t in whole.twins] == [nfd, f"{nfc}/{NFD}"]
 
 
 @pytest.mark.parametrize("name", ["bad\x01name", "tab\there", "del\x7f", "c1\x85x", "é" * 128])
@@ -424,4 +479,5 @@ def test_compatibility_singleton_clashing_with_ascii_name(fs: FakeFilesystem) ->
     fs.create_file("/r/\u212a.txt", contents=b"kelvin")  # KELVIN SIGN, NFC is "K"
     result = _scan(Path("/r"))
     assert result.tree["K.txt"].hash == hash_bytes(b"ascii")
-    assert [p.path for p in result.problems] == ["\u212a.txt"]
+    assert [(t.path, t.disk_name) for t in result.twins] == [("K.txt", "\u212a.txt")]
+    assert result.problems == []

@@ -13,6 +13,11 @@ re-plan instead).
   is absent locally, else local[path] matches it (the old file goes to the trash). The
   local parent is a directory. The disk gets the remote content (new inode and mtime).
 - ``MkdirLocal`` / ``MkdirRemote(path)``: path absent on that side, parent a directory.
+- ``MoveLocal(path, dest, local)`` with reason ``UNICODE_TWIN``: ``local`` is one spelling
+  of ``path`` on disk, in ``twins`` or at ``local[path]``; ``dest`` is free on disk. That
+  spelling moves to ``dest``; when it was ``local[path]``, the one twin left at ``path``
+  takes its place. What a twin folder holds (``below_twins``, not scanned while it is a
+  twin) comes along. The base is untouched: it describes the spelling that stays.
 - ``MoveLocal(path, dest, local)`` / ``MoveRemote(path, dest, remote)``: the source matches,
   ``dest`` is absent and its parent is a directory on that side; the whole subtree moves
   (revisions are kept in this model; the real server may renumber them, see plan.py).
@@ -95,6 +100,8 @@ class World:
     folds_case: bool = False
     bare: bool = False  # the planner sees the server as a base-only one (see ``view``)
     trash: list[LocalNode] = field(default_factory=list)
+    twins: list[LocalNode] = field(default_factory=list)  # second spellings on disk
+    below_twins: dict[str, list[LocalNode]] = field(default_factory=dict)  # by disk_name
     _clock: itertools.count = field(default_factory=lambda: itertools.count(10_000))
 
     def _tick(self) -> int:
@@ -204,6 +211,8 @@ class World:
             self._check(self._parent_ok(self.remote, path), op, "no remote parent")
             self._new_remote(path, Kind.DIR, None, None)
             self._record(path)
+        elif isinstance(op, MoveLocal) and op.reason is Reason.UNICODE_TWIN:
+            self._rename_twin(op)
         elif isinstance(op, MoveLocal):
             self._check(_same(self.local.get(path), op.local), op, "local source moved on")
             src_key = fold_key(path) if self.folds_case else path
@@ -248,6 +257,29 @@ class World:
             self._move(self.base, src, dest)
         after = _subtree(tree, dest)
         self._record(*before, *after)
+
+    def _rename_twin(self, op: MoveLocal) -> None:
+        """One spelling of ``op.path`` moves to ``op.dest``; the base stays with the other."""
+        self._check(self._local_free(op.dest), op, "local dest taken")
+        self._check(self._parent_ok(self.local, op.dest), op, "no local dest parent")
+        twin = next((t for t in self.twins if t == op.local), None)
+        if twin is not None:
+            self.twins.remove(twin)
+            self._unhide(twin, op.dest)
+            return
+        self._check(_same(self.local.get(op.path), op.local), op, "no such spelling")
+        left = [t for t in self.twins if t.path == op.path]
+        self._check(len(left) == 1, op, "no single spelling left to take the name")
+        self._move(self.local, op.path, op.dest)
+        self.twins.remove(left[0])
+        self._unhide(left[0], op.path)
+
+    def _unhide(self, twin: LocalNode, path: str) -> None:
+        """A twin (and what it holds) becomes an ordinary entry at ``path``."""
+        self.local[path] = replace(twin, path=path, disk_name=None)
+        for node in self.below_twins.pop(twin.disk_name or "", []):
+            new = path + node.path[len(twin.path) :]
+            self.local[new] = replace(node, path=new)
 
     def _keep_both(self, op: KeepBoth) -> None:
         path, conflict = op.path, op.conflict_path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from dataclasses import replace
 
 from syncd.planner.ops import Op, Plan, Policy
 from syncd.planner.plan import plan
@@ -40,6 +41,14 @@ def lfile(
 
 def ldir(path: str, *, inode: int | None = None) -> LocalNode:
     return LocalNode(path, D, inode=inode or ino(path))
+
+
+def twin(path: str, disk_name: str, content: str | None = "t") -> LocalNode:
+    """A second spelling on disk of ``path`` (a folder when ``content`` is None), as the
+    scanner reports it: its own inode and disk name (the hash only for the loss checks)."""
+    if content is None:
+        return LocalNode(path, D, inode=ino(disk_name), disk_name=disk_name)
+    return LocalNode(path, F, len(content), 1, ino(disk_name), digest(content), disk_name)
 
 
 def rfile(path: str, content: str = "x", *, rev: int = 1) -> RemoteNode:
@@ -88,3 +97,42 @@ def run(local, remote, base, policy: Policy | None = None) -> tuple[Plan, World]
         )
         assert summary(again.ops) == [], f"re-plan not empty: {summary(again.ops)}"
     return result, world
+
+
+def run_rounds(
+    local,
+    remote,
+    base,
+    twins: Iterable[LocalNode],
+    policy: Policy | None = None,
+    below_twins: dict[str, list[LocalNode]] | None = None,
+) -> tuple[list[Plan], World]:
+    """As ``run``, with second spellings on disk: plan, apply, scan again (the model's
+    trees), until a plan is empty, as the reconciler's rounds do; then check no loss.
+    ``below_twins``: what each twin folder holds, by its disk name (keyed as below the key)."""
+    policy = policy or Policy()
+    twins = list(twins)
+    below_twins = below_twins or {}
+    world = World(dict(local), dict(remote), dict(base), folds_case=policy.folds_case)
+    world.twins = list(twins)
+    world.below_twins = {k: list(v) for k, v in below_twins.items()}
+    plans: list[Plan] = []
+    for _ in range(4):
+        result = plan(
+            world.local, world.remote, world.base, replace(policy, local_twins=tuple(world.twins))
+        )
+        assert result.need is None
+        if not result.ops:
+            break
+        plans.append(result)
+        world.apply(result)
+    else:
+        raise AssertionError(f"not quiet after 4 rounds: {summary(result.ops)}")
+    assert world.twins == [], "a second spelling was left behind"
+    assert files(world.local) == files(world.remote), "sides differ after the rounds"
+    hidden = [n for nodes in below_twins.values() for n in nodes]
+    before = {n.hash for n in [*local.values(), *remote.values(), *twins, *hidden] if n.kind is F}
+    kept = {n.hash for n in world.local.values() if n.kind is F}
+    known = {n.hash for n in base.values() if n.kind is F}
+    assert before - known <= kept, "a version not in the base was lost"
+    return plans, world

@@ -112,7 +112,7 @@ def test_a_base_only_listing_is_never_taken_for_an_echo():
     # No hash, no revision: a same-size entry may be another client's write (rules.py).
     bare = RemoteNode(P, F, 1, "t1")
     base = tree(replace(bfile(P), remote_revision=None))
-    result = plan(tree(lfile(P)), tree(bare), base, Policy(has_hashes=False))
+    result = plan(tree(lfile(P)), tree(bare), base, Policy())
     assert summary(result.ops) == []
 
 

@@ -267,7 +267,7 @@ def test_followed_folder_counts_its_files_for_the_mass_delete_guard():
 def test_base_only_server_follows_the_same_way():
     local, remote, base = _with_steady(new_file_l, folder[1], folder[2])
     world = World(dict(local), dict(remote), dict(base), bare=True)
-    result = plan(*world.view(), replace(Policy(), has_hashes=False))
+    result = plan(*world.view(), Policy())
     assert result.need is None
     assert summary(result.ops) == [
         ("DeleteRemote", "p", "TYPE_CHANGED"),
@@ -275,7 +275,7 @@ def test_base_only_server_follows_the_same_way():
     ]
     world.apply(result)
     assert files(world.local) == files(world.remote)
-    assert plan(*world.view(), replace(Policy(), has_hashes=False)).ops == ()
+    assert plan(*world.view(), Policy()).ops == ()
 
 
 @pytest.mark.parametrize(
@@ -288,9 +288,9 @@ def test_base_only_unconfirmed_upload_is_hashed_before_it_is_followed(fetched, f
     bare = replace(rfile("p"), revision=None, hash=None)
     unconfirmed = replace(bfile("p"), remote_revision=None, remote_modified_time=None)
     local, remote, base = new_dir_l, tree(bare), tree(unconfirmed)
-    asked = plan(local, remote, base, Policy(has_hashes=False))
+    asked = plan(local, remote, base, Policy())
     assert asked.need is not None and asked.need.remote_hashes == {"p"}
-    told = Policy(has_hashes=False, remote_hashes={"p": fetched})
+    told = Policy(remote_hashes={"p": fetched})
     result = plan(local, remote, base, told)
     assert result.need is None
     assert type(result.ops[0]).__name__ == first_op

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from syncd.paths import is_within
 from syncd.planner.ops import Policy
 from syncd.planner.plan import plan
-from syncd.planner.trees import Kind
+from syncd.planner.trees import Kind, LocalNode
 from tests.unit.planner.apply import World
-from tests.unit.planner.build import files, summary
+from tests.unit.planner.build import files, run_rounds, summary
 from tests.unit.planner.gen import worlds
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -55,7 +55,7 @@ def test_base_only_server_same_guarantees_after_comparing_contents(world, is_mer
     """No revisions or hashes from the server: the planner asks to compare, then decides."""
     local, remote, base, folds = world
     model = World(dict(local), dict(remote), dict(base), folds_case=folds, bare=True)
-    policy = replace(_policy(folds, is_merge), has_hashes=False)
+    policy = _policy(folds, is_merge)
     result = plan(*model.view(), policy)
     if result.need is not None:
         assert not result.need.local_hashes
@@ -70,7 +70,7 @@ def test_base_only_server_same_guarantees_after_comparing_contents(world, is_mer
     new_versions = _versions(local, remote) - _versions(base)
     assert new_versions <= _versions(model.local)
     assert files(model.local) == files(model.remote)
-    again = plan(*model.view(), replace(_policy(folds, False), has_hashes=False))
+    again = plan(*model.view(), _policy(folds, False))
     assert summary(again.ops) == []
 
 
@@ -89,7 +89,7 @@ def test_base_only_unconfirmed_uploads_count_only_once_their_bytes_are_hashed(
     seen_base = {
         p: replace(n, remote_modified_time=None) if p in chosen else n for p, n in seen_base.items()
     }
-    policy = replace(_policy(folds, is_merge), has_hashes=False)
+    policy = _policy(folds, is_merge)
     for _ in range(3):
         result = plan(seen_local, seen_remote, seen_base, policy)
         if result.need is None:
@@ -110,7 +110,7 @@ def test_base_only_unconfirmed_uploads_count_only_once_their_bytes_are_hashed(
     new_versions = _versions(local, remote) - _versions(base)
     assert new_versions <= _versions(model.local)
     assert files(model.local) == files(model.remote)
-    again = plan(*model.view(), replace(_policy(folds, False), has_hashes=False))
+    again = plan(*model.view(), _policy(folds, False))
     assert summary(again.ops) == []
 
 
@@ -152,3 +152,40 @@ def test_unknown_subtrees_are_left_alone(world, data):
         assert not is_within(op.path, unknown), f"{op} touches the unknown {unknown!r}"
         if type(op).__name__ in ("TrashLocal", "DeleteRemote"):
             assert not is_within(unknown, op.path), f"{op} would delete the unknown {unknown!r}"
+
+
+@SETTINGS
+@given(worlds(), st.booleans(), st.data())
+def test_second_spellings_on_disk_are_renamed_synced_and_lose_nothing(world, is_merge, data):
+    """Some local names also exist in a second spelling on disk (a file or a folder); in
+    some, that second spelling is the one the base knows and the name holds a new entry."""
+    local, remote, base, folds = world
+    local = dict(local)
+    twins: list[LocalNode] = []
+    below: dict[str, list[LocalNode]] = {}
+    for i, path in enumerate(sorted(local)):
+        if path not in local or any(is_within(path, t.path) for t in twins):
+            continue  # a twin folder's contents are below_twins, not scanned
+        how = data.draw(st.sampled_from(("none", "none", "file", "dir", "synced")))
+        node = local[path]
+        if how == "synced" and path in base:
+            # The base's spelling is the twin (with what it holds); a new file took the
+            # NFC spelling.
+            twins.append(replace(node, disk_name=path + "~nfd"))
+            inside = [p for p in local if is_within(p, path) and p != path]
+            below[path + "~nfd"] = [local.pop(p) for p in inside]
+            local[path] = LocalNode(path, Kind.FILE, 3, 7, 9000 + i, f"sha256:new{i}")
+        elif how in ("file", "dir"):
+            is_dir = how == "dir"
+            twins.append(
+                LocalNode(
+                    path,
+                    Kind.DIR if is_dir else Kind.FILE,
+                    None if is_dir else 3,
+                    None if is_dir else 7,
+                    8000 + i,
+                    None if is_dir else f"sha256:twin{i}",
+                    path + "~nfd",
+                )
+            )
+    run_rounds(local, remote, base, twins, _policy(folds, is_merge), below)

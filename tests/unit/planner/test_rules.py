@@ -209,15 +209,15 @@ def test_local_hash_missing_is_a_need():
 
 def test_base_only_both_changed_equal_size_needs_remote_contents():
     local = tree(lfile(P, "y", changed=True))
-    result = plan(local, tree(_bare(P, "z")), bare_base, Policy(has_hashes=False))
+    result = plan(local, tree(_bare(P, "z")), bare_base, Policy())
     assert result.need == Need(remote_contents=frozenset({P}))
 
 
 @pytest.mark.parametrize(
     ("policy", "expected"),
     [
-        (Policy(has_hashes=False, equal_contents=frozenset({P})), "RecordBase"),
-        (Policy(has_hashes=False, different_contents=frozenset({P})), "KeepBoth"),
+        (Policy(equal_contents=frozenset({P})), "RecordBase"),
+        (Policy(different_contents=frozenset({P})), "KeepBoth"),
     ],
 )
 def test_base_only_compared_contents_decide(policy, expected):
@@ -229,7 +229,7 @@ def test_base_only_compared_contents_decide(policy, expected):
 
 def test_base_only_different_sizes_need_no_download():
     local = tree(lfile(P, "yy", changed=True))
-    result = plan(local, tree(_bare(P, "z")), bare_base, Policy(has_hashes=False))
+    result = plan(local, tree(_bare(P, "z")), bare_base, Policy())
     assert result.need is None
     assert [type(op).__name__ for op in result.ops] == ["KeepBoth"]
 
@@ -243,7 +243,7 @@ def test_base_only_different_sizes_need_no_download():
     ],
 )
 def test_base_only_change_detection_by_size_and_time(remote, expected):
-    result = plan(tree(lfile(P)), tree(remote), bare_base, Policy(has_hashes=False))
+    result = plan(tree(lfile(P)), tree(remote), bare_base, Policy())
     assert summary(result.ops) == expected
 
 
@@ -287,32 +287,32 @@ UNCONFIRMED = [
 )
 def test_base_only_unconfirmed_upload_is_settled_by_the_hash_of_its_bytes(local, fetched, expected):
     remote = tree(_bare(P, "x"))
-    asked = plan(local, remote, unconfirmed, Policy(has_hashes=False))
+    asked = plan(local, remote, unconfirmed, Policy())
     assert asked.need == Need(remote_hashes=frozenset({P}))
     assert asked.ops == ()
-    told = Policy(has_hashes=False, remote_hashes={P: fetched})
+    told = Policy(remote_hashes={P: fetched})
     result = plan(local, remote, unconfirmed, told)
     assert result.need is None
     assert summary(result.ops) == expected
 
 
 def test_base_only_confirmed_upload_records_the_time_it_was_listed_with():
-    told = Policy(has_hashes=False, remote_hashes={P: "sha256:x"})
+    told = Policy(remote_hashes={P: "sha256:x"})
     (op,) = plan(tree(lfile(P)), tree(_bare(P, "x", time="t7")), unconfirmed, told).ops
     assert isinstance(op, RecordBase) and op.remote.modified_time == "t7"
     assert op.local.hash == "sha256:x"
 
 
 def test_base_only_unconfirmed_upload_of_another_size_is_a_change_without_download():
-    result = plan(tree(lfile(P)), tree(_bare(P, "xyz")), unconfirmed, Policy(has_hashes=False))
+    result = plan(tree(lfile(P)), tree(_bare(P, "xyz")), unconfirmed, Policy())
     assert result.need is None
     assert summary(result.ops) == [("Download", P, "REMOTE_CHANGED")]
 
 
 def test_unconfirmed_upload_in_a_merge_keeps_both_unless_ours():
     remote = tree(_bare(P, "x"))
-    ours_ = Policy(has_hashes=False, is_merge=True, remote_hashes={P: "sha256:x"})
-    theirs_ = Policy(has_hashes=False, is_merge=True, remote_hashes={P: "sha256:y"})
+    ours_ = Policy(is_merge=True, remote_hashes={P: "sha256:x"})
+    theirs_ = Policy(is_merge=True, remote_hashes={P: "sha256:y"})
     assert summary(plan(tree(lfile(P)), remote, unconfirmed, ours_).ops) == [
         ("RecordBase", P, "UPLOAD_CONFIRMED")
     ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import syncd.protocol
 
 ALLOWED = {"__future__", "json", "re", "dataclasses", "collections", "typing", "unicodedata"}
+ALLOWED |= {"enum", "urllib"}  # the wire error codes, URL encoding
 ALLOWED_SYNCD = {"syncd.errors", "syncd.paths"}
 PACKAGE = Path(syncd.protocol.__file__).parent
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.errors import InvalidParameter
 from syncd.server.http import INT64_MAX, digits_value, parse_count
+from syncd.server.service.errors import InvalidParameter
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.errors import InvalidParameter
+from syncd.server.service.errors import InvalidParameter
 from syncd.server.strictjson import MAX_DEPTH, loads
 
 

@@ -22,8 +22,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from syncd.soak.harness import ServerProcess
 from syncd.soak.proxy import Fault, FaultProxy, LogEntry
-from syncd.soak.server import ServerProcess
 
 BLOCK = 64 * 1024
 MIB = 1024 * 1024

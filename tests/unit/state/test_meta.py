@@ -19,10 +19,6 @@ def test_meta_values_cursor_and_json(store: Store) -> None:
     assert store.meta.cursor() is None
     store.meta.set_cursor(0)
     assert store.meta.cursor() == 0
-    store.meta.set_capabilities({"changes": True, "max_body": 10})
-    assert store.meta.capabilities() == {"changes": True, "max_body": 10}
-    store.meta.set_capabilities(None)
-    assert store.meta.capabilities() is None
 
 
 def test_bind_records_lineage_and_refuses_another_triple(store: Store, tmp_path: Path) -> None:
@@ -42,8 +38,6 @@ def test_first_sync_and_reset_are_merges(store: Store, tmp_path: Path) -> None:
     assert store.meta.is_merge_pending()
     store.meta.finish_merge(17)
     assert (store.meta.is_merge_pending(), store.meta.cursor()) == (False, 17)
-    store.meta.start_reset()
-    assert (store.meta.is_merge_pending(), store.meta.cursor()) == (True, None)
 
 
 def test_folder_id_and_last_sync(store: Store) -> None:

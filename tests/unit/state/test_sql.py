@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from syncd.planner.trees import BaseNode, Kind
 from syncd.state import Store
-from syncd.state.sql import outermost, rename_subtree, subtree_params
-
-
-def test_outermost_drops_prefixes_inside_another() -> None:
-    assert outermost(["a/x", "a", "b/c", "a/x/y", "a b"]) == ["a", "a b", "b/c"]
-    assert outermost([]) == []
+from syncd.state.sql import rename_subtree, subtree_params
 
 
 def test_subtree_params_bound_exactly_the_paths_below() -> None:

@@ -11,8 +11,9 @@ import pytest
 
 from syncd import __version__
 from syncd.errors import UsageError
+from syncd.protocol import routes
 from syncd.transport import Client, TransportSettings
-from syncd.transport.client import file_url, workspace_url
+from syncd.transport.client import file_url
 
 KEY = "sk-unit-0123456789"
 
@@ -21,7 +22,8 @@ def test_paths_are_percent_encoded_segment_by_segment() -> None:
     assert file_url("w 1", "a b/ä%?#\\x") == (
         "/api/v1/workspaces/w%201/files/a%20b/%C3%A4%25%3F%23%5Cx"
     )
-    assert workspace_url("w/1", "uploads", "u") == "/api/v1/workspaces/w%2F1/uploads/u"
+    upload = routes.url(routes.UPLOAD, workspace_id="w/1", upload_id="u")
+    assert upload == "/api/v1/workspaces/w%2F1/uploads/u"
 
 
 def test_headers_carry_key_and_versioned_user_agent() -> None:

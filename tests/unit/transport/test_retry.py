@@ -26,11 +26,6 @@ def failing(*excs: BaseException, result: str = "ok"):  # type: ignore[no-untype
     return attempt, seen
 
 
-def ambiguous(exc: errors.SyncdError) -> errors.SyncdError:
-    exc.ambiguous = True  # type: ignore[attr-defined]
-    return exc
-
-
 def test_transients_are_retried_until_success() -> None:
     attempt, seen = failing(errors.ServerFault("500"), errors.ConnectionLost("reset"))
     assert FAST.run(attempt, what="GET") == "ok"
@@ -79,14 +74,16 @@ def test_a_wait_past_the_deadline_is_not_started() -> None:
 
 
 def test_non_idempotent_request_is_retried_only_when_surely_unsent() -> None:
-    attempt, seen = failing(errors.ServerBusy("503"), ambiguous(errors.ConnectionLost("reset")))
+    attempt, seen = failing(
+        errors.ServerBusy("503"), errors.ConnectionLost("reset", ambiguous=True)
+    )
     with pytest.raises(errors.ConnectionLost):
         FAST.run(attempt, what="POST", idempotent=False)
     assert len(seen) == 2
 
 
 def test_later_attempts_know_an_earlier_one_may_have_landed() -> None:
-    attempt, seen = failing(ambiguous(errors.ConnectionLost("reset")))
+    attempt, seen = failing(errors.ConnectionLost("reset", ambiguous=True))
     FAST.run(attempt, what="POST")
     assert [s.ambiguous for s in seen] == [False, True]
 
