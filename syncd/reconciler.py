@@ -1,4 +1,8 @@
-"""Gather the three trees, call the pure planner, hand the plan to the worker, re-plan.
+"""Gather the three trees, call the pure planner, hand the plan to the executor, re-plan.
+
+The engine is handed its parts (``LocalSource``, ``RemoteSource``, ``BaseStore``,
+``Executor``; ``syncd.session`` builds the real ones) and builds none of them, so its
+rounds can be tested with fakes.
 
 1. Facts first: the local scan, the remote tree (feed or listing) and the base are read
    before anything is planned; the planner's ``Need`` (hashes, remote bytes to compare) is
@@ -15,6 +19,8 @@
    from the folder are forgotten after each sync.
 6. A round that renamed a second Unicode spelling of a name is followed by another, which
    syncs the renamed entry (and its subtree) under its new name.
+7. Gathering facts writes no base row: what a round records goes through the plan's ops
+   and the executor, so a dry run, which runs none, changes nothing.
 """
 
 from __future__ import annotations
@@ -23,32 +29,108 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from syncd.config import DeleteLimit
 from syncd.errors import REFUSALS, ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
-from syncd.local.scan import scan
-from syncd.local.write import remove_temp_files
 from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
-from syncd.planner.trees import BaseNode, Kind
-from syncd.remote.feed import follow_feed
-from syncd.remote.listing import list_remote
-from syncd.worker.ops import Context
+from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 from syncd.worker.outcome import Outcome, Status
-from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
-from syncd.worker.queue import Worker
+
+if TYPE_CHECKING:
+    from syncd.local.downloads import Downloads
+    from syncd.local.ignore import Ignore
+    from syncd.local.scan import ScanResult
+    from syncd.local.trash import Trash
+    from syncd.state.journal import Journal
+    from syncd.state.meta import Meta
+    from syncd.state.records import Conflicts, ItemErrors
 
 log = logging.getLogger("syncd.reconciler")
 
 MAX_ROUNDS = 4
 MAX_NEED_ROUNDS = 3
 DELETES = (ops.TrashLocal, ops.DeleteRemote)  # the ops the mass-delete guard counts
+
+
+@dataclass
+class RemoteView:
+    """The remote side for one round: the tree (under the scope), the paths the server
+    contradicted itself about, its bad entries, and what the change feed brought."""
+
+    tree: dict[str, RemoteNode]
+    unknown: set[str] = field(default_factory=set)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+    was_reset: bool = False
+
+
+class LocalSource(Protocol):
+    """The folder as it is now. ``scan`` and ``hash`` only read; ``tidy`` keeps what a
+    scan learned (new hashes) and removes our stale temp files, and a dry run never calls
+    it."""
+
+    ignore: Ignore
+
+    def scan(self, scope: set[str] | None) -> ScanResult: ...
+
+    def hash(self, node: LocalNode) -> str: ...
+
+    def tidy(self, scanned: ScanResult) -> None: ...
+
+
+class RemoteSource(Protocol):
+    """The server's side: its tree under a scope, how many files it holds in all (the
+    guards judge a scoped sync's deletes against the whole side) and the hash of the
+    bytes at a path, hashed as they stream and never stored (``PreconditionFailed`` when
+    the body does not have the listed size)."""
+
+    def tree(self, scope: set[str] | None) -> RemoteView: ...
+
+    def files(self) -> int: ...
+
+    def content_hash(self, path: str, size: int | None) -> str: ...
+
+
+class BaseStore(Protocol):
+    """What the engine reads of the state (the base, the folder's marker, the merge
+    flag) and the records it keeps after a sync; ``syncd.state.store.Store`` is one."""
+
+    is_copy: bool
+    meta: Meta
+    conflicts: Conflicts
+    item_errors: ItemErrors
+
+    def base(self, prefixes: Iterable[str] | None = None) -> dict[str, BaseNode]: ...
+
+    def has_base(self) -> bool: ...
+
+    def base_files(self) -> int: ...
+
+
+class Executor(Protocol):
+    """Runs a plan's ops and returns one ``Outcome`` per op; the trees are those the plan
+    was made from (an op checks the facts it saw against them), ``links`` the followed
+    symbolic links among the local paths. ``transfers`` is how many
+    run at once, also for the hashing of remote bytes a ``Need`` asks for."""
+
+    transfers: int
+
+    def run(
+        self,
+        plan: ops.Plan,
+        local: Mapping[str, LocalNode],
+        remote: Mapping[str, RemoteNode],
+        *,
+        links: frozenset[str] = frozenset(),
+    ) -> list[Outcome]: ...
 
 
 @dataclass
@@ -93,29 +175,58 @@ class Report:
         return [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]
 
 
-@dataclass
 class Engine:
-    """One (folder, workspace) pair and the services to sync it; built by the caller."""
+    """One (folder, workspace) pair and the parts to sync it; handed in, never built here.
 
-    client: object
-    store: object
-    workspace_id: str
-    root: Path
-    trash: object
-    ignore: object
-    journal: object | None = None
-    transfers: int = 4
-    delete_limit: DeleteLimit = field(default_factory=DeleteLimit)
-    allow_mass_delete: bool = False
-    folds_case: bool = False
-    folds_unicode: bool = False
-    progress: object | None = None
-    on_outcome: Callable[[Outcome], None] | None = None
-    feed_wait: float = 0.0
-    downloads: object | None = None  # the downloads area (``local.downloads``)
-    follow_links: bool = False  # symlinks = follow
-    links: dict[str, str] = field(default_factory=dict)  # followed link -> its target
-    batch_threshold: int = DEFAULT_THRESHOLD  # smaller files go in batches (0: never)
+    ``ignore`` and ``transfers`` are the local source's rules and the executor's width,
+    so a reload of either reaches the part that uses it.
+    """
+
+    def __init__(
+        self,
+        *,
+        local: LocalSource,
+        remote: RemoteSource,
+        store: BaseStore,
+        executor: Executor,
+        root: Path,
+        trash: Trash,
+        journal: Journal | None = None,
+        downloads: Downloads | None = None,
+        delete_limit: DeleteLimit | None = None,
+        allow_mass_delete: bool = False,
+        folds_case: bool = False,
+        folds_unicode: bool = False,
+    ) -> None:
+        self.local = local
+        self.remote = remote
+        self.store = store
+        self.executor = executor
+        self.root = root
+        self.trash = trash  # pruned by the CLI and the daemon; the executor fills it
+        self.journal = journal
+        self.downloads = downloads  # the downloads area (``local.downloads``)
+        self.delete_limit = delete_limit or DeleteLimit()
+        self.allow_mass_delete = allow_mass_delete
+        self.folds_case = folds_case
+        self.folds_unicode = folds_unicode
+        self.links: dict[str, str] = {}  # followed link -> its target, from the last scan
+
+    @property
+    def ignore(self) -> Ignore:
+        return self.local.ignore
+
+    @ignore.setter
+    def ignore(self, rules: Ignore) -> None:
+        self.local.ignore = rules
+
+    @property
+    def transfers(self) -> int:
+        return self.executor.transfers
+
+    @transfers.setter
+    def transfers(self, count: int) -> None:
+        self.executor.transfers = count
 
     # -- facts -------------------------------------------------------------------------
     def check_root(self, *, dry_run: bool = False) -> None:
@@ -137,33 +248,13 @@ class Engine:
             return
         local_root.refuse_unless_ok(status)
 
-    def remote_tree(
-        self, report: Report, scope: set[str] | None = None
-    ) -> tuple[dict, set[str], int | None]:
-        """The remote tree (with ``scope``, only under it), the paths the server contradicted
-        itself about, and how many files a listing held.
-
-        With a change feed the tree is read from the mirror under the scope alone, and the
-        count is None: the whole side is in the mirror, which ``store.remote.files()``
-        counts when a plan needs it. A listing is the whole tree by nature; it is cut to the
-        scope here, and its files are counted while it is at hand.
-        """
-        caps = self.client.capabilities
-        if caps.changes:
-            result = follow_feed(
-                self.client, self.store, self.workspace_id, wait=self.feed_wait, scope=scope
-            )
-            report.was_reset = report.was_reset or result.was_reset
-            report.remote_changed |= result.changed
-            report.problems.extend((p, f"bad entry from server: {r}") for p, r in result.rejected)
-            return result.tree, result.unknown, None
-        listing = list_remote(self.client, self.workspace_id)
-        report.problems.extend((p, f"bad entry from server: {r}") for p, r in listing.rejected)
-        tree = listing.tree
-        files = sum(1 for r in tree.values() if not r.is_dir)
-        if scope is not None:
-            tree = {p: n for p, n in tree.items() if is_within_any(p, scope)}
-        return tree, listing.unknown, files
+    def remote_tree(self, report: Report, scope: set[str] | None = None) -> RemoteView:
+        """The remote side under ``scope``; what it reports goes into ``report``."""
+        view = self.remote.tree(scope)
+        report.was_reset = report.was_reset or view.was_reset
+        report.remote_changed |= view.changed
+        report.problems.extend((p, f"bad entry from server: {r}") for p, r in view.rejected)
+        return view
 
     # -- one sync ----------------------------------------------------------------------
     def sync(self, *, dry_run: bool = False, scope: set[str] | None = None) -> Report:
@@ -175,7 +266,7 @@ class Engine:
         dirty paths, so a move finds its base row), which keeps a small change cheap in a
         large tree.
         """
-        if dry_run and not getattr(self.store, "is_copy", False):
+        if dry_run and not self.store.is_copy:
             raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
         report = Report()
         self.check_root(dry_run=dry_run)
@@ -197,8 +288,7 @@ class Engine:
                 return report
             if not plan.ops:
                 break
-            self._announce(plan.ops)
-            outcomes = self._worker(local, remote).execute(plan)
+            outcomes = self.executor.run(plan, local, remote, links=frozenset(self.links))
             report.outcomes.extend(outcomes)
             renamed = _renamed_twins(outcomes)
             if scope is not None:
@@ -229,56 +319,16 @@ class Engine:
         ]
         self.store.conflicts.clear(gone)
 
-    def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
-        """Tell the progress display how many files and bytes the plan will transfer."""
-        set_totals = getattr(self.progress, "set_totals", None)
-        if set_totals is None:
-            return
-        files = nbytes = 0
-        for op in plan_ops:
-            if isinstance(op, ops.Upload) and op.local is not None:
-                files, nbytes = files + 1, nbytes + (op.local.size or 0)
-            elif isinstance(op, ops.Download | ops.KeepBoth) and op.remote is not None:
-                files, nbytes = files + 1, nbytes + (op.remote.size or 0)
-        set_totals(files, nbytes)
-
-    def _worker(self, local_tree: Mapping, remote_tree: Mapping) -> Worker:
-        caps = self.client.capabilities
-        ctx = Context(
-            client=self.client,
-            workspace_id=self.workspace_id,
-            root=self.root,
-            trash=self.trash,
-            progress=self.progress,
-            is_conditional=bool(caps.conditional),
-            local_tree=local_tree,
-            remote_tree=remote_tree,
-            downloads=self.downloads,
-            batching=Batching.for_server(caps, self.batch_threshold, self.transfers),
-            links=frozenset(self.links),
-        )
-        return Worker(
-            ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
-        )
-
     def _plan_round(
         self, report: Report, *, first: bool, scope: set[str] | None = None, dry_run: bool = False
-    ) -> tuple[ops.Plan, Mapping, Mapping]:
-        """Gather the facts and plan once. A dry run gathers the same facts and writes
-        nothing: no temp clean-up in the folder, new hashes and echoes serve this plan
-        without being stored, and feed pages land in its private copy of the state."""
-        scanned = scan(
-            self.root,
-            ignore=self.ignore,
-            cache=self.store.hashes,
-            only=scope,
-            follow_links=self.follow_links,
-        )
-        if scanned.temp_files and not dry_run:
-            removed = remove_temp_files(scanned.temp_files)
-            log.info("event=temp_cleanup removed=%d", len(removed))
-        if scanned.new_hashes and not dry_run:
-            self.store.hashes.put(scanned.new_hashes)
+    ) -> tuple[ops.Plan, dict[str, LocalNode], dict[str, RemoteNode]]:
+        """Gather the facts and plan once. Gathering writes no base row (the server's
+        echoes of our writes are the planner's ``RecordBase`` ops); a dry run also leaves
+        the folder and the hash cache alone, and feed pages land in its private copy of
+        the state."""
+        scanned = self.local.scan(scope)
+        if not dry_run:
+            self.local.tidy(scanned)
         if first:
             report.problems.extend((p.path, p.reason) for p in scanned.problems)
             report.skipped.extend((p.path, p.reason) for p in scanned.skipped)
@@ -288,18 +338,14 @@ class Engine:
             else {k: t for k, t in self.links.items() if not is_within_any(k, scope)}
         )
         self.links = {**kept, **scanned.links}
-        remote, remote_unknown, listed_files = self.remote_tree(report, scope)
+        view = self.remote_tree(report, scope)
+        remote = view.tree
         base = self.store.base(prefixes=scope)
-        echoes = refresh_echoes(remote, base)
-        if echoes:
-            if not dry_run:
-                self.store.put_base(echoes)
-            base = {**base, **{b.path: b for b in echoes}}
         local = scanned.tree
         policy = replace(
             self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
-            remote_unknown=frozenset(remote_unknown | self._ignored(remote)),
+            remote_unknown=frozenset(view.unknown | self._ignored(remote)),
             local_twins=tuple(scanned.twins),
         )
         plan = make_plan(local, remote, base, policy)
@@ -312,14 +358,12 @@ class Engine:
             # The guards judge deletes against whole sides, not against the scope. Only
             # deletes need those totals, so a scoped sync without any counts nothing.
             policy = replace(
-                policy,
-                local_files=self.store.base_files(),
-                remote_files=self.store.remote.files() if listed_files is None else listed_files,
+                policy, local_files=self.store.base_files(), remote_files=self.remote.files()
             )
             plan = make_plan(local, remote, base, policy)
         return plan, local, remote
 
-    def _ignored(self, remote: Mapping) -> set[str]:
+    def _ignored(self, remote: Mapping[str, RemoteNode]) -> set[str]:
         """Remote paths that .syncdignore excludes: neither downloaded nor deleted."""
         return {p for p, n in remote.items() if self.ignore.matches(p, n.is_dir)}
 
@@ -336,8 +380,13 @@ class Engine:
         )
 
     def _gather(
-        self, need: ops.Need, local: dict, remote: dict, policy: ops.Policy, report: Report
-    ):
+        self,
+        need: ops.Need,
+        local: dict[str, LocalNode],
+        remote: Mapping[str, RemoteNode],
+        policy: ops.Policy,
+        report: Report,
+    ) -> tuple[dict[str, LocalNode], ops.Policy]:
         """Hash the local files the planner asked about; hash remote bytes to compare with
         the local file or, for ``remote_hashes``, to hand their hash to the planner.
 
@@ -345,15 +394,12 @@ class Engine:
         nothing (a dry run compares too). A server whose bytes do not match its own listing
         makes that path unknown for this cycle: it is neither kept twice nor overwritten.
         """
-        from syncd.local.hashing import hash_file
-
         local = dict(local)
         for path in sorted(need.local_hashes):
             node = local.get(path)
             if node is None or node.is_dir:
                 continue
-            digest, _ = hash_file(self.root / (node.disk_name or path))
-            local[path] = replace(node, hash=digest)
+            local[path] = replace(node, hash=self.local.hash(node))
         equal, different = set(policy.equal_contents), set(policy.different_contents)
         unknown = set(policy.remote_unknown)
         for path in sorted(need.remote_contents):
@@ -361,24 +407,18 @@ class Engine:
             if node is None or node.is_dir:
                 continue
             if node.hash is None:
-                digest, _ = hash_file(self.root / (node.disk_name or path))
-                node = local[path] = replace(node, hash=digest)
+                node = local[path] = replace(node, hash=self.local.hash(node))
             listed = remote.get(path)
             try:
-                result = self.client.files.download(
-                    self.workspace_id,
-                    path,
-                    None,
-                    expected_size=listed.size if listed is not None else None,
-                )
+                digest = self.remote.content_hash(path, listed.size if listed is not None else None)
             except PreconditionFailed as exc:
                 unknown.add(path)
                 report.problems.append((path, str(exc).removeprefix(f"{path}: ")))
                 continue
-            (equal if result.hash == node.hash else different).add(path)
+            (equal if digest == node.hash else different).add(path)
         fetched = dict(policy.remote_hashes)
         wanted = [p for p in sorted(need.remote_hashes) if p in remote and not remote[p].is_dir]
-        if wanted:  # one download each, so several at once, as the worker's transfers
+        if wanted:  # one download each, so several at once, as the executor's transfers
             with ThreadPoolExecutor(
                 max(1, self.transfers), thread_name_prefix="syncd-hash"
             ) as pool:
@@ -414,20 +454,12 @@ class Engine:
         if dropped:
             log.info("event=partial_downloads_dropped count=%d", len(dropped))
 
-    def _remote_hash(self, path: str, remote: Mapping) -> str:
-        """The hash of the server's bytes at ``path``, hashed as they stream, never stored;
-        a body of another size than listed is ``PreconditionFailed``."""
+    def _remote_hash_or_none(self, path: str, remote: Mapping[str, RemoteNode]) -> str | None:
+        """The hash of the server's bytes at ``path``, or None when they cannot be read now
+        (a body of another size than listed is ``PreconditionFailed``)."""
         listed = remote.get(path)
-        return self.client.files.download(
-            self.workspace_id,
-            path,
-            None,
-            expected_size=listed.size if listed is not None else None,
-        ).hash
-
-    def _remote_hash_or_none(self, path: str, remote: Mapping) -> str | None:
         try:
-            return self._remote_hash(path, remote)
+            return self.remote.content_hash(path, listed.size if listed is not None else None)
         except (ItemError, PreconditionFailed) as exc:
             log.info("event=remote_hash_failed path=%s detail=%s", path, exc)
             return None
@@ -444,33 +476,6 @@ def safety_stop(refusals: Sequence[ops.Refusal]) -> SafetyStop:
     vanished folder before mass deletes), the messages of all of them."""
     cls = REFUSALS[refusals[0].kind]
     return cls("; ".join(r.message for r in refusals))
-
-
-def refresh_echoes(remote: Mapping, base: Mapping[str, BaseNode]) -> list[BaseNode]:
-    """Adopt the server's new revision for paths whose content is what the base agreed on.
-
-    A PUT answers 204 without the new revision, so our own upload comes back through the
-    feed as a change; with the same hash it is no change at all. A base-only server shows
-    no hash, and an entry of the size we sent may be another client's write: the planner
-    proves those by the hash of their bytes (``rules.is_unconfirmed``), never here.
-    """
-    updated = []
-    for path, b in base.items():
-        r = remote.get(path)
-        if r is None or r.kind is not b.kind:
-            continue
-        if b.kind is Kind.DIR:
-            if r.revision != b.remote_revision or r.modified_time != b.remote_modified_time:
-                updated.append(
-                    replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
-                )
-            continue
-        same_hash = r.hash is not None and r.hash == b.hash
-        if same_hash and r.revision != b.remote_revision:
-            updated.append(
-                replace(b, remote_revision=r.revision, remote_modified_time=r.modified_time)
-            )
-    return updated
 
 
 def _renamed_twins(outcomes: list[Outcome]) -> set[str]:

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from syncd.cli.options import common_options, flags_of
-from syncd.cli.session import db_path_for, require, resolve_workspace
 from syncd.config import load_settings
 from syncd.errors import UsageError
+from syncd.session import db_path_for, require, resolve_workspace
 from syncd.state.store import Store
 from syncd.transport.client import Client
 

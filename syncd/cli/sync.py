@@ -9,10 +9,10 @@ import click
 
 from syncd.cli.options import common_options, flags_of, local_options, safety_options
 from syncd.cli.progress import TransferDisplay
-from syncd.cli.session import open_session
 from syncd.config import load_settings
 from syncd.planner import ops
 from syncd.reconciler import Report, safety_stop
+from syncd.session import open_session
 
 
 def summary(report: Report) -> str:

@@ -35,7 +35,6 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
-from syncd.cli.session import Session, open_session
 from syncd.config import Settings, load_settings
 from syncd.daemon import reload
 from syncd.daemon.remote import RemoteWatcher
@@ -46,6 +45,7 @@ from syncd.daemon.steps import Backoff, Outcome, PassReport, run_full, run_scope
 from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdError, Transient
 from syncd.local.ignore import Ignore, read_rules
 from syncd.notify import Notifier
+from syncd.session import Session, open_session
 from syncd.state.schema import DaemonState
 from syncd.transport.client import Client
 from syncd.watcher import Coalescer, Watcher

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING
 
 from syncd.config import Settings
+
+if TYPE_CHECKING:
+    from syncd.reconciler import Engine
+    from syncd.watcher import Coalescer
 
 log = logging.getLogger("syncd.daemon")
 
@@ -62,7 +66,7 @@ def describe(old: Settings, new: Settings, change: Change) -> str:
     return " ".join(parts) or "nothing changed"
 
 
-def apply_live(engine: Any, coalescer: Any, new: Settings) -> None:
+def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
     """Push the live settings into the running parts (the loop reads its own timers)."""
     coalescer.debounce = new.debounce
     coalescer.max_latency = max(new.debounce, 10 * new.debounce)

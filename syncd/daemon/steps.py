@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from syncd.paths import ancestors
 from syncd.reconciler import Report
+
+if TYPE_CHECKING:
+    from syncd.session import Session
 
 log = logging.getLogger("syncd.daemon")
 
@@ -64,7 +67,7 @@ class PassReport:
         return total
 
 
-def run_full(session: Any, dirty: set[str]) -> PassReport:
+def run_full(session: Session, dirty: set[str]) -> PassReport:
     """A full sync; it covers every path dirty before it began."""
     result = PassReport(covered=set(dirty))
     result.reports.append(session.engine.sync())
@@ -72,7 +75,7 @@ def run_full(session: Any, dirty: set[str]) -> PassReport:
     return result
 
 
-def run_scoped(session: Any, dirty: set[str]) -> PassReport:
+def run_scoped(session: Session, dirty: set[str]) -> PassReport:
     """Sync the dirty paths, then what the feed brought, scoped each time."""
     engine, store = session.engine, session.store
     result = PassReport(covered=set(dirty))
@@ -95,7 +98,7 @@ def is_covered(path: str, covered: set[str]) -> bool:
     return path in covered or any(a in covered for a in ancestors(path))
 
 
-def _finish(session: Any, result: PassReport, kind: str) -> None:
+def _finish(session: Session, result: PassReport, kind: str) -> None:
     failed = {path for path, _ in result.failed}
     session.store.dirty.clear(p for p in result.covered if p not in failed)
     totals = result.totals()

@@ -26,7 +26,8 @@ What the worker may rely on (the order of ``Plan.ops`` is the execution order):
    b. the deletes of directories that a file replaces (type changes followed), one phase:
       after every move (one may take something out of such a directory first) and
       before the file is copied in.
-   c. transfers: Upload, Download, KeepBoth, RecordBase (one phase).
+   c. transfers: Upload, Download, KeepBoth, RecordBase (one phase; echoes of the
+      server's new revisions are RecordBase ops too).
    d. deletes: TrashLocal, DeleteRemote, ForgetBase, deepest first (one phase). These
       come after moves and transfers; a deleted directory never has its own children
       deleted by a second op.
@@ -65,7 +66,14 @@ from syncd.planner.ops import (
     TrashLocal,
     Upload,
 )
-from syncd.planner.rules import State, collapse_deletes, decide, local_state, remote_state
+from syncd.planner.rules import (
+    State,
+    collapse_deletes,
+    decide,
+    is_echo,
+    local_state,
+    remote_state,
+)
 from syncd.planner.trees import BaseTree, LocalTree, RemoteTree
 
 MOVES = (MoveLocal, MoveRemote)
@@ -94,7 +102,11 @@ def _decide_all(
     remote_hashes: set[str] = set()
     for path in sorted(set(trees.local) | set(trees.remote) | set(trees.base)):
         local, remote, base = trees.local.get(path), trees.remote.get(path), trees.base.get(path)
-        if local_state(local, base) is State.SAME and remote_state(remote, base) is State.SAME:
+        if (
+            local_state(local, base) is State.SAME
+            and remote_state(remote, base) is State.SAME
+            and not is_echo(remote, base)  # a folder's new revision: record it
+        ):
             continue  # the common case, by far: nothing happened at this path
         got = decide(path, local, remote, base, policy, names)
         moved = local is not seen.local.get(path) or remote is not seen.remote.get(path)

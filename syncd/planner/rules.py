@@ -8,7 +8,11 @@
    no op but a ``Need``; nothing is guessed. On a base-only server our own upload is
    taken as such only once the hash of the server's bytes equals the hash we sent
    (``is_unconfirmed``); until then the base holds no server time for it.
-4. ``collapse_deletes`` (below the table) turns per-path directory deletes into one delete
+4. A new server revision of what the base agreed on (``is_echo``: our own upload coming
+   back through the feed, a folder whose revision or time moved) is no change: the path
+   gets a ``RecordBase`` (``REMOTE_ECHO``) that adopts the revision, so the next sync
+   stays quiet. The base changes only through that op, never while facts are gathered.
+5. ``collapse_deletes`` (below the table) turns per-path directory deletes into one delete
    of the topmost directory, or keeps the directory when anything under it survives.
 """
 
@@ -160,6 +164,29 @@ def is_unconfirmed(remote: RemoteNode, base: BaseNode) -> bool:
     )
 
 
+def is_echo(remote: RemoteNode | None, base: BaseNode | None) -> bool:
+    """The server shows a new revision of what the base agreed on.
+
+    A PUT answers 204 without the new revision, so our own upload comes back through the
+    feed as a change; with the same hash it is no change at all. A folder's revision and
+    time are facts of the server alone. A base-only server shows no hash, and an entry of
+    the size we sent may be another client's write: ``is_unconfirmed`` proves those by the
+    hash of their bytes, never this.
+    """
+    if remote is None or base is None or remote.kind is not base.kind:
+        return False
+    if base.is_dir:
+        return (remote.revision, remote.modified_time) != (
+            base.remote_revision,
+            base.remote_modified_time,
+        )
+    return (
+        remote.hash is not None
+        and remote.hash == base.hash
+        and remote.revision != base.remote_revision
+    )
+
+
 def same_content(local: LocalNode, remote: RemoteNode, policy: Policy) -> bool | str | None:
     """True / False when known; "local" or "remote" names the fact that is missing."""
     if local.is_dir or remote.is_dir:
@@ -211,7 +238,11 @@ def decide(
                 if local.hash is None:
                     local = replace(local, hash=base.hash)
                 return RecordBase(path, Reason.UPLOAD_CONFIRMED, local=local, remote=remote)
+            if lstate is State.SAME and base is not None and is_echo(remote, base):
+                return RecordBase(path, Reason.REMOTE_ECHO, local=local, remote=remote)
             return RecordBase(path, Reason.UNCHANGED, local=local, remote=remote)
+        if local is not None and base is not None and is_echo(remote, base):
+            return RecordBase(path, Reason.REMOTE_ECHO, local=local, remote=remote)
         return None
     if act is Act.UPLOAD:
         assert local is not None

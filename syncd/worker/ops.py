@@ -16,12 +16,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syncd.errors import ItemError, Replan
 from syncd.local import write
 from syncd.local.downloads import Downloads
 from syncd.local.hashing import StatSig
-from syncd.local.trash import make_dirs_durably
+from syncd.local.trash import Trash, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
@@ -33,6 +34,9 @@ from syncd.worker.observed import stat_of as _stat
 from syncd.worker.outcome import Outcome, Status
 from syncd.worker.phases import Batching
 
+if TYPE_CHECKING:
+    from syncd.transport.client import Client
+
 log = logging.getLogger("syncd.worker")
 
 
@@ -40,10 +44,10 @@ log = logging.getLogger("syncd.worker")
 class Context:
     """What every executor may use: handed in by the reconciler, never built here."""
 
-    client: object
+    client: Client
     workspace_id: str
     root: Path
-    trash: object
+    trash: Trash
     progress: object | None = None
     is_conditional: bool = True
     local_tree: Mapping[str, LocalNode] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from syncd.planner import ops
 from syncd.worker.batch_read import run_reads
@@ -27,6 +28,10 @@ from syncd.worker.batch_write import run_writes
 from syncd.worker.ops import Context, run_op
 from syncd.worker.outcome import Outcome, Status
 from syncd.worker.phases import Unit, UnitKind, cut
+
+if TYPE_CHECKING:
+    from syncd.state.journal import Journal
+    from syncd.state.store import Store
 
 log = logging.getLogger("syncd.worker")
 
@@ -46,8 +51,8 @@ class Worker:
     def __init__(
         self,
         ctx: Context,
-        store: object,
-        journal: object | None = None,
+        store: Store,
+        journal: Journal | None = None,
         *,
         transfers: int = 4,
         on_outcome: Callable[[Outcome], None] | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,15 +89,19 @@ def _quote(path: str) -> str:
     return quote(path, safe="/")
 
 
+_BOOKKEEPING = re.compile(r"reason=(UPLOAD_CONFIRMED|REMOTE_ECHO)\b")
+
+
 def sync_settled(client: SyncClient) -> subprocess.CompletedProcess[str]:
     """One more sync, and one after it when that one only confirmed our own uploads.
 
     A base-only server cannot prove an upload ours from its listing, so the sync after an
     upload downloads and hashes it once (``RecordBase`` ``UPLOAD_CONFIRMED``): bookkeeping,
-    not a change. The sync returned is the one that must have nothing to do.
+    not a change. Our own upload's new revision coming back through the feed is adopted
+    alike (``REMOTE_ECHO``). The sync returned is the one that must have nothing to do.
     """
     proc = client.sync()
     ops = [line for line in proc.stderr.splitlines() if " op=" in line]
-    if ops and all("op=RecordBase" in op and "reason=UPLOAD_CONFIRMED" in op for op in ops):
+    if ops and all("op=RecordBase" in op and _BOOKKEEPING.search(op) for op in ops):
         proc = client.sync()
     return proc

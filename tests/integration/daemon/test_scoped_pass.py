@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from syncd.cli.session import Session, open_session
 from syncd.config import Settings
 from syncd.daemon.steps import run_full, run_scoped
 from syncd.planner.trees import BaseNode, RemoteNode
+from syncd.session import Session, open_session
 from syncd.soak.harness import ServerProcess
 from syncd.state.store import Store
 from tests.integration.daemon.daemons import write

@@ -6,8 +6,8 @@ import json
 import unicodedata
 from pathlib import Path
 
-from syncd.cli.session import open_session
 from syncd.config import Settings
+from syncd.session import open_session
 from syncd.soak.harness import ServerProcess
 from tests.integration.daemon.daemons import eventually, start_all, write
 from tests.support.clients import remote_tree

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from syncd.cli.session import open_session
 from syncd.config import Settings
 from syncd.errors import MassDelete, RootVanished
+from syncd.session import open_session
 from syncd.soak.harness import run_admin
 from tests.support.clients import remote_tree, write
 

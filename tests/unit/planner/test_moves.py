@@ -84,7 +84,7 @@ ROWS = [
         tree(rfile("new", rev=4)),
         tree(bfile("old")),
         # the base learns the revision the server gave the moved entry
-        [("MoveLocal", "old", "REMOTE_MOVED"), ("RecordBase", "new", "UNCHANGED")],
+        [("MoveLocal", "old", "REMOTE_MOVED"), ("RecordBase", "new", "REMOTE_ECHO")],
     ),
     (
         "remote-dir-rename-is-one-move",
@@ -93,8 +93,9 @@ ROWS = [
         tree(bdir("d"), bfile("d/x"), bfile("d/y", "y")),
         [
             ("MoveLocal", "d", "REMOTE_MOVED"),
-            ("RecordBase", "e/x", "UNCHANGED"),
-            ("RecordBase", "e/y", "UNCHANGED"),
+            ("RecordBase", "e", "REMOTE_ECHO"),  # the folder's new revision, too
+            ("RecordBase", "e/x", "REMOTE_ECHO"),
+            ("RecordBase", "e/y", "REMOTE_ECHO"),
         ],
     ),
     (
@@ -151,7 +152,8 @@ def test_remote_case_only_rename_on_a_case_folding_disk_is_one_local_move():
     )
     assert summary(result.ops) == [
         ("MoveLocal", "docs", "REMOTE_MOVED"),
-        ("RecordBase", "Docs/a", "UNCHANGED"),
+        ("RecordBase", "Docs", "REMOTE_ECHO"),
+        ("RecordBase", "Docs/a", "REMOTE_ECHO"),
     ]
     (op,) = [o for o in result.ops if isinstance(o, MoveLocal)]
     assert op.dest == "Docs" and "Docs/a" in world.local

@@ -98,7 +98,7 @@ TABLE = [
         tree(lfile(P)),
         tree(rfile(P, rev=7)),
         base,
-        [("RecordBase", P, "UNCHANGED")],
+        [("RecordBase", P, "REMOTE_ECHO")],
     ),
     (
         "local-same-stat-other-hash",
@@ -326,4 +326,4 @@ def test_full_server_never_needs_the_bytes_of_an_upload():
     base_ = tree(replace(bfile(P), remote_revision=None, remote_modified_time=None))
     result = plan(tree(lfile(P)), tree(rfile(P, rev=9)), base_, Policy())
     assert result.need is None
-    assert summary(result.ops) == [("RecordBase", P, "UNCHANGED")]
+    assert summary(result.ops) == [("RecordBase", P, "REMOTE_ECHO")]
