@@ -25,7 +25,7 @@ import pytest
 from syncd.local.ignore import is_our_temp_file
 from syncd.soak.harness import ServerProcess
 from syncd.soak.proxy import Fault, FaultProxy
-from tests.support.clients import SyncClient, create_workspace, remote_tree, write
+from tests.support.clients import SyncClient, create_workspace, remote_tree, sync_settled, write
 
 BATCH = r"/batch$"
 READ = r"/batch-read$"
@@ -87,7 +87,7 @@ class World:
         assert b.tree() == self.expected, "b lost or tore a file"
         assert remote_tree(self.server, self.key, self.workspace) == self.expected
         for client in (a, b):
-            again = client.sync()
+            again = sync_settled(client)
             assert NOTHING in again.stdout and " op=" not in again.stderr, again.stderr
             temps = [n for _d, _s, names in os.walk(client.folder) for n in names]
             assert not [n for n in temps if is_our_temp_file(n)]
