@@ -48,7 +48,7 @@ RESOLUTION = 0.002  # the poll interval of a latency measurement
 
 
 @dataclass
-class Daemon(DaemonProcess):
+class BenchDaemon(DaemonProcess):
     """``syncd run`` with a short debounce; its stderr is drained so it never blocks."""
 
     ENV: ClassVar[dict[str, str]] = {
@@ -57,7 +57,7 @@ class Daemon(DaemonProcess):
         "PYTHONUNBUFFERED": "1",
     }
 
-    def start(self, *args: str) -> Daemon:
+    def start(self, *args: str) -> BenchDaemon:
         self.folder.mkdir(parents=True, exist_ok=True)
         super().start(*args)
         return self
@@ -130,8 +130,8 @@ def main() -> None:
         with ServerProcess(work / "server") as server:
             key = server.create_account("bench")
             workspace = create_workspace(server, key)
-            a = Daemon(server, key, workspace, work / "a", work / "state-a").start()
-            b = Daemon(server, key, workspace, work / "b", work / "state-b").start()
+            a = BenchDaemon(server, key, workspace, work / "a", work / "state-a").start()
+            b = BenchDaemon(server, key, workspace, work / "b", work / "state-b").start()
             try:
                 a.wait_ready()
                 b.wait_ready()
@@ -149,7 +149,7 @@ def main() -> None:
             big_ws = create_workspace(server, key, name="big")
             make_tree(work / "big", args.files)
             started = time.monotonic()
-            c = Daemon(server, key, big_ws, work / "big", work / "state-big").start()
+            c = BenchDaemon(server, key, big_ws, work / "big", work / "state-big").start()
             try:
                 c.wait_ready()
                 took = time.monotonic() - started
@@ -160,7 +160,7 @@ def main() -> None:
                 c.stop(timeout=30)
             # The steady state after a reboot: the same tree, already indexed.
             started = time.monotonic()
-            c = Daemon(server, key, big_ws, work / "big", work / "state-big").start()
+            c = BenchDaemon(server, key, big_ws, work / "big", work / "state-big").start()
             try:
                 c.wait_ready()
                 took = time.monotonic() - started

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 _MAX_STATUS = 200
 
 
-class Notifier:
+class SystemdNotifier:
     """Tells systemd (when it listens) that the daemon is ready, alive, busy or stopping."""
 
     def __init__(self) -> None:

@@ -39,7 +39,7 @@ from syncd.state.journal import Journal
 from syncd.state.paths import state_db_path
 from syncd.state.store import Store
 from syncd.transport.client import Client
-from syncd.worker.ops import Context
+from syncd.worker.ops import OpContext
 from syncd.worker.outcome import Outcome
 from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
 from syncd.worker.queue import Worker
@@ -160,7 +160,7 @@ class WorkerExecutor:
     ) -> list[Outcome]:
         self._announce(plan.ops)
         caps = self.client.capabilities
-        ctx = Context(
+        ctx = OpContext(
             client=self.client,
             workspace_id=self.workspace_id,
             root=self.root,

@@ -41,10 +41,10 @@ from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.schedule import Pass, Schedule
 from syncd.daemon.signals import SignalHandlers
 from syncd.daemon.status import StatusBoard, StopRequested
-from syncd.daemon.steps import Backoff, Outcome, PassReport, run_full, run_scoped
+from syncd.daemon.steps import Backoff, PassReport, PassResult, run_full, run_scoped
 from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdError, Transient
 from syncd.local.ignore import Ignore, read_rules
-from syncd.notify import Notifier
+from syncd.notify import SystemdNotifier
 from syncd.session import Session, open_session
 from syncd.state.schema import DaemonState
 from syncd.transport.client import Client
@@ -64,13 +64,13 @@ class Daemon:
         *,
         flags: dict[str, Any] | None = None,
         config_file: str | None = None,
-        notifier: Notifier | None = None,
+        notifier: SystemdNotifier | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._flags = dict(flags or {})
         self._config_file = config_file
-        self.notifier = notifier or Notifier()
+        self.notifier = notifier or SystemdNotifier()
         self.board = StatusBoard()
         self.coalescer = Coalescer(settings.debounce)
         self._clock = clock
@@ -229,7 +229,7 @@ class Daemon:
         store = session.store
         dirty = set(store.dirty.rows())
         outcome = self._step(session, schedule, run, dirty=dirty)
-        has_dirty = outcome is Outcome.DONE and bool(store.dirty.rows())
+        has_dirty = outcome is PassResult.DONE and bool(store.dirty.rows())
         schedule.pass_ended(outcome, self._clock(), has_dirty=has_dirty)
         if schedule.is_feed_due:
             schedule.feed_known(self._start_remote(session), self._clock())
@@ -243,7 +243,9 @@ class Daemon:
         interval = self.notifier.watchdog_interval()
         return min(timeout, interval) if interval else timeout
 
-    def _step(self, session: Session, schedule: Schedule, run: Pass, *, dirty: set[str]) -> Outcome:
+    def _step(
+        self, session: Session, schedule: Schedule, run: Pass, *, dirty: set[str]
+    ) -> PassResult:
         """One sync pass; every failure becomes a state, never an exception (except 401/404).
 
         A pass that only the poll timer asked for (a base-only server's listing every
@@ -264,25 +266,25 @@ class Daemon:
         except SafetyStop as exc:
             self.board.set_state(DaemonState.PAUSED, str(exc))
             log.warning("event=paused reason=%s", exc)
-            return Outcome.PAUSED
+            return PassResult.PAUSED
         except ServerRefused:
             raise
         except (ServerUnreachable, Transient) as exc:
             self.board.set_state(DaemonState.OFFLINE, str(exc).splitlines()[0][:200])
-            return Outcome.OFFLINE
+            return PassResult.OFFLINE
         except SyncdError as exc:
             self.board.set_state(DaemonState.ERROR, str(exc))
             log.error("event=sync_failed error=%s", exc)
-            return Outcome.ERROR
+            return PassResult.ERROR
         except Exception as exc:  # a bug: its traceback in the log, retried after a backoff
             self.board.set_state(DaemonState.ERROR, f"{type(exc).__name__}: {exc}")
             log.exception("event=sync_failed error=%s: %s", type(exc).__name__, exc)
-            return Outcome.ERROR
+            return PassResult.ERROR
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
         if self.remote is not None:
             self.remote.synced(session.store.meta.cursor())
-        return Outcome.DONE
+        return PassResult.DONE
 
     def _refresh_ignore(self, session: Session) -> bool:
         """Read the top-level ``.syncdignore`` again; True when its rules changed.

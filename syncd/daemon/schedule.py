@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syncd.daemon.steps import Backoff, Outcome
+from syncd.daemon.steps import Backoff, PassResult
 
 PRUNE_INTERVAL = 86400.0  # the trash is pruned at start and once a day
 
@@ -91,11 +91,11 @@ class Schedule:
         until one succeeds, since no event names the paths the new rules let in."""
         self._is_full = True
 
-    def pass_ended(self, outcome: Outcome, now: float, *, has_dirty: bool = False) -> None:
+    def pass_ended(self, outcome: PassResult, now: float, *, has_dirty: bool = False) -> None:
         """The pass handed out by ``take_pass`` ended; ``has_dirty``: failed items stay."""
         began = now if self._began is None else self._began
         self._began = None
-        if outcome is Outcome.DONE:
+        if outcome is PassResult.DONE:
             self._is_full = False
             self._backoff.reset()
             if has_dirty:  # failed items stay dirty: retry them later
@@ -103,7 +103,7 @@ class Schedule:
             else:
                 self._item_backoff.reset()
             self._is_feed_due = self._has_feed is None
-        elif outcome is not Outcome.PAUSED:  # paused: re-checked on the next event only
+        elif outcome is not PassResult.PAUSED:  # paused: re-checked on the next event only
             self._retry_at = now + self._backoff.next()
             # Without a feed nothing tells what changed remotely while offline.
             self._is_full = self._is_full or self._has_feed is False

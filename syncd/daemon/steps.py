@@ -25,7 +25,7 @@ log = logging.getLogger("syncd.daemon")
 FOLLOW_ROUNDS = 3
 
 
-class Outcome(Enum):
+class PassResult(Enum):
     DONE = "done"
     OFFLINE = "offline"
     PAUSED = "paused"

@@ -321,7 +321,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def hash_file(path: Path, block: int = 1 << 20) -> tuple[str, int]:
+def blob_digest(path: Path, block: int = 1 << 20) -> tuple[str, int]:
     """sha256 hex and size of a file, read in blocks (never whole into memory)."""
     hasher = hashlib.sha256()
     size = 0

@@ -22,7 +22,7 @@ import anyio.to_thread
 from syncd.server import auth, uploads
 from syncd.server.blobs import BlobStore
 from syncd.server.db import Database, open_database
-from syncd.server.feed import Notifier
+from syncd.server.feed import FeedEvents
 from syncd.server.service.errors import Unauthorized
 from syncd.server.settings import ServerSettings
 
@@ -47,7 +47,7 @@ class ServerContext:
         settings.backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.db: Database = open_database(settings.database_url)
         self.store = BlobStore(settings.blob_dir)
-        self.notifier = Notifier()
+        self.notifier = FeedEvents()
         self._keys: dict[str, str] = {}
         self._active_marked: dict[str, str] = {}
         self._upload_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (

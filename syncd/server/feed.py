@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 
-class Notifier:
+class FeedEvents:
     """Per-workspace events; each ``notify`` sets the current event and starts a new one."""
 
     def __init__(self) -> None:

@@ -27,13 +27,13 @@ from syncd.transport.batch_read import ReadItem
 from syncd.transport.models import Entry
 from syncd.worker.batch_write import report_file
 from syncd.worker.observed import file_base
-from syncd.worker.ops import Context
+from syncd.worker.ops import OpContext
 from syncd.worker.outcome import Outcome, Status
 
 log = logging.getLogger("syncd.worker")
 
 
-def run_reads(ctx: Context, group: Sequence[ops.Download]) -> list[Outcome]:
+def run_reads(ctx: OpContext, group: Sequence[ops.Download]) -> list[Outcome]:
     """Fetch ``group`` (ops ``Batching.takes_read`` accepted) in one E6 read; one Outcome
     per op, in order. ``ServerRefused`` / ``ServerUnreachable`` propagate (fatal)."""
     outcomes: dict[int, Outcome] = {}
@@ -101,7 +101,7 @@ def _refused(op: ops.Download, error: SyncdError | None) -> Outcome:
 
 
 def _install(
-    ctx: Context,
+    ctx: OpContext,
     group: Sequence[ops.Download],
     targets: list[Path],
     fetched: dict[int, tuple[Path, Entry]],

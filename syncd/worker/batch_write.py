@@ -28,13 +28,13 @@ from syncd.transport.batch_items import (
     WriteState,
 )
 from syncd.worker.observed import dir_base, file_base, stat_of
-from syncd.worker.ops import Context, run_op
+from syncd.worker.ops import OpContext, run_op
 from syncd.worker.outcome import Outcome, Status
 
 log = logging.getLogger("syncd.worker")
 
 
-def run_writes(ctx: Context, group: Sequence[ops.Op]) -> list[Outcome]:
+def run_writes(ctx: OpContext, group: Sequence[ops.Op]) -> list[Outcome]:
     """Apply ``group`` (ops ``Batching.takes_write`` accepted) as E5 batches; one Outcome
     per op, in order. ``ServerRefused`` / ``ServerUnreachable`` propagate (fatal)."""
     outcomes: list[Outcome | None] = [None] * len(group)
@@ -69,7 +69,7 @@ def run_writes(ctx: Context, group: Sequence[ops.Op]) -> list[Outcome]:
     return [o for o in outcomes if o is not None]
 
 
-def _item(ctx: Context, op: ops.Op) -> BatchItem:
+def _item(ctx: OpContext, op: ops.Op) -> BatchItem:
     if isinstance(op, ops.Upload):
         revision = op.remote.revision if op.remote is not None else 0
         return PutFile(op.path, ctx.local_path(op.path, op.local), if_revision=revision)
@@ -86,7 +86,7 @@ def _fill(outcomes: list[Outcome | None], group: Sequence[ops.Op], status: Statu
             outcomes[index] = Outcome(group[index], status, detail=why)
 
 
-def _outcome(ctx: Context, op: ops.Op, result: WriteResult, before: StatSig | None) -> Outcome:
+def _outcome(ctx: OpContext, op: ops.Op, result: WriteResult, before: StatSig | None) -> Outcome:
     if result.state is WriteState.APPLIED:
         return _applied(ctx, op, result, before)
     detail = _detail(op, result.error)
@@ -109,7 +109,7 @@ def _detail(op: ops.Op, error: SyncdError | None) -> str:
     return str(error) if error is not None else f"{op.path}: not applied"
 
 
-def _applied(ctx: Context, op: ops.Op, result: WriteResult, before: StatSig | None) -> Outcome:
+def _applied(ctx: OpContext, op: ops.Op, result: WriteResult, before: StatSig | None) -> Outcome:
     entry = result.entry
     if isinstance(op, ops.DeleteRemote):
         return Outcome(op, Status.DONE, base_drop=[op.path])
@@ -128,7 +128,7 @@ def _applied(ctx: Context, op: ops.Op, result: WriteResult, before: StatSig | No
     return Outcome(op, Status.DONE, bytes=entry.size, base_put=[base])
 
 
-def report_file(ctx: Context, path: str, size: int) -> None:
+def report_file(ctx: OpContext, path: str, size: int) -> None:
     """Tell the progress display about one file of a batch, once it is through."""
     progress = ctx.transfer_progress()
     if progress is None:

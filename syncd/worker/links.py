@@ -38,14 +38,14 @@ from syncd.planner.trees import Kind, LocalNode, RemoteNode
 from syncd.worker.outcome import Outcome, Status
 
 if TYPE_CHECKING:
-    from syncd.worker.ops import Context
+    from syncd.worker.ops import OpContext
 
 log = logging.getLogger("syncd.worker")
 
 _ON_LINKS = (ops.Download, ops.KeepBoth, ops.TrashLocal, ops.MoveLocal)
 
 
-def is_link_op(ctx: Context, op: ops.Op) -> bool:
+def is_link_op(ctx: OpContext, op: ops.Op) -> bool:
     """True when ``op`` would change a local path that is a symbolic link (one lstat)."""
     if not isinstance(op, _ON_LINKS):
         return False
@@ -55,7 +55,7 @@ def is_link_op(ctx: Context, op: ops.Op) -> bool:
     return ctx.local_path(op.path, local).is_symlink()
 
 
-def run(ctx: Context, op: ops.Op) -> Outcome:
+def run(ctx: OpContext, op: ops.Op) -> Outcome:
     """Carry out ``op`` on the link at ``op.path`` under the rules of the module docstring."""
     link = ctx.local_path(op.path, op.local)
     _check(link, op.local, op.path)
@@ -93,7 +93,7 @@ def _check(link: Path, expected: LocalNode | None, rel_path: str) -> None:
         )
 
 
-def _copy_name(ctx: Context, op: ops.Op) -> str:
+def _copy_name(ctx: OpContext, op: ops.Op) -> str:
     if isinstance(op, ops.KeepBoth) and op.conflict_path:
         return op.conflict_path
     policy = ops.Policy(
@@ -103,7 +103,7 @@ def _copy_name(ctx: Context, op: ops.Op) -> str:
     return conflict_name(op.path, policy, Names(policy, ctx.local_tree, ctx.remote_tree))
 
 
-def _keep_link(ctx: Context, op: ops.Download | ops.KeepBoth, link: Path) -> Outcome:
+def _keep_link(ctx: OpContext, op: ops.Download | ops.KeepBoth, link: Path) -> Outcome:
     """The remote version goes to a conflict copy; the link keeps the path (rule 1)."""
     from syncd.worker.ops import upload  # the executors of plain files
 
@@ -158,7 +158,7 @@ def _keep_link(ctx: Context, op: ops.Download | ops.KeepBoth, link: Path) -> Out
     )
 
 
-def _move_link(ctx: Context, op: ops.MoveLocal, link: Path) -> None:
+def _move_link(ctx: OpContext, op: ops.MoveLocal, link: Path) -> None:
     """A link at ``op.dest`` to the same target, then the old link to the trash (rule 3)."""
     dest = ctx.local_path(op.dest)
     try:

@@ -41,7 +41,7 @@ log = logging.getLogger("syncd.worker")
 
 
 @dataclass
-class Context:
+class OpContext:
     """What every executor may use: handed in by the reconciler, never built here."""
 
     client: Client
@@ -87,7 +87,7 @@ def _revision(node: RemoteNode | None) -> int | None:
     return node.revision if node is not None else None
 
 
-def _expected(ctx: Context, node: RemoteNode | None) -> Entry | None:
+def _expected(ctx: OpContext, node: RemoteNode | None) -> Entry | None:
     """On a base-only server, what the plan saw, for the transport to compare with a fresh
     listing before it overwrites, deletes or moves (E4 does this in one request)."""
     if ctx.is_conditional or node is None:
@@ -95,7 +95,9 @@ def _expected(ctx: Context, node: RemoteNode | None) -> Entry | None:
     return Entry(node.path, node.kind, node.size, node.modified_time, node.revision, node.hash)
 
 
-def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode | None) -> Outcome:
+def upload(
+    ctx: OpContext, path: str, local: LocalNode | None, remote: RemoteNode | None
+) -> Outcome:
     """Send the local file; record the hash of the bytes sent with the stat seen before them.
 
     If the file's stat after the upload differs from the one before, the local facts are left
@@ -131,7 +133,7 @@ def upload(ctx: Context, path: str, local: LocalNode | None, remote: RemoteNode 
 
 
 def download(
-    ctx: Context, path: str, remote: RemoteNode | None, local: LocalNode | None
+    ctx: OpContext, path: str, remote: RemoteNode | None, local: LocalNode | None
 ) -> Outcome:
     """Fetch to a temp file, verify, then install over what the plan saw.
 
@@ -193,7 +195,7 @@ def download(
     )
 
 
-def run_op(ctx: Context, op: ops.Op) -> Outcome:
+def run_op(ctx: OpContext, op: ops.Op) -> Outcome:
     """Execute one op; a ``Replan`` or ``ItemError`` becomes an Outcome, not an exception."""
     try:
         outcome = links.run(ctx, op) if links.is_link_op(ctx, op) else _dispatch(ctx, op)
@@ -205,7 +207,7 @@ def run_op(ctx: Context, op: ops.Op) -> Outcome:
     return outcome
 
 
-def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
+def _dispatch(ctx: OpContext, op: ops.Op) -> Outcome:
     match op:
         case ops.Upload():
             return upload(ctx, op.path, op.local, op.remote)
@@ -264,7 +266,7 @@ def _dispatch(ctx: Context, op: ops.Op) -> Outcome:
     raise ItemError(f"unknown op {type(op).__name__}", path=op.path)
 
 
-def _check_remote_subtree(ctx: Context, path: str) -> None:
+def _check_remote_subtree(ctx: OpContext, path: str) -> None:
     """A remote folder is deleted whole, so first make sure it holds only what the plan saw.
 
     DELETE takes a folder with everything in it and no condition covers the subtree, so
@@ -305,7 +307,7 @@ def record_base(op: ops.RecordBase) -> BaseNode:
     return _file_base(op.path, size or 0, hash_, sig, remote)
 
 
-def keep_both(ctx: Context, op: ops.KeepBoth) -> Outcome:
+def keep_both(ctx: OpContext, op: ops.KeepBoth) -> Outcome:
     """Conflict: the local version moves aside and is uploaded; the remote one takes the path.
 
     Each step leaves both versions somewhere: after the rename the local bytes live at the

@@ -46,7 +46,7 @@ class Unit:
 
 @dataclass(frozen=True, slots=True)
 class Batching:
-    """When the worker batches, and how much; a Context without one never batches."""
+    """When the worker batches, and how much; a OpContext without one never batches."""
 
     threshold: int = DEFAULT_THRESHOLD
     max_items: int = 1000

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from syncd.planner import ops
 from syncd.worker.batch_read import run_reads
 from syncd.worker.batch_write import run_writes
-from syncd.worker.ops import Context, run_op
+from syncd.worker.ops import OpContext, run_op
 from syncd.worker.outcome import Outcome, Status
 from syncd.worker.phases import Unit, UnitKind, cut
 
@@ -50,7 +50,7 @@ class Worker:
 
     def __init__(
         self,
-        ctx: Context,
+        ctx: OpContext,
         store: Store,
         journal: Journal | None = None,
         *,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.notify import Notifier, watchdog_interval
+from syncd.notify import SystemdNotifier, watchdog_interval
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def nothing_waiting(sock: socket.socket) -> bool:
 
 
 def test_ready_status_stopping_reloading(systemd: socket.socket) -> None:
-    notifier = Notifier()
+    notifier = SystemdNotifier()
     assert notifier.is_enabled
     notifier.ready()
     assert received(systemd) == "READY=1"
@@ -63,7 +63,7 @@ def test_watchdog_pings_when_systemd_asks(
 ) -> None:
     monkeypatch.setenv("WATCHDOG_USEC", "30000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
-    notifier = Notifier()
+    notifier = SystemdNotifier()
     assert notifier.watchdog_interval() == 15.0
     assert watchdog_interval() == 15.0
     notifier.watchdog()
@@ -71,7 +71,7 @@ def test_watchdog_pings_when_systemd_asks(
 
 
 def test_no_watchdog_pings_unless_asked(systemd: socket.socket) -> None:
-    notifier = Notifier()
+    notifier = SystemdNotifier()
     assert notifier.watchdog_interval() is None
     notifier.watchdog()
     assert nothing_waiting(systemd)
@@ -93,7 +93,7 @@ def test_watchdog_interval_from_environment(
 
 
 def test_status_is_one_line_of_utf8(systemd: socket.socket) -> None:
-    Notifier().status("café ✓\nREADY=1\x07")
+    SystemdNotifier().status("café ✓\nREADY=1\x07")
     assert received(systemd) == "STATUS=café ✓ READY=1"
 
 
@@ -106,7 +106,7 @@ def test_path_socket(monkeypatch: pytest.MonkeyPatch) -> None:
         sock.settimeout(5)
         monkeypatch.setenv("NOTIFY_SOCKET", str(path))
         try:
-            Notifier().ready()
+            SystemdNotifier().ready()
             assert received(sock) == "READY=1"
         finally:
             sock.close()
@@ -116,7 +116,7 @@ def test_without_notify_socket_everything_is_a_no_op(
     systemd: socket.socket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NOTIFY_SOCKET")
-    notifier = Notifier()
+    notifier = SystemdNotifier()
     assert not notifier.is_enabled
     notifier.ready()
     notifier.status("idle")
@@ -127,7 +127,7 @@ def test_without_notify_socket_everything_is_a_no_op(
 
 def test_a_vanished_socket_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", "@syncd-test-nobody-listens-" + uuid.uuid4().hex)
-    notifier = Notifier()
+    notifier = SystemdNotifier()
     notifier.ready()
     notifier.status("idle")
     assert notifier.is_enabled

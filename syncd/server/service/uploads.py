@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row
 
 from syncd.server import entries, storage
 from syncd.server import uploads as sessions
-from syncd.server.blobs import hash_file
+from syncd.server.blobs import blob_digest
 from syncd.server.context import ServerContext
 from syncd.server.service.errors import InvalidParameter, TooLarge
 
@@ -135,7 +135,7 @@ async def commit(
         size = file.stat().st_size
         digest = ctx.upload_hashes.digest(upload_id, size)
         if digest is None:  # not kept (a restart): one pass over the file
-            digest, size = hash_file(file)
+            digest, size = blob_digest(file)
         if size != row.size:
             raise InvalidParameter(f"the upload holds {size} bytes, not {row.size}")
         if row.hash is not None and row.hash != digest:

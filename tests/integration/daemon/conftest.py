@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from syncd.soak.harness import ServerProcess, create_workspace, free_port
-from tests.integration.daemon.daemons import DaemonProcess
+from tests.integration.daemon.daemons import FastDaemon
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +39,15 @@ def account(server: ServerProcess, api_key: str) -> tuple[str, str]:
 @pytest.fixture
 def make_daemon(
     tmp_path: Path, server: ServerProcess, account: tuple[str, str]
-) -> Iterator[Callable[..., DaemonProcess]]:
+) -> Iterator[Callable[..., FastDaemon]]:
     """Build (not start) a daemon on ``tmp_path/NAME``; every one is stopped at the end."""
-    made: list[DaemonProcess] = []
+    made: list[FastDaemon] = []
     key, workspace = account
 
-    def make(name: str, **extra_env: str) -> DaemonProcess:
+    def make(name: str, **extra_env: str) -> FastDaemon:
         folder = tmp_path / name
         folder.mkdir(exist_ok=True)
-        daemon = DaemonProcess(
+        daemon = FastDaemon(
             server=server,
             api_key=key,
             workspace=workspace,

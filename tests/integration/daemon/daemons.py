@@ -1,6 +1,6 @@
 """Drive ``syncd run`` as systemd does: a subprocess per folder, watched through its log.
 
-1. ``DaemonProcess`` is the harness's ``syncd run`` with small timings (debounce, feed
+1. ``FastDaemon`` is the harness's ``syncd run`` with small timings (debounce, feed
    wait, retries) so that the tests stay fast; ``start`` waits for the first remote pass
    and each start begins a fresh ``lines``.
 2. ``eventually`` polls a condition until a deadline: never a fixed sleep as a sync point.
@@ -44,7 +44,7 @@ def eventually(
     raise AssertionError(f"not reached within {timeout}s: {what or check} (last: {last!r})")
 
 
-def start_all(*daemons: DaemonProcess) -> tuple[DaemonProcess, ...]:
+def start_all(*daemons: FastDaemon) -> tuple[FastDaemon, ...]:
     """Start several daemons at once (their start-up overlaps), then wait for each."""
     for daemon in daemons:
         daemon.start(wait_ready=False)
@@ -59,12 +59,12 @@ def write(path: Path, data: bytes | str) -> None:
 
 
 @dataclass
-class DaemonProcess(harness.DaemonProcess):
+class FastDaemon(harness.DaemonProcess):
     """One ``syncd run`` on one folder, with the test timings."""
 
     ENV: ClassVar[dict[str, str]] = FAST_ENV
 
-    def start(self, *args: str, wait_ready: bool = True) -> DaemonProcess:
+    def start(self, *args: str, wait_ready: bool = True) -> FastDaemon:
         self.lines = []
         super().start(*args)
         if wait_ready:

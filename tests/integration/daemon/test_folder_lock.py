@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
+from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.integration.daemon.test_lifecycle import BIG, SLOW_UPLOAD, big_payload, status_of
 from tests.support.clients import remote_tree
 
 
-def run(daemon: DaemonProcess, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(daemon: FastDaemon, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         daemon.command(*args),
         capture_output=True,
@@ -23,7 +23,7 @@ def run(daemon: DaemonProcess, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def lock_holder(daemon: DaemonProcess) -> dict | None:
+def lock_holder(daemon: FastDaemon) -> dict | None:
     """The holder line of the folder's lock file, once one is written."""
     for path in daemon.state_dir.glob("*.lock"):
         text = path.read_text().strip()

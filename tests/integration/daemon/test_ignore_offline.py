@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
+from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import remote_tree
 
 RELOADED = "event=ignore_reloaded"
 
 
-def remote(daemon: DaemonProcess) -> dict[str, str]:
+def remote(daemon: FastDaemon) -> dict[str, str]:
     return remote_tree(daemon.server, daemon.api_key, daemon.workspace)
 
 
-def offline_after_reload(daemon: DaemonProcess, nth: int) -> bool:
+def offline_after_reload(daemon: FastDaemon, nth: int) -> bool:
     """True once a line ``event=state state=offline`` follows the ``nth`` rules reload."""
     lines = list(daemon.lines)
     reloads = [i for i, line in enumerate(lines) if RELOADED in line]

@@ -6,22 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from syncd.state.store import Store
-from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
+from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import remote_tree
 
 
-def put_remote(daemon: DaemonProcess, path: str, data: str) -> None:
+def put_remote(daemon: FastDaemon, path: str, data: str) -> None:
     """Another device writes ``path`` on the server."""
     with daemon.server.client(daemon.api_key) as http:
         answer = http.put(f"/api/v1/workspaces/{daemon.workspace}/files/{path}", content=data)
         answer.raise_for_status()
 
 
-def remote(daemon: DaemonProcess) -> dict[str, str]:
+def remote(daemon: FastDaemon) -> dict[str, str]:
     return remote_tree(daemon.server, daemon.api_key, daemon.workspace)
 
 
-def is_idle(daemon: DaemonProcess) -> bool:
+def is_idle(daemon: FastDaemon) -> bool:
     """Published state idle, nothing dirty: every pass asked for so far has run."""
     (db,) = daemon.state_dir.glob("*.sqlite3")
     with Store.open(db, create=False) as store:

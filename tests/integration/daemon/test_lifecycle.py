@@ -10,7 +10,7 @@ import signal
 import time
 
 from syncd.state.store import Store
-from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
+from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import remote_tree
 
 # A slow, chunked upload: 3 MiB at 1 MiB/s in 256 KiB chunks through an upload session.
@@ -34,25 +34,25 @@ def chunk_puts(server, workspace: str, offset: str | None = None) -> list[str]:
     return [ln for ln in lines if offset is None or f"offset={offset}" in ln]
 
 
-def status_of(daemon: DaemonProcess) -> dict:
+def status_of(daemon: FastDaemon) -> dict:
     proc = daemon.status()
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
-def dirty_paths(daemon: DaemonProcess) -> set[str]:
+def dirty_paths(daemon: FastDaemon) -> set[str]:
     with open_store(daemon) as store:
         return set(store.dirty.rows())
 
 
-def state_of(daemon: DaemonProcess) -> str | None:
+def state_of(daemon: FastDaemon) -> str | None:
     """The daemon's published state, read in-process (cheaper than a ``syncd status``)."""
     with open_store(daemon) as store:
         status = store.daemon_status.read()
     return status.state.value if status else None
 
 
-def open_store(daemon: DaemonProcess) -> Store:
+def open_store(daemon: FastDaemon) -> Store:
     (db_path,) = daemon.state_dir.glob("*.sqlite3")
     return Store.open(db_path, create=False)
 
@@ -129,7 +129,7 @@ def test_second_daemon_on_the_same_folder_is_refused_and_status_shows_the_first(
     make_daemon,
 ):
     (a,) = start_all(make_daemon("a"))
-    twin = DaemonProcess(a.server, a.api_key, a.workspace, a.folder, a.state_dir)
+    twin = FastDaemon(a.server, a.api_key, a.workspace, a.folder, a.state_dir)
     proc = twin.start(wait_ready=False).proc
     assert proc is not None
     assert proc.wait(30) == 2
@@ -163,7 +163,7 @@ def test_offline_at_start_waits_for_the_server_and_stops_at_once(make_daemon, un
     assert time.monotonic() - started < 5.0
 
 
-def retry_attempts(daemon: DaemonProcess) -> int:
+def retry_attempts(daemon: FastDaemon) -> int:
     """The highest attempt number of the transport's retry lines logged so far."""
     found = (re.search(r"\bretry what=.* attempt=(\d+) ", ln) for ln in list(daemon.lines))
     return max((int(m.group(1)) for m in found if m), default=0)
@@ -196,7 +196,7 @@ def test_status_of_an_idle_daemon_shows_nothing_pending_after_it_worked(make_dae
     (a.folder / "empty").mkdir()
     eventually(lambda: (b.folder / "d" / "one.txt").is_file() and (b.folder / "empty").is_dir())
 
-    def quiet(daemon: DaemonProcess) -> dict | None:
+    def quiet(daemon: FastDaemon) -> dict | None:
         info = status_of(daemon)
         return info if info["state"] == "idle" and not info["pending"] else None
 

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from syncd.soak.harness import ServerProcess
-from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all, write
+from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import create_workspace, remote_tree
 
 
-def converged(a: DaemonProcess, b: DaemonProcess) -> bool:
+def converged(a: FastDaemon, b: FastDaemon) -> bool:
     tree = a.tree()
     return bool(tree) and tree == b.tree()
 
@@ -45,7 +45,7 @@ def test_changes_propagate_both_ways(make_daemon):
     assert not (b.folder / "doc.txt.swp~tmp").exists()
 
 
-def propagate(src: DaemonProcess, dst: DaemonProcess) -> None:
+def propagate(src: FastDaemon, dst: FastDaemon) -> None:
     """Create, edit, move, rename a directory and delete in ``src``; watch ``dst`` follow."""
     tag = src.folder.name
 
@@ -71,7 +71,7 @@ def propagate(src: DaemonProcess, dst: DaemonProcess) -> None:
     eventually(lambda: converged(src, dst), what="both folders equal")
 
 
-def uploads_of(daemon: DaemonProcess, name: str) -> list[str]:
+def uploads_of(daemon: FastDaemon, name: str) -> list[str]:
     """The uploads of ``name`` the daemon started: a request of its own or a batch record."""
     return [line for line in list(daemon.lines) if f"op=Upload path={name} reason=" in line]
 
@@ -99,7 +99,7 @@ def test_remote_change_on_a_base_only_server_is_polled(tmp_path):
         key = server.create_account("bob")
         workspace = create_workspace(server, key)
         daemons = [
-            DaemonProcess(server, key, workspace, tmp_path / n, tmp_path / f"s-{n}")
+            FastDaemon(server, key, workspace, tmp_path / n, tmp_path / f"s-{n}")
             for n in ("x", "y")
         ]
         for d in daemons:
@@ -124,7 +124,7 @@ def test_an_idle_daemon_polling_a_base_only_server_stays_idle(tmp_path):
         folder = tmp_path / "z"
         folder.mkdir()
         env = {"SYNCD_POLL_INTERVAL": "0.2", "SYNCD_LOG_LEVEL": "debug"}
-        z = DaemonProcess(server, key, workspace, folder, tmp_path / "s-z", env)
+        z = FastDaemon(server, key, workspace, folder, tmp_path / "s-z", env)
         stack.callback(z.stop)  # also when an assertion fails: no daemon outlives the test
         start_all(z)
         ready = len(z.lines)

@@ -10,10 +10,10 @@ import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.integration.daemon.daemons import DaemonProcess, eventually, start_all
+from tests.integration.daemon.daemons import FastDaemon, eventually, start_all
 
 
-def trash_dir(daemon: DaemonProcess) -> Path:
+def trash_dir(daemon: FastDaemon) -> Path:
     (db,) = daemon.state_dir.glob("*.sqlite3")
     return db.with_name(db.stem + ".trash")
 
@@ -26,7 +26,7 @@ def put_entry(trash: Path, age: timedelta, name: str, size: int) -> Path:
     return entry
 
 
-def sync(daemon: DaemonProcess, *args: str) -> None:
+def sync(daemon: FastDaemon, *args: str) -> None:
     proc = subprocess.run(
         daemon.command("sync", *args), capture_output=True, text=True, env=daemon.env()
     )

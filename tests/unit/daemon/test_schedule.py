@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from syncd.daemon.schedule import PRUNE_INTERVAL, Pass, Schedule
-from syncd.daemon.steps import Outcome
+from syncd.daemon.steps import PassResult
 
 START = 1000.0
 RESCAN = 6 * 3600.0
@@ -31,13 +31,13 @@ def started(*, has_feed: bool = True) -> Schedule:
     """A schedule whose first full pass succeeded and whose feed is known."""
     schedule = fresh()
     assert schedule.take_pass(START) == FULL
-    schedule.pass_ended(Outcome.DONE, START)
+    schedule.pass_ended(PassResult.DONE, START)
     assert schedule.is_feed_due
     schedule.feed_known(has_feed, START)
     return schedule
 
 
-def fail(schedule: Schedule, now: float, outcome: Outcome = Outcome.OFFLINE) -> float:
+def fail(schedule: Schedule, now: float, outcome: PassResult = PassResult.OFFLINE) -> float:
     """Run the pass due at ``now`` into ``outcome``; the delay until its retry."""
     assert schedule.take_pass(now) is not None
     schedule.pass_ended(outcome, now)
@@ -76,7 +76,7 @@ def test_lost_local_events_are_a_full_pass() -> None:
     schedule = started()
     schedule.local_changed(rescan=True)
     assert schedule.take_pass(START + 5) == FULL
-    schedule.pass_ended(Outcome.DONE, START + 6)
+    schedule.pass_ended(PassResult.DONE, START + 6)
     schedule.local_changed()
     assert schedule.take_pass(START + 7) == SCOPED
 
@@ -92,7 +92,7 @@ def test_events_during_a_pass_get_a_pass_of_their_own() -> None:
     schedule.local_changed()
     assert schedule.take_pass(START + 1) == SCOPED
     schedule.remote_changed(START + 2)  # while the pass runs
-    schedule.pass_ended(Outcome.DONE, START + 3)
+    schedule.pass_ended(PassResult.DONE, START + 3)
     assert schedule.take_pass(START + 3) == SCOPED
 
 
@@ -103,7 +103,7 @@ def test_a_full_rescan_runs_every_rescan_interval() -> None:
     schedule = started()
     assert schedule.take_pass(START + RESCAN - 1) is None
     assert schedule.take_pass(START + RESCAN) == FULL
-    schedule.pass_ended(Outcome.DONE, START + RESCAN + 2)
+    schedule.pass_ended(PassResult.DONE, START + RESCAN + 2)
     assert schedule.next_due(START + RESCAN + 2) == START + 2 * RESCAN
 
 
@@ -112,7 +112,7 @@ def test_a_server_without_feed_is_listed_quietly_every_poll_interval() -> None:
     assert schedule.next_due(START) == START + POLL
     assert schedule.take_pass(START + POLL - 0.1) is None
     assert schedule.take_pass(START + POLL) == QUIET_FULL
-    schedule.pass_ended(Outcome.DONE, START + POLL)
+    schedule.pass_ended(PassResult.DONE, START + POLL)
     assert schedule.next_due(START + POLL) == START + 2 * POLL
 
 
@@ -133,12 +133,12 @@ def test_the_feed_is_started_after_the_first_successful_pass_only() -> None:
     fail(schedule, START)
     assert not schedule.is_feed_due
     assert schedule.take_pass(START + 1) == QUIET_FULL
-    schedule.pass_ended(Outcome.DONE, START + 2)
+    schedule.pass_ended(PassResult.DONE, START + 2)
     assert schedule.is_feed_due
     schedule.feed_known(True, START + 2)
     schedule.local_changed()
     assert schedule.take_pass(START + 3) == SCOPED
-    schedule.pass_ended(Outcome.DONE, START + 4)
+    schedule.pass_ended(PassResult.DONE, START + 4)
     assert not schedule.is_feed_due
 
 
@@ -155,10 +155,10 @@ def test_a_reload_sets_the_intervals_of_the_next_timers() -> None:
     schedule = started(has_feed=False)
     schedule.reloaded(rescan_interval=3600.0, poll_interval=5.0)
     assert schedule.take_pass(START + POLL) == QUIET_FULL
-    schedule.pass_ended(Outcome.DONE, START + POLL)
+    schedule.pass_ended(PassResult.DONE, START + POLL)
     assert schedule.next_due(START + POLL) == START + POLL + 5.0
     assert schedule.take_pass(START + RESCAN) is not None
-    schedule.pass_ended(Outcome.DONE, START + RESCAN)
+    schedule.pass_ended(PassResult.DONE, START + RESCAN)
     assert schedule.take_pass(START + RESCAN + 3600.0) == FULL
 
 
@@ -170,13 +170,13 @@ def test_changed_rules_make_the_pass_in_flight_a_full_one() -> None:
     schedule.local_changed()  # a .syncdignore event is a local change: it wakes a pass
     assert schedule.take_pass(START + 1) == SCOPED
     schedule.ignore_changed()  # the pass read new rules: the loop runs it full
-    schedule.pass_ended(Outcome.DONE, START + 2)
+    schedule.pass_ended(PassResult.DONE, START + 2)
     schedule.local_changed()
     assert schedule.take_pass(START + 3) == SCOPED  # the rules of now were synced in full
 
 
-@pytest.mark.parametrize("outcome", [Outcome.OFFLINE, Outcome.ERROR, Outcome.PAUSED])
-def test_changed_rules_owe_a_full_pass_until_one_succeeds(outcome: Outcome) -> None:
+@pytest.mark.parametrize("outcome", [PassResult.OFFLINE, PassResult.ERROR, PassResult.PAUSED])
+def test_changed_rules_owe_a_full_pass_until_one_succeeds(outcome: PassResult) -> None:
     """No event names the paths the new rules let in: only a full pass finds them."""
     schedule = started()
     schedule.local_changed()
@@ -190,8 +190,8 @@ def test_changed_rules_owe_a_full_pass_until_one_succeeds(outcome: Outcome) -> N
 # -- offline, errors, backoff ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("outcome", [Outcome.OFFLINE, Outcome.ERROR])
-def test_failed_passes_are_retried_from_1s_doubling_to_60s(outcome: Outcome) -> None:
+@pytest.mark.parametrize("outcome", [PassResult.OFFLINE, PassResult.ERROR])
+def test_failed_passes_are_retried_from_1s_doubling_to_60s(outcome: PassResult) -> None:
     schedule = started()
     schedule.local_changed()
     now, delays = START + 1, []
@@ -207,7 +207,7 @@ def test_a_success_resets_the_backoff() -> None:
     assert fail(schedule, START + 1) == 1.0
     assert fail(schedule, START + 2) == 2.0
     assert schedule.take_pass(START + 4) == QUIET
-    schedule.pass_ended(Outcome.DONE, START + 4)
+    schedule.pass_ended(PassResult.DONE, START + 4)
     schedule.local_changed()
     assert fail(schedule, START + 5) == 1.0
 
@@ -233,7 +233,7 @@ def test_a_remote_change_ends_the_backoff_at_once() -> None:
 
 def test_a_failed_full_pass_is_retried_as_a_full_one() -> None:
     schedule = fresh()
-    fail(schedule, START, Outcome.ERROR)
+    fail(schedule, START, PassResult.ERROR)
     assert schedule.take_pass(START + 1) == QUIET_FULL
 
 
@@ -266,16 +266,16 @@ def test_failed_items_are_retried_from_5s_doubling_to_300s() -> None:
     now, delays = START + 1, []
     for _ in range(8):
         assert schedule.take_pass(now) is not None
-        schedule.pass_ended(Outcome.DONE, now + 0.5, has_dirty=True)
+        schedule.pass_ended(PassResult.DONE, now + 0.5, has_dirty=True)
         delays.append(schedule.next_due(now) - now)
         now += delays[-1]
     assert delays == [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
     assert schedule.take_pass(now) == QUIET
-    schedule.pass_ended(Outcome.DONE, now, has_dirty=False)  # all synced: reset
+    schedule.pass_ended(PassResult.DONE, now, has_dirty=False)  # all synced: reset
     assert schedule.take_pass(now + 300) is None
     schedule.local_changed()
     assert schedule.take_pass(now + 301) == SCOPED
-    schedule.pass_ended(Outcome.DONE, now + 301, has_dirty=True)
+    schedule.pass_ended(PassResult.DONE, now + 301, has_dirty=True)
     assert schedule.next_due(now + 301) == now + 306
 
 
@@ -286,7 +286,7 @@ def test_a_paused_pass_is_not_retried_by_itself() -> None:
     schedule = started()
     schedule.local_changed()
     assert schedule.take_pass(START + 1) == SCOPED
-    schedule.pass_ended(Outcome.PAUSED, START + 1)
+    schedule.pass_ended(PassResult.PAUSED, START + 1)
     assert schedule.take_pass(START + 1000) is None
     assert schedule.next_due(START + 1000) == START + RESCAN
 
@@ -295,7 +295,7 @@ def test_a_paused_pass_is_checked_again_on_the_next_event() -> None:
     schedule = started()
     schedule.local_changed()
     schedule.take_pass(START + 1)
-    schedule.pass_ended(Outcome.PAUSED, START + 1)
+    schedule.pass_ended(PassResult.PAUSED, START + 1)
     schedule.remote_changed(START + 50)
     assert schedule.take_pass(START + 50) == SCOPED
 
@@ -304,10 +304,10 @@ def test_a_paused_full_pass_stays_full_and_keeps_the_backoff() -> None:
     schedule = fresh()
     assert fail(schedule, START) == 1.0
     assert schedule.take_pass(START + 1) == QUIET_FULL
-    schedule.pass_ended(Outcome.PAUSED, START + 1)
+    schedule.pass_ended(PassResult.PAUSED, START + 1)
     schedule.local_changed()
     assert schedule.take_pass(START + 9) == FULL
-    schedule.pass_ended(Outcome.OFFLINE, START + 9)
+    schedule.pass_ended(PassResult.OFFLINE, START + 9)
     assert schedule.next_due(START + 9) == START + 11  # 2 s: the backoff went on
 
 

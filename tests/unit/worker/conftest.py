@@ -11,7 +11,7 @@ import pytest
 from syncd.local.trash import Trash
 from syncd.planner.ops import Plan
 from syncd.state import Journal, Store
-from syncd.worker.ops import Context
+from syncd.worker.ops import OpContext
 from syncd.worker.outcome import Outcome
 from syncd.worker.phases import Batching
 from syncd.worker.queue import Worker
@@ -29,7 +29,7 @@ class Rig:
     base_writes: list[tuple[int, list[str]]]  # (the transaction's number, paths put)
 
     def run(self, plan: Plan, *, batching: bool = True, transfers: int = 4) -> list[Outcome]:
-        ctx = Context(
+        ctx = OpContext(
             client=self.client,
             workspace_id="w",
             root=self.root,

@@ -181,7 +181,7 @@ class FakeFiles:
 
 
 class FakeClient:
-    """What ``Context.client`` needs: capabilities, files and batch."""
+    """What ``OpContext.client`` needs: capabilities, files and batch."""
 
     def __init__(self, server: Server, *, batch: bool = True) -> None:
         limits = BatchLimits(1000, 64 << 20) if batch else None
