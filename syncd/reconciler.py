@@ -29,150 +29,34 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from syncd.config import DeleteLimit
+from syncd.engine_parts import BaseStore, Executor, LocalSource, RemoteSource, RemoteView
 from syncd.errors import REFUSALS, ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
 from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
-from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
+from syncd.planner.trees import LocalNode, RemoteNode
+from syncd.report import Report
 from syncd.worker.outcome import Outcome, Status
 
 if TYPE_CHECKING:
     from syncd.local.downloads import Downloads
     from syncd.local.ignore import Ignore
-    from syncd.local.scan import ScanResult
     from syncd.local.trash import Trash
     from syncd.state.journal import Journal
-    from syncd.state.meta import Meta
-    from syncd.state.records import Conflicts, ItemErrors
 
 log = logging.getLogger("syncd.reconciler")
 
 MAX_ROUNDS = 4
 MAX_NEED_ROUNDS = 3
 DELETES = (ops.TrashLocal, ops.DeleteRemote)  # the ops the mass-delete guard counts
-
-
-@dataclass
-class RemoteView:
-    """The remote side for one round: the tree (under the scope), the paths the server
-    contradicted itself about, its bad entries, and what the change feed brought."""
-
-    tree: dict[str, RemoteNode]
-    unknown: set[str] = field(default_factory=set)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    changed: set[str] = field(default_factory=set)
-    was_reset: bool = False
-
-
-class LocalSource(Protocol):
-    """The folder as it is now. ``scan`` and ``hash`` only read; ``tidy`` keeps what a
-    scan learned (new hashes) and removes our stale temp files, and a dry run never calls
-    it."""
-
-    ignore: Ignore
-
-    def scan(self, scope: set[str] | None) -> ScanResult: ...
-
-    def hash(self, node: LocalNode) -> str: ...
-
-    def tidy(self, scanned: ScanResult) -> None: ...
-
-
-class RemoteSource(Protocol):
-    """The server's side: its tree under a scope, how many files it holds in all (the
-    guards judge a scoped sync's deletes against the whole side) and the hash of the
-    bytes at a path, hashed as they stream and never stored (``PreconditionFailed`` when
-    the body does not have the listed size)."""
-
-    def tree(self, scope: set[str] | None) -> RemoteView: ...
-
-    def files(self) -> int: ...
-
-    def content_hash(self, path: str, size: int | None) -> str: ...
-
-
-class BaseStore(Protocol):
-    """What the engine reads of the state (the base, the folder's marker, the merge
-    flag) and the records it keeps after a sync; ``syncd.state.store.Store`` is one."""
-
-    is_copy: bool
-    meta: Meta
-    conflicts: Conflicts
-    item_errors: ItemErrors
-
-    def base(self, prefixes: Iterable[str] | None = None) -> dict[str, BaseNode]: ...
-
-    def has_base(self) -> bool: ...
-
-    def base_files(self) -> int: ...
-
-
-class Executor(Protocol):
-    """Runs a plan's ops and returns one ``Outcome`` per op; the trees are those the plan
-    was made from (an op checks the facts it saw against them), ``links`` the followed
-    symbolic links among the local paths. ``transfers`` is how many
-    run at once, also for the hashing of remote bytes a ``Need`` asks for."""
-
-    transfers: int
-
-    def run(
-        self,
-        plan: ops.Plan,
-        local: Mapping[str, LocalNode],
-        remote: Mapping[str, RemoteNode],
-        *,
-        links: frozenset[str] = frozenset(),
-    ) -> list[Outcome]: ...
-
-
-@dataclass
-class Report:
-    """What one sync did; the CLI prints it and computes the exit code from it."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    planned: list[ops.Op] = field(default_factory=list)
-    refusals: list[ops.Refusal] = field(default_factory=list)
-    was_reset: bool = False
-    rounds: int = 0
-    remote_changed: set[str] = field(default_factory=set)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # by policy, not failed
-
-    def count(self, *kinds: type[ops.Op]) -> int:
-        return sum(1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds))
-
-    @property
-    def failed(self) -> list[tuple[str, str]]:
-        failed = [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
-        replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
-        done = {o.path for o in self.outcomes if o.status is Status.DONE}
-        for path in sorted(replans.keys() - done):
-            last = replans[path].removeprefix(f"{path}: ")  # why the last round re-planned
-            failed.append((path, "kept changing during the sync" + (f" ({last})" if last else "")))
-        return list(dict.fromkeys(failed + self.problems))
-
-    def totals(self) -> dict[str, int]:
-        """The counts of the summary line, also stored as the last sync's result."""
-        return {
-            "uploaded": self.count(ops.Upload),
-            "downloaded": self.count(ops.Download),
-            "moved": self.count(ops.MoveLocal, ops.MoveRemote),
-            "deleted": self.count(ops.TrashLocal, ops.DeleteRemote),
-            "conflicts": len(self.conflicts),
-            "failed": len(self.failed),
-        }
-
-    @property
-    def conflicts(self) -> list[str]:
-        return [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]
 
 
 class Engine:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from syncd.config import Settings
 from syncd.daemon.lock import folder_lock
+from syncd.engine_parts import RemoteView
 from syncd.errors import ItemError, UsageError, WorkspaceNotFound
 from syncd.local.downloads import Downloads
 from syncd.local.fsprobe import FsTraits, probe, probe_read_only
@@ -32,13 +33,14 @@ from syncd.local.write import remove_temp_files
 from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.trees import LocalNode, RemoteNode
-from syncd.reconciler import Engine, RemoteView
+from syncd.reconciler import Engine
 from syncd.remote.feed import follow_feed
 from syncd.remote.listing import list_remote
 from syncd.state.journal import Journal
 from syncd.state.paths import state_db_path
 from syncd.state.store import Store
 from syncd.transport.client import Client
+from syncd.transport.progress import SyncDisplay
 from syncd.worker.ops import OpContext
 from syncd.worker.outcome import Outcome
 from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
@@ -133,7 +135,7 @@ class WorkerExecutor:
         *,
         journal: Journal | None = None,
         downloads: Downloads | None = None,
-        progress: object | None = None,
+        progress: SyncDisplay | None = None,
         transfers: int = 4,
         batch_threshold: int = DEFAULT_THRESHOLD,
         on_outcome: Callable[[Outcome], None] | None = None,
@@ -180,8 +182,7 @@ class WorkerExecutor:
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
         """A plan that only adopts the server's echoes of our writes is no work to show."""
-        set_totals = getattr(self.progress, "set_totals", None)
-        if set_totals is None or all(_is_echo(op) for op in plan_ops):
+        if self.progress is None or all(_is_echo(op) for op in plan_ops):
             return
         files = nbytes = 0
         for op in plan_ops:
@@ -189,7 +190,7 @@ class WorkerExecutor:
                 files, nbytes = files + 1, nbytes + (op.local.size or 0)
             elif isinstance(op, ops.Download | ops.KeepBoth) and op.remote is not None:
                 files, nbytes = files + 1, nbytes + (op.remote.size or 0)
-        set_totals(files, nbytes)
+        self.progress.set_totals(files, nbytes)
 
 
 def _is_echo(op: ops.Op) -> bool:
@@ -284,7 +285,7 @@ def check_state_dir(state_dir: Path) -> None:
 
 @contextmanager
 def open_session(
-    settings: Settings, *, progress: object | None = None, command: str = "syncd"
+    settings: Settings, *, progress: SyncDisplay | None = None, command: str = "syncd"
 ) -> Iterator[Session]:
     """The parts for one sync, with the folder's lock held for ``command`` before the
     state database is opened (a dry run only checks the lock: ``daemon.lock``)."""

@@ -11,7 +11,8 @@ from syncd.cli.options import common_options, flags_of, local_options, safety_op
 from syncd.cli.progress import TransferDisplay
 from syncd.config import load_settings
 from syncd.planner import ops
-from syncd.reconciler import Report, safety_stop
+from syncd.reconciler import safety_stop
+from syncd.report import Report
 from syncd.session import open_session
 
 

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from syncd.paths import ancestors
-from syncd.reconciler import Report
+from syncd.report import Report
 
 if TYPE_CHECKING:
     from syncd.session import Session

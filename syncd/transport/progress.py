@@ -52,6 +52,12 @@ class PathSink(Protocol):
     def finish(self, path: str) -> None: ...
 
 
+class SyncDisplay(PathSink, Protocol):
+    """A ``PathSink`` that is also told, before a plan runs, how much it will move."""
+
+    def set_totals(self, files: int, nbytes: int) -> None: ...
+
+
 class PerTransfer:
     """A ``Progress`` for one transfer that reports to a shared ``PathSink`` by path.
 

@@ -26,7 +26,7 @@ from syncd.local.trash import Trash, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
-from syncd.transport.progress import PerTransfer
+from syncd.transport.progress import PathSink, PerTransfer
 from syncd.worker import links
 from syncd.worker.observed import dir_base as _dir_base
 from syncd.worker.observed import file_base as _file_base
@@ -48,7 +48,7 @@ class OpContext:
     workspace_id: str
     root: Path
     trash: Trash
-    progress: object | None = None
+    progress: PathSink | None = None
     is_conditional: bool = True
     local_tree: Mapping[str, LocalNode] = field(default_factory=dict)
     remote_tree: Mapping[str, RemoteNode] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from syncd.engine_parts import RemoteView
 from syncd.errors import SafetyStop
 from syncd.local.ignore import Ignore
 from syncd.local.scan import ScanResult
@@ -20,7 +21,7 @@ from syncd.local.trash import Trash
 from syncd.paths import is_within_any as under
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
-from syncd.reconciler import Engine, RemoteView
+from syncd.reconciler import Engine
 from syncd.worker.ops import record_base
 from syncd.worker.outcome import Outcome, Status
 

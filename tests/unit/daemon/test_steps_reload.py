@@ -9,7 +9,7 @@ from syncd.config import DeleteLimit, Settings
 from syncd.daemon import reload
 from syncd.daemon.steps import Backoff, is_covered, run_full, run_scoped
 from syncd.local.trash import Trash
-from syncd.reconciler import Report
+from syncd.report import Report
 from syncd.watcher import Coalescer
 
 

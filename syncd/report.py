@@ -1,0 +1,50 @@
+"""What one sync did, as the CLI prints it and the state keeps its totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from syncd.planner import ops
+from syncd.worker.outcome import Outcome, Status
+
+
+@dataclass
+class Report:
+    """What one sync did; the CLI prints it and computes the exit code from it."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    planned: list[ops.Op] = field(default_factory=list)
+    refusals: list[ops.Refusal] = field(default_factory=list)
+    was_reset: bool = False
+    rounds: int = 0
+    remote_changed: set[str] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # by policy, not failed
+
+    def count(self, *kinds: type[ops.Op]) -> int:
+        return sum(1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds))
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        failed = [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
+        replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
+        done = {o.path for o in self.outcomes if o.status is Status.DONE}
+        for path in sorted(replans.keys() - done):
+            last = replans[path].removeprefix(f"{path}: ")  # why the last round re-planned
+            failed.append((path, "kept changing during the sync" + (f" ({last})" if last else "")))
+        return list(dict.fromkeys(failed + self.problems))
+
+    def totals(self) -> dict[str, int]:
+        """The counts of the summary line, also stored as the last sync's result."""
+        return {
+            "uploaded": self.count(ops.Upload),
+            "downloaded": self.count(ops.Download),
+            "moved": self.count(ops.MoveLocal, ops.MoveRemote),
+            "deleted": self.count(ops.TrashLocal, ops.DeleteRemote),
+            "conflicts": len(self.conflicts),
+            "failed": len(self.failed),
+        }
+
+    @property
+    def conflicts(self) -> list[str]:
+        return [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]
