@@ -18,7 +18,7 @@ from syncd.planner.trees import BaseNode, LocalNode, RemoteNode
 
 
 class Reason(StrEnum):
-    """The row of the decision table (NOTES.md) or the special case that chose an op."""
+    """The row of the decision table (docs/design.md) or the special case that chose an op."""
 
     LOCAL_NEW = "LOCAL_NEW"
     LOCAL_CHANGED = "LOCAL_CHANGED"

@@ -1,4 +1,4 @@
-"""The decision table of NOTES.md: (local vs base, remote vs base) -> one op for one path.
+"""The decision table of docs/design.md: (local vs base, remote vs base) -> one op for one path.
 
 1. ``TABLE`` is the table, row for row; ``MERGE`` is its first-sync / after-reset form
    (nothing is deleted, the base only says what is unchanged).

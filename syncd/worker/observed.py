@@ -1,7 +1,7 @@
 """Base rows built from what an op observed: the stat after it, the entry the server left.
 
 1. The base is never taken from the plan: a file's local facts come from a stat around
-   the effect, its remote facts from the server's answer (NOTES.md, rclone bisync's lesson).
+   the effect, its remote facts from the server's answer (docs/design.md, rclone bisync's lesson).
 2. A folder's row keeps its inode, which lets a later rename be seen as one move.
 """
 

@@ -1,4 +1,4 @@
-"""One row per line of the decision table (NOTES.md), plus merge and missing facts."""
+"""One row per line of the decision table (docs/design.md), plus merge and missing facts."""
 
 from __future__ import annotations
 
