@@ -85,24 +85,9 @@ class Journal:
         self._lock = threading.Lock()
         store.on_close(self.flush)
 
-    def plan(self, ops: Iterable[Op]) -> list[int]:
-        """Record ops as ``planned`` (nothing done yet), one commit; their ids."""
-        return self._insert(ops, JournalStatus.PLANNED)
-
-    def begin(self, op: Op) -> int:
-        """Record one op as ``started``; durable before it returns."""
-        return self.begin_many([op])[0]
-
     def begin_many(self, ops: Iterable[Op]) -> list[int]:
         """Record ops as ``started`` in one commit: the batch costs one fsync."""
         return self._insert(ops, JournalStatus.STARTED)
-
-    def start(self, ids: Iterable[int]) -> None:
-        """Move planned entries to ``started``, one commit, before acting on them."""
-        when = now_iso()
-        rows = [{"id": i, "status": JournalStatus.STARTED.value, "started_time": when} for i in ids]
-        with self._store.transaction():
-            self._store.journal_rows.update(self._take() + rows)
 
     def done(self, entry_id: int) -> None:
         """The effect happened and was observed (buffered, see the module docstring)."""
@@ -131,11 +116,6 @@ class Journal:
         """Ops started and never finished: interrupted by a crash, oldest first."""
         self.flush()
         return self._entries([JournalStatus.STARTED])
-
-    def planned(self) -> list[JournalEntry]:
-        """Ops planned and not yet started (a crash before the worker got to them)."""
-        self.flush()
-        return self._entries([JournalStatus.PLANNED])
 
     def settle(self, ids: Iterable[int], reason: str = "interrupted; re-planned") -> None:
         """Close interrupted entries once the reconciler has looked at their paths."""

@@ -79,25 +79,16 @@ def test_begin_done_failed_and_pending(store: Store) -> None:
     assert failed[0]["error"] == "disk full" and failed[0]["finished_time"]
 
 
-def test_planned_then_started(store: Store) -> None:
-    journal = Journal(store)
-    ids = journal.plan(EVERY_OP[3:6])
-    assert [e.id for e in journal.planned()] == ids and journal.pending() == []
-    journal.start(ids[:2])
-    assert [e.id for e in journal.pending()] == ids[:2]
-    assert [e.id for e in journal.planned()] == ids[2:]
-
-
 def test_completions_are_buffered_until_the_next_commit(db_path: Path) -> None:
     store = Store.open(db_path)
     journal = Journal(store)
-    started = journal.begin(EVERY_OP[0])
+    started = journal.begin_many([EVERY_OP[0]])[0]
     journal.done(started)
     # A second, independent reader (the next process) does not see the buffered
     # completion yet: after a crash here the op would show as interrupted, which is safe.
     with Store.open(db_path) as other:
         assert [e.id for e in Journal(other).pending()] == [started]
-    journal.begin(EVERY_OP[1])  # the next intent commit carries the completion along
+    journal.begin_many([EVERY_OP[1]])  # the next intent commit carries the completion along
     with Store.open(db_path) as other:
         assert started not in [e.id for e in Journal(other).pending()]
     store.close()
@@ -105,7 +96,7 @@ def test_completions_are_buffered_until_the_next_commit(db_path: Path) -> None:
 
 def test_completion_inside_a_transaction_commits_with_it(db_path: Path, store: Store) -> None:
     journal = Journal(store)
-    started = journal.begin(EVERY_OP[0])
+    started = journal.begin_many([EVERY_OP[0]])[0]
     with store.transaction():
         store.meta.set_cursor(3)
         journal.done(started)
@@ -116,7 +107,7 @@ def test_completion_inside_a_transaction_commits_with_it(db_path: Path, store: S
 
 def test_pending_after_close_without_done(db_path: Path) -> None:
     with Store.open(db_path) as store:
-        started = Journal(store).begin(EVERY_OP[9])
+        started = Journal(store).begin_many([EVERY_OP[9]])[0]
     with Store.open(db_path) as store:
         journal = Journal(store)
         pending = journal.pending()
@@ -144,7 +135,7 @@ def test_pending_after_kill_9(db_path: Path) -> None:
         ])
         journal.done(ids[0])
         journal.flush()
-        journal.begin(TrashLocal("y", Reason.REMOTE_DELETED))
+        journal.begin_many([TrashLocal("y", Reason.REMOTE_DELETED)])
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
@@ -188,7 +179,7 @@ def test_many_small_ops_batch_into_few_commits(store: Store) -> None:
 def test_closing_the_store_writes_buffered_completions(db_path: Path) -> None:
     with Store.open(db_path) as store:
         journal = Journal(store)
-        started = journal.begin(EVERY_OP[0])
+        started = journal.begin_many([EVERY_OP[0]])[0]
         journal.done(started)
     with Store.open(db_path) as store:
         assert Journal(store).pending() == []
