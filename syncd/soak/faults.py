@@ -14,11 +14,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from syncd.protocol.errors import STATUS, WireCode
+
 ACTIONS = ("reset_request", "reset_response", "truncate", "status", "stall", "hook")
-ERROR_CODES = {400: "invalid_parameter", 401: "unauthorized", 404: "not_found"}
-ERROR_CODES |= {405: "invalid_parameter", 409: "conflict", 410: "revision_obsoleted"}
-ERROR_CODES |= {412: "precondition_failed", 413: "too_large", 429: "rate_limited"}
-ERROR_CODES |= {503: "unavailable"}  # any other 5xx is "internal"
+# The code each injected status carries: the protocol's own (409 as "conflict"), 405 as a
+# bad parameter, any other 5xx "internal".
+ERROR_CODES: dict[int, WireCode] = {
+    status: code for code, status in STATUS.items() if code is not WireCode.OFFSET_MISMATCH
+} | {405: WireCode.INVALID_PARAMETER}
 
 
 @dataclass
@@ -71,7 +74,8 @@ class LogEntry:
 
 def error_body(status: int) -> bytes:
     """The PROTOCOL.md error body for an injected status."""
-    code = ERROR_CODES.get(status, "internal" if status >= 500 else "invalid_parameter")
+    fallback = WireCode.INTERNAL if status >= 500 else WireCode.INVALID_PARAMETER
+    code = ERROR_CODES.get(status, fallback)
     return json.dumps({"error": code, "message": f"injected fault: HTTP {status}"}).encode()
 
 

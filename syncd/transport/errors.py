@@ -39,6 +39,7 @@ from syncd.errors import (
     Unauthorized,
     WorkspaceNotFound,
 )
+from syncd.protocol.errors import WireCode
 from syncd.transport.secret import redact
 
 __all__ = ["error_for_exception", "error_for_response", "parse_answer", "parse_json", "redact"]
@@ -118,7 +119,7 @@ def error_for_status(
             exc = WorkspaceNotFound(text, hint="check the workspace id and the account")
         else:
             exc = NotFound(text)
-    elif status == 409 and code == "offset_mismatch":
+    elif status == 409 and code == WireCode.OFFSET_MISMATCH:
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             exc = ProtocolViolation(f"{text} (no valid 'offset' in the answer)")
         else:

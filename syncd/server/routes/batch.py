@@ -22,11 +22,9 @@ from syncd.protocol import routes
 from syncd.protocol.batch import parse_read_request
 from syncd.protocol.errors import WireCode
 from syncd.protocol.records import MAX_LINE, MEDIA_TYPE, Limits, parse_line
-from syncd.server import storage
-from syncd.server.context import ServerContext
 from syncd.server.http import json_response
 from syncd.server.routes.common import Routes, context, entry_json
-from syncd.server.service import batch, batch_read
+from syncd.server.service import batch, batch_read, workspaces
 from syncd.server.service.errors import InvalidParameter, TooLarge, shared_rules
 
 router = Routes("extensions")
@@ -37,14 +35,6 @@ def _require_records(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != MEDIA_TYPE:
         raise InvalidParameter(f"the body must be {MEDIA_TYPE}")
-
-
-async def _check_workspace(ctx: ServerContext, account_id: str, workspace_id: str) -> None:
-    def work() -> None:
-        with ctx.db.read() as conn:
-            storage.get_workspace(conn, account_id, workspace_id)
-
-    await ctx.run(work)
 
 
 def _result_json(result: batch.Result) -> dict[str, object]:
@@ -63,7 +53,7 @@ async def batch_write(request: Request, workspace_id: str) -> Response:
     ctx = context(request)
     account_id = await ctx.authenticate(request)
     _require_records(request)
-    await _check_workspace(ctx, account_id, workspace_id)  # a 404 needs no body
+    await workspaces.require(ctx, account_id, workspace_id)  # a 404 needs no body
     settings = ctx.settings
     limits = Limits(
         max_records=settings.batch_max_items,

@@ -43,6 +43,16 @@ async def get(ctx: ServerContext, account_id: str, workspace_id: str) -> Json:
     return await ctx.run(work)
 
 
+async def require(ctx: ServerContext, account_id: str, workspace_id: str) -> None:
+    """Raise the workspace's 404 before a request body is read (a batch needs none)."""
+
+    def work() -> None:
+        with ctx.db.read() as conn:
+            storage.get_workspace(conn, account_id, workspace_id)
+
+    await ctx.run(work)
+
+
 async def rename(ctx: ServerContext, account_id: str, workspace_id: str, name: object) -> Json:
     def work() -> Json:
         with ctx.db.write() as conn:
