@@ -12,7 +12,8 @@
 6. A file its writer closed (inotify IN_CLOSE_WRITE) is ready ``CLOSE_GRACE`` seconds
    after the close instead of ``debounce``: its bytes are complete, and the grace only
    lets an editor's rename of the closed temp file reach us first (rule 3). Any later
-   event for it (a new write) puts it back on the debounce. During a burst (more than
+   event for it (a new write) puts it back on the debounce, and so does a pending moved
+   or deleted directory above it (rule 4 keeps it with that directory). During a burst (more than
    ``BURST_PATHS`` new paths within one debounce window: a copy, a checkout, an unpack)
    closed files wait the debounce like the rest, so the burst is one pass, not hundreds.
    The daemon's stable-hash check still guards a file reopened for writing.
@@ -95,13 +96,15 @@ class Coalescer:
                 entry.is_dir = entry.is_dir or is_dir
             while self._arrivals and self._arrivals[0] < now - self.debounce:
                 self._arrivals.popleft()
-            # A file below a pending directory leaves with that directory (rule 4), never
-            # ahead of it: a moved folder's children are not synced before the move.
+            # A file below a pending moved or deleted directory leaves with it (rule 4),
+            # never ahead of it: a moved folder's children are not synced before the move.
+            # A new directory holds nothing back: its files are new whichever goes first.
             entry.is_closed = (
                 closed
                 and not is_dir
                 and not any(
-                    (e := self._entries.get(a)) is not None and e.is_dir for a in ancestors(path)
+                    (e := self._entries.get(a)) is not None and e.is_dir and not e.is_born
+                    for a in ancestors(path)
                 )
             )
             if was_idle or entry.is_closed:
