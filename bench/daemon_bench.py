@@ -3,15 +3,18 @@
 Prints, for ``syncd run`` on this machine:
 
 1. change-propagation latency client A -> server -> client B (p50, p99) over N small
-   changes, measured from the write in A's folder to the new bytes in B's folder;
+   changes, measured from the write in A's folder to the new bytes in B's folder: first
+   with the daemons' default settings (the headline), then with a 0.05 s debounce;
 2. the CPU time (user + system) an idle daemon uses over S seconds;
 3. the RSS of a daemon once it indexed (scanned, uploaded, recorded) F files, and the
    time and RSS of a restart over that indexed tree (the steady state after a reboot);
 4. next to it, Syncthing's propagation latency between two local instances when Debian's
-   ``syncthing`` is installed (``apt-get install syncthing``); skipped with a note otherwise.
+   ``syncthing`` is installed (``apt-get install syncthing``), with its default 10 s
+   watcher delay (at most 10 changes) and with 1 s; skipped with a note otherwise.
 
     python bench/daemon_bench.py                       # 200 changes, 60 s idle, 100,000 files
     python bench/daemon_bench.py --changes 50 --idle 10 --files 5000 --no-syncthing
+    python bench/daemon_bench.py --changes 50 --latency-only   # latency lines only
 """
 
 from __future__ import annotations
