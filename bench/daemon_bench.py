@@ -3,15 +3,18 @@
 Prints, for ``syncd run`` on this machine:
 
 1. change-propagation latency client A -> server -> client B (p50, p99) over N small
-   changes, measured from the write in A's folder to the new bytes in B's folder;
+   changes, measured from the write in A's folder to the new bytes in B's folder: first
+   with the daemons' default settings (the headline), then with a 0.05 s debounce;
 2. the CPU time (user + system) an idle daemon uses over S seconds;
 3. the RSS of a daemon once it indexed (scanned, uploaded, recorded) F files, and the
    time and RSS of a restart over that indexed tree (the steady state after a reboot);
 4. next to it, Syncthing's propagation latency between two local instances when Debian's
-   ``syncthing`` is installed (``apt-get install syncthing``); skipped with a note otherwise.
+   ``syncthing`` is installed (``apt-get install syncthing``), with its default 10 s
+   watcher delay (at most 10 changes) and with 1 s; skipped with a note otherwise.
 
     python bench/daemon_bench.py                       # 200 changes, 60 s idle, 100,000 files
     python bench/daemon_bench.py --changes 50 --idle 10 --files 5000 --no-syncthing
+    python bench/daemon_bench.py --changes 50 --latency-only   # latency lines only
 """
 
 from __future__ import annotations
@@ -49,13 +52,9 @@ RESOLUTION = 0.002  # the poll interval of a latency measurement
 
 @dataclass
 class BenchDaemon(DaemonProcess):
-    """``syncd run`` with a short debounce; its stderr is drained so it never blocks."""
+    """``syncd run`` with its default settings; its stderr is drained so it never blocks."""
 
-    ENV: ClassVar[dict[str, str]] = {
-        "SYNCD_DEBOUNCE": "0.05",
-        "SYNCD_LOG_LEVEL": "info",
-        "PYTHONUNBUFFERED": "1",
-    }
+    ENV: ClassVar[dict[str, str]] = {"SYNCD_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"}
 
     def start(self, *args: str) -> BenchDaemon:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -79,6 +78,30 @@ class BenchDaemon(DaemonProcess):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+
+@dataclass
+class TunedDaemon(BenchDaemon):
+    """``syncd run`` with a short debounce: the second, tuned latency line."""
+
+    ENV: ClassVar[dict[str, str]] = {**BenchDaemon.ENV, "SYNCD_DEBOUNCE": "0.05"}
+
+
+def pair_latencies(
+    kind: type[BenchDaemon], server: ServerProcess, key: str, work: Path, changes: int
+) -> tuple[list[float], BenchDaemon, BenchDaemon]:
+    """Two daemons of ``kind`` on a new workspace; the latencies of ``changes`` writes."""
+    workspace = create_workspace(server, key, name=f"lat-{kind.__name__.lower()}")
+    a = kind(server, key, workspace, work / "a", work / "state-a").start()
+    b = kind(server, key, workspace, work / "b", work / "state-b").start()
+    try:
+        a.wait_ready()
+        b.wait_ready()
+        return measure_latency(a.folder, b.folder, changes), a, b
+    except BaseException:
+        a.stop(timeout=30)
+        b.stop(timeout=30)
+        raise
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -117,69 +140,88 @@ def make_tree(folder: Path, count: int) -> None:
         (sub / f"f{i:06d}.txt").write_bytes(b"x%d\n" % i)
 
 
+def index_rows(
+    server: ServerProcess, key: str, work: Path, files: int, rows: list[tuple[str, str]]
+) -> None:
+    """RSS and time of a first sync over ``files`` files, and of a restart over them."""
+    big_ws = create_workspace(server, key, name="big")
+    make_tree(work / "big", files)
+    started = time.monotonic()
+    c = BenchDaemon(server, key, big_ws, work / "big", work / "state-big").start()
+    try:
+        c.wait_ready()
+        took = time.monotonic() - started
+        rows.append((f"RSS after indexing {files} files", f"{c.rss_mib():.0f} MiB"))
+        rate = files / took if took else 0.0
+        rows.append((f"first sync of {files} files", f"{took:.1f} s ({rate:.0f}/s)"))
+    finally:
+        c.stop(timeout=30)
+    # The steady state after a reboot: the same tree, already indexed.
+    started = time.monotonic()
+    c = BenchDaemon(server, key, big_ws, work / "big", work / "state-big").start()
+    try:
+        c.wait_ready()
+        took = time.monotonic() - started
+        rows.append((f"restart over {files} indexed files", f"{took:.1f} s"))
+        rows.append(("RSS after that restart", f"{c.rss_mib():.0f} MiB"))
+    finally:
+        c.stop(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--idle", type=float, default=60.0, help="idle seconds to measure")
     parser.add_argument("--files", type=int, default=100_000, help="files to index for RSS")
     parser.add_argument("--no-syncthing", action="store_true")
+    parser.add_argument(
+        "--latency-only", action="store_true", help="skip the idle CPU and the RSS figures"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="syncd-daemon-bench-"))
     rows: list[tuple[str, str]] = []
     try:
         with ServerProcess(work / "server") as server:
             key = server.create_account("bench")
-            workspace = create_workspace(server, key)
-            a = BenchDaemon(server, key, workspace, work / "a", work / "state-a").start()
-            b = BenchDaemon(server, key, workspace, work / "b", work / "state-b").start()
+            tuned, ta, tb = pair_latencies(TunedDaemon, server, key, work / "tuned", args.changes)
+            ta.stop(timeout=30)
+            tb.stop(timeout=30)
+            lat, a, b = pair_latencies(BenchDaemon, server, key, work / "default", args.changes)
             try:
-                a.wait_ready()
-                b.wait_ready()
-                lat = measure_latency(a.folder, b.folder, args.changes)
-                rows.append((f"syncd latency A->B p50 ({len(lat)} changes)", _ms(lat, 0.5)))
-                rows.append((f"syncd latency A->B p99 ({len(lat)} changes)", _ms(lat, 0.99)))
-                time.sleep(1.0)  # let the last echo settle before the idle window
-                before = a.cpu_seconds()
-                time.sleep(args.idle)  # the idle window being measured
-                used = a.cpu_seconds() - before
-                rows.append((f"idle daemon CPU over {args.idle:.0f} s", f"{used:.3f} s"))
+                n = len(lat)
+                rows.append((f"syncd latency A->B p50 ({n} changes, defaults)", _ms(lat, 0.5)))
+                rows.append((f"syncd latency A->B p99 ({n} changes, defaults)", _ms(lat, 0.99)))
+                n = len(tuned)
+                rows.append((f"syncd latency p50 ({n}, debounce 0.05 s)", _ms(tuned, 0.5)))
+                rows.append((f"syncd latency p99 ({n}, debounce 0.05 s)", _ms(tuned, 0.99)))
+                if not args.latency_only:
+                    time.sleep(1.0)  # let the last echo settle before the idle window
+                    before = a.cpu_seconds()
+                    time.sleep(args.idle)  # the idle window being measured
+                    used = a.cpu_seconds() - before
+                    rows.append((f"idle daemon CPU over {args.idle:.0f} s", f"{used:.3f} s"))
             finally:
                 a.stop(timeout=30)
                 b.stop(timeout=30)
-            big_ws = create_workspace(server, key, name="big")
-            make_tree(work / "big", args.files)
-            started = time.monotonic()
-            c = BenchDaemon(server, key, big_ws, work / "big", work / "state-big").start()
-            try:
-                c.wait_ready()
-                took = time.monotonic() - started
-                rows.append((f"RSS after indexing {args.files} files", f"{c.rss_mib():.0f} MiB"))
-                rate = args.files / took if took else 0.0
-                rows.append((f"first sync of {args.files} files", f"{took:.1f} s ({rate:.0f}/s)"))
-            finally:
-                c.stop(timeout=30)
-            # The steady state after a reboot: the same tree, already indexed.
-            started = time.monotonic()
-            c = BenchDaemon(server, key, big_ws, work / "big", work / "state-big").start()
-            try:
-                c.wait_ready()
-                took = time.monotonic() - started
-                rows.append((f"restart over {args.files} indexed files", f"{took:.1f} s"))
-                rows.append(("RSS after that restart", f"{c.rss_mib():.0f} MiB"))
-            finally:
-                c.stop(timeout=30)
+            if not args.latency_only:
+                index_rows(server, key, work, args.files, rows)
         if args.no_syncthing:
             rows.append(("syncthing latency", "skipped (--no-syncthing)"))
         elif shutil.which("syncthing") is None:
             rows.append(("syncthing latency", "skipped: not installed (apt-get install syncthing)"))
         else:
-            try:
-                lat = syncthing_latencies(work / "syncthing", args.changes, measure_latency)
-            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                rows.append(("syncthing latency", f"skipped: {exc}"))
-            else:
-                rows.append((f"syncthing latency p50 ({len(lat)} changes)", _ms(lat, 0.5)))
-                rows.append((f"syncthing latency p99 ({len(lat)} changes)", _ms(lat, 0.99)))
+            for delay, label in ((10, "default 10 s watcher delay"), (1, "1 s watcher delay")):
+                count = min(args.changes, 10) if delay == 10 else args.changes
+                try:
+                    lat = syncthing_latencies(
+                        work / f"syncthing-{delay}", count, measure_latency, delay=delay
+                    )
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                    rows.append((f"syncthing latency ({label})", f"skipped: {exc}"))
+                else:
+                    n = len(lat)
+                    rows.append((f"syncthing latency p50 ({n}, {label})", _ms(lat, 0.5)))
+                    rows.append((f"syncthing latency p99 ({n}, {label})", _ms(lat, 0.99)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(name) for name, _ in rows)
@@ -190,12 +232,12 @@ def main() -> None:
 # -- Syncthing: two local instances sharing one folder ------------------------------------
 # Each instance gets its own home (keys from ``syncthing generate``) and a config that knows
 # only the other one on 127.0.0.1 (no discovery, relays, NAT or usage reporting); the file
-# watcher is on with fsWatcherDelayS 1 s (its default is 10 s), so both tools are measured
-# at their quickest sensible setting.
+# watcher is on with fsWatcherDelayS ``delay``: its default 10 s, and 1 s, its quickest
+# sensible setting.
 
 CONFIG = """<configuration version="36">
   <folder id="bench" label="bench" path="{folder}" type="sendreceive" rescanIntervalS="3600"
-          fsWatcherEnabled="true" fsWatcherDelayS="1">
+          fsWatcherEnabled="true" fsWatcherDelayS="{delay}">
     <device id="{me}"></device>
     <device id="{peer}"></device>
   </folder>
@@ -237,7 +279,11 @@ def generate(home: Path) -> str:
 
 
 def syncthing_latencies(
-    work: Path, changes: int, measure: Callable[[Path, Path, int], list[float]]
+    work: Path,
+    changes: int,
+    measure: Callable[[Path, Path, int], list[float]],
+    *,
+    delay: int = 1,
 ) -> list[float]:
     """Start the pair, wait until they are connected, and run ``measure(a, b, changes)``."""
     names = ("a", "b")
@@ -261,6 +307,7 @@ def syncthing_latencies(
                     port=ports[me],
                     gui_port=guis[me],
                     api_key=key,
+                    delay=delay,
                 )
             )
             procs.append(

@@ -9,7 +9,15 @@
 4. A directory event marks the directory; paths below a ready directory, settled or not,
    are folded into it, because the daemon scans that whole subtree anyway.
 5. A rescan request covers every path: the batch that carries it carries no paths.
-6. Pure and thread-safe: no I/O, the clock is injected, one lock guards all state, and
+6. A file its writer closed (inotify IN_CLOSE_WRITE) is ready ``CLOSE_GRACE`` seconds
+   after the close instead of ``debounce``: its bytes are complete, and the grace only
+   lets an editor's rename of the closed temp file reach us first (rule 3). Any later
+   event for it (a new write) puts it back on the debounce, and so does a pending moved
+   or deleted directory above it (rule 4 keeps it with that directory). During a burst (more than
+   ``BURST_PATHS`` new paths within one debounce window: a copy, a checkout, an unpack)
+   closed files wait the debounce like the rest, so the burst is one pass, not hundreds.
+   The daemon's stable-hash check still guards a file reopened for writing.
+7. Pure and thread-safe: no I/O, the clock is injected, one lock guards all state, and
    ``wait`` sleeps on a condition until something can be ready (no polling loop).
 """
 
@@ -17,10 +25,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from syncd.paths import ancestors
+
+CLOSE_GRACE = 0.02  # seconds a closed file waits for an editor's rename of it
+BURST_PATHS = 8  # more new paths than this within one debounce window are a burst
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,7 @@ class _Entry:
     last: float
     is_dir: bool = False
     is_born: bool = False  # first event of this window was a create: nothing to undo if gone
+    is_closed: bool = False  # the last event was its writer's close: no debounce needed
 
 
 class Coalescer:
@@ -62,23 +75,42 @@ class Coalescer:
         self._entries: dict[str, _Entry] = {}
         self._rescan_since: float | None = None
         self._woken = False
+        self._arrivals: deque[float] = deque()  # when each recent new path was first seen
 
     # -- producers (the watcher's threads) -------------------------------------------------
 
-    def add(self, path: str, is_dir: bool = False, *, created: bool = False) -> None:
-        """Mark ``path`` dirty; ``created`` says the event brought it into existence."""
+    def add(
+        self, path: str, is_dir: bool = False, *, created: bool = False, closed: bool = False
+    ) -> None:
+        """Mark ``path`` dirty; ``created``: the event brought it into existence;
+        ``closed``: its writer closed it, so it may go without the debounce."""
         with self._cond:
             now = self._clock()
             was_idle = not self._entries and self._rescan_since is None
             entry = self._entries.get(path)
             if entry is None:
-                self._entries[path] = _Entry(now, now, is_dir=is_dir, is_born=created)
+                entry = self._entries[path] = _Entry(now, now, is_dir=is_dir, is_born=created)
+                self._arrivals.append(now)
             else:
                 entry.last = now
                 entry.is_dir = entry.is_dir or is_dir
-            if was_idle:
-                # A new entry is never due before the ones already pending, so the
-                # waiter only needs waking when it was sleeping on an empty set.
+            while self._arrivals and self._arrivals[0] < now - self.debounce:
+                self._arrivals.popleft()
+            # A file below a pending moved or deleted directory leaves with it (rule 4),
+            # never ahead of it: a moved folder's children are not synced before the move.
+            # A new directory holds nothing back: its files are new whichever goes first.
+            entry.is_closed = (
+                closed
+                and not is_dir
+                and not any(
+                    (e := self._entries.get(a)) is not None and e.is_dir and not e.is_born
+                    for a in ancestors(path)
+                )
+            )
+            if was_idle or entry.is_closed:
+                # A new entry is never due before the ones already pending, except a
+                # closed file: the waiter needs waking when it slept on an empty set or
+                # on a later deadline than this file's.
                 self._cond.notify_all()
 
     def remove(self, path: str, is_dir: bool = False) -> None:
@@ -94,12 +126,13 @@ class Coalescer:
         """Record a rename: both ends are dirty, unless the source was born in this window.
 
         That exception is the editor's save-via-rename: the temp name never existed as far
-        as the other side knows, so only the target is an edit.
+        as the other side knows, so only the target is an edit. A file renamed into place
+        is complete (the safe-save pattern), so the target counts as closed.
         """
         if src is not None:
             self.remove(src, is_dir)
         if dest is not None:
-            self.add(dest, is_dir)
+            self.add(dest, is_dir, closed=not is_dir)
 
     def add_rescan(self) -> None:
         """Ask for a full rescan: events were lost (overflow) or the watcher failed."""
@@ -167,7 +200,10 @@ class Coalescer:
     # -- internals (lock held) --------------------------------------------------------------
 
     def _due(self, entry: _Entry) -> float:
-        return min(entry.last + self.debounce, entry.first + self.max_latency)
+        settle = self.debounce
+        if entry.is_closed and len(self._arrivals) <= BURST_PATHS:
+            settle = min(self.debounce, CLOSE_GRACE)
+        return min(entry.last + settle, entry.first + self.max_latency)
 
     def _next_due(self) -> float | None:
         dues = [self._due(e) for e in self._entries.values()]

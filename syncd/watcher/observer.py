@@ -10,7 +10,9 @@
    from the observer's own thread and rebuilds its watches. Any watchdog warning raised on
    one of this watcher's threads, an exception in our handler, the root itself vanishing,
    or a watchdog thread dying therefore asks the coalescer for a rescan.
-4. A dead observer is restarted (at most ``MAX_RESTARTS`` per minute); when that fails,
+4. A write's close (``closed``: inotify IN_CLOSE_WRITE) is told to the coalescer as such:
+   a closed file may go without the debounce.
+5. A dead observer is restarted (at most ``MAX_RESTARTS`` per minute); when that fails,
    ``error`` says why and the daemon's rescans carry on without live events.
 """
 
@@ -161,7 +163,7 @@ class EventHandler(FileSystemEventHandler):
         if kind == "deleted":
             self._sink.remove(rel, is_dir)
         else:
-            self._sink.add(rel, is_dir, created=kind == "created")
+            self._sink.add(rel, is_dir, created=kind == "created", closed=kind == "closed")
 
     def _root_changed(self, kind: str) -> None:
         log.warning("watcher: the folder itself was %s; asking for a rescan", kind)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from syncd.watcher.coalesce import Batch, Coalescer
+from syncd.watcher.coalesce import BURST_PATHS, CLOSE_GRACE, Batch, Coalescer
 
 
 class FakeClock:
@@ -241,3 +241,97 @@ def test_unsettled_paths_below_a_ready_directory_leave_with_it() -> None:
     assert c.pending() == 1
     clock.now += 1
     assert c.take_ready().paths == {"other"}
+
+
+# -- a file its writer closed (IN_CLOSE_WRITE) --------------------------------------------
+
+
+def _closing(debounce: float = 1.0) -> tuple[FakeClock, Coalescer]:
+    clock = FakeClock()
+    return clock, Coalescer(debounce, clock)
+
+
+def test_a_closed_file_goes_without_the_debounce() -> None:
+    clock, col = _closing()
+    col.add("a", created=True)
+    col.add("a")
+    col.add("a", closed=True)
+    clock.now += CLOSE_GRACE
+    assert col.take_ready() == Batch(paths=frozenset({"a"}))
+    assert col.next_due() is None
+
+
+def test_a_closed_file_waits_the_grace_for_an_editors_rename() -> None:
+    clock, col = _closing()
+    col.add("a.tmp", created=True, closed=True)
+    col.move("a.tmp", "a")
+    clock.now += CLOSE_GRACE
+    assert col.take_ready() == Batch(paths=frozenset({"a"}))
+
+
+def test_a_modify_without_close_still_waits_the_debounce() -> None:
+    clock, col = _closing()
+    col.add("a", created=True)
+    col.add("a")
+    clock.now += 0.9
+    assert not col.take_ready()
+    clock.now += 0.1
+    assert col.take_ready().paths == {"a"}
+
+
+def test_a_write_after_the_close_puts_the_file_back_on_the_debounce() -> None:
+    clock, col = _closing()
+    col.add("a", closed=True)
+    col.add("a")  # reopened and written again before the loop took it
+    clock.now += 0.5
+    assert not col.take_ready()
+    clock.now += 0.5
+    assert col.take_ready().paths == {"a"}
+
+
+def test_a_burst_of_closed_files_still_coalesces() -> None:
+    clock, col = _closing()
+    names = [f"f{i}" for i in range(BURST_PATHS + 1)]
+    for name in names:
+        col.add(name, created=True, closed=True)
+    clock.now += 0.5
+    assert not col.take_ready()
+    clock.now += 0.5
+    assert col.take_ready().paths == set(names)
+
+
+def test_a_closed_file_below_a_pending_directory_leaves_with_it() -> None:
+    clock, col = _closing()
+    col.move("d", "e", is_dir=True)
+    col.move("d/x", "e/x")
+    clock.now += 0.5
+    assert not col.take_ready()
+    clock.now += 0.5
+    assert col.take_ready().paths == {"d", "e"}
+
+
+def test_a_close_wakes_a_waiter_sleeping_on_a_later_deadline() -> None:
+    col = Coalescer(30.0)
+    col.add("slow")  # the waiter sleeps toward this one's 30 s deadline
+    woke = threading.Event()
+
+    def waiter() -> None:
+        if col.wait(60.0):
+            woke.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    col.add("fast", closed=True)
+    thread.join(10.0)
+    assert woke.is_set()
+    assert col.take_ready().paths == {"fast"}
+
+
+def test_a_closed_file_in_a_new_directory_goes_at_once() -> None:
+    clock, col = _closing()
+    col.add("notes", is_dir=True, created=True)
+    col.add("notes/a", created=True, closed=True)
+    clock.now += CLOSE_GRACE
+    assert col.take_ready().paths == {"notes/a"}
+    clock.now += 1.0
+    assert col.take_ready().paths == {"notes"}

@@ -45,9 +45,10 @@ class Collector:
                     self.batches.append(batch.paths)
 
     def settle(self, root: Path, name: str = "zz-sentinel") -> None:
-        """Write a sentinel and wait for it: every earlier event has then been delivered."""
+        """Write a sentinel and wait for it and for nothing pending: every earlier event
+        has then been delivered (a closed sentinel may go ahead of earlier, unsettled ones)."""
         (root / name).write_text("s")
-        self.until(lambda c: name in c.seen)
+        self.until(lambda c: name in c.seen and c.coalescer.pending() == 0)
         self.seen.discard(name)
 
     def reset(self) -> None:
