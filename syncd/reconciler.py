@@ -192,6 +192,7 @@ class Engine:
         if not report.failed and self.store.meta.is_merge_pending():
             self.store.meta.finish_merge(self.store.meta.cursor())
         self.store.meta.record_sync(report.totals())
+        self.store.meta.set("mode", str(self.mode))  # `status` shows the mode of the last pass
         return report
 
     def _note_skipped(self, report: Report, scope: set[str] | None) -> None:

@@ -76,8 +76,9 @@ def one_way(op: Op, policy: Policy) -> Op | None:
 
 
 def _forbidden(op: Op, policy: Policy) -> bool:
+    """A structural op the mode may not run (a type change's delete is a delete too)."""
     if policy.mode is Mode.UPLOAD_ONLY:
-        return writes_local(op)
+        return writes_local(op) or (isinstance(op, DeleteRemote) and not policy.propagate_deletes)
     if policy.mode is Mode.DOWNLOAD_ONLY:
         return writes_remote(op)
     return False
