@@ -126,9 +126,9 @@ class KeepBoth(Op):
 class UploadCopy(Op):
     """Upload-only conflict: send the local file at ``path`` to the new name ``dest`` on the
     server (which must not exist); the local file and the remote one at ``path`` stay. The
-    base at ``path`` then holds the local file and the remote revision it met, so the next
-    pass is quiet and a later two-way pass downloads that remote version (nothing lost: the
-    local one is in the trash and on the server under ``dest``)."""
+    base at ``path`` then holds the local file and no server facts, so the remote version
+    counts as a remote change: upload-only leaves it, a later two-way pass downloads it
+    (nothing lost: the local one goes to the trash and is on the server under ``dest``)."""
 
     dest: str = ""
     local: LocalNode | None = None

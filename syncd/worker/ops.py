@@ -350,18 +350,19 @@ def keep_both(ctx: OpContext, op: ops.KeepBoth) -> Outcome:
 def upload_copy(ctx: OpContext, op: ops.UploadCopy) -> Outcome:
     """Upload-only conflict: the local bytes go up under ``dest``; nothing local changes.
 
-    The base at ``path`` takes the local file (with the hash of the bytes sent) and the
-    remote revision met, so the next upload-only pass stays quiet and a two-way pass
-    downloads that remote version later, the local one being on the server already. No
-    base row for ``dest``: it exists only remotely, so a two-way pass downloads it.
+    The base at ``path`` takes the local file (with the hash of the bytes sent) and no
+    server facts, as after an upload that is not confirmed: the remote version differs
+    from that hash, so it counts as a remote change (on a base-only server once its bytes
+    are hashed). Upload-only leaves it; a two-way pass downloads it, the local version
+    being on the server already. No base row for ``dest``: it exists only remotely.
     """
-    local, remote = op.local, op.remote
+    local = op.local
     assert local is not None
     up = upload(ctx, op.dest, local, None, source_path=op.path)
     outcome = Outcome(op, Status.DONE, conflict=op.dest, bytes=up.bytes)
     sent = up.base_put[0] if up.base_put else None
-    if sent is not None and sent.hash is not None and remote is not None:
+    if sent is not None and sent.hash is not None:
         seen = replace(local, path=op.path, hash=sent.hash)
-        outcome.base_put.append(record_base(ops.RecordBase(op.path, op.reason, seen, remote)))
+        outcome.base_put.append(record_base(ops.RecordBase(op.path, op.reason, seen, None)))
     log.info("op=UploadCopy path=%s dest=%s", op.path, op.dest)
     return outcome
