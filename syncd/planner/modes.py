@@ -4,11 +4,12 @@
    An op that would write the forbidden side is dropped, or turned into what keeps both
    versions without writing there (``one_way``). The planner's other rules stay as they
    are, so the guards and the trash apply in every mode.
-2. A delete that may not reach the other side forgets the base row instead: the other
-   side's copy is then new to the base, so it comes back when that direction is allowed
-   (download-only downloads it again; upload-only uploads a remote-deleted file again;
-   a local delete in upload-only is downloaded once the mode is two-way). Upload-only with
-   ``propagate_deletes`` deletes remotely what was deleted locally.
+2. A delete that may not reach the other side is undone from the side that still holds
+   the file where the mode allows it: download-only downloads a file deleted locally
+   again, upload-only uploads a file deleted on the server again. A local delete in
+   upload-only forgets the base row, so the file stays on the server, is not downloaded,
+   and comes back once the mode is two-way; with ``propagate_deletes`` it is deleted on
+   the server.
 3. A conflict never overwrites: upload-only sends the local version under a conflict name
    (``UploadCopy``) and leaves the remote one at the path; download-only keeps the local
    edit as a local conflict copy that is not uploaded (``KeepBoth.upload_copy``).
@@ -61,16 +62,24 @@ def one_way(op: Op, policy: Policy) -> Op | None:
             return UploadCopy(
                 op.path, op.reason, dest=op.conflict_path, local=op.local, remote=op.remote
             )
-        if isinstance(op, TrashLocal) or (
-            isinstance(op, DeleteRemote) and not policy.propagate_deletes
-        ):
+        if isinstance(op, TrashLocal):  # the server deleted it: send it again
+            if op.local is None:
+                return ForgetBase(op.path, op.reason)
+            if op.local.is_dir:
+                return MkdirRemote(op.path, op.reason)
+            return Upload(op.path, op.reason, local=op.local, remote=None)
+        if isinstance(op, DeleteRemote) and not policy.propagate_deletes:
             return ForgetBase(op.path, op.reason)
         return None if writes_local(op) else op
     if mode is Mode.DOWNLOAD_ONLY:
         if isinstance(op, KeepBoth):
             return replace(op, upload_copy=False)
-        if isinstance(op, DeleteRemote):
-            return ForgetBase(op.path, op.reason)
+        if isinstance(op, DeleteRemote):  # deleted here: fetch it again
+            if op.remote is None:
+                return ForgetBase(op.path, op.reason)
+            if op.remote.is_dir:
+                return MkdirLocal(op.path, op.reason)
+            return Download(op.path, op.reason, remote=op.remote, local=None)
         return None if writes_remote(op) else op
     return op
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from syncd.planner.modes import writes_local, writes_remote
 from syncd.planner.ops import (
     DeleteRemote,
-    ForgetBase,
+    Download,
     KeepBoth,
     Mode,
     Policy,
@@ -102,5 +102,11 @@ def test_download_only_leaves_local_news_and_edits_and_redownloads_a_local_delet
     remote = tree(rfile("edit.txt"), rfile("gone.txt"))
     base = tree(bfile("edit.txt"), bfile("gone.txt"))
     result = plan(local, remote, base, DOWN)
-    assert [(type(op), op.path) for op in result.ops] == [(ForgetBase, "gone.txt")]
+    assert [(type(op), op.path) for op in result.ops] == [(Download, "gone.txt")]
     assert result.ops[0].reason is Reason.LOCAL_DELETED
+
+
+def test_upload_only_sends_a_file_the_server_deleted_again():
+    result = plan(tree(lfile("a.txt")), {}, tree(bfile("a.txt")), UP)
+    assert summary(result.ops) == [("Upload", "a.txt", "REMOTE_DELETED")]
+    assert result.ops[0].remote is None  # create only: never over a version unseen
