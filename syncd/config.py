@@ -102,6 +102,8 @@ class Settings:
     symlinks: str = "skip"  # "follow": links to files inside the folder sync their content
     trash_retention_days: int = 30
     trash_max_size: int | str | None = "10%"  # bytes, "N%" of the disk, or None: no cap
+    mode: str = "two-way"  # "upload-only" / "download-only": write one side only
+    propagate_deletes: bool = False  # upload-only: a local delete deletes the remote file
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -252,6 +254,16 @@ def parse_symlinks(value: Any) -> str:
     return text
 
 
+MODES = ("two-way", "upload-only", "download-only")
+
+
+def parse_mode(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in MODES:
+        raise ValueError(f"expected one of {', '.join(MODES)}")
+    return text
+
+
 def parse_trash_max_size(value: Any) -> int | str | None:
     """A size (``"2GiB"``), a share of the disk (``"10%"``), or ``"unlimited"``."""
     text = str(value).strip().lower()
@@ -318,6 +330,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "symlinks": parse_symlinks,
     "trash_retention_days": lambda v: parse_count(v, 1),
     "trash_max_size": parse_trash_max_size,
+    "mode": parse_mode,
+    "propagate_deletes": parse_bool,
 }
 # Keys that are read but are not Settings fields of their own.
 KEY_SOURCES = ("api_key", "api_key_file")
@@ -332,8 +346,9 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
         ("server", "workspace", "dir", "state_dir", "ca_bundle", "client_cert", "client_key"),
         _TEXT,
     ),
-    **dict.fromkeys(("log_level", "symlinks", *KEY_SOURCES), _TEXT),
+    **dict.fromkeys(("log_level", "symlinks", "mode", *KEY_SOURCES), _TEXT),
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
+    "propagate_deletes": _BOOL,
     **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
     **dict.fromkeys(
         ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size", "batch_threshold"),

@@ -79,6 +79,8 @@ class Engine:
         downloads: Downloads | None = None,
         delete_limit: DeleteLimit | None = None,
         allow_mass_delete: bool = False,
+        mode: ops.Mode = ops.Mode.TWO_WAY,
+        propagate_deletes: bool = False,
         folds_case: bool = False,
         folds_unicode: bool = False,
     ) -> None:
@@ -92,6 +94,8 @@ class Engine:
         self.downloads = downloads  # the downloads area (``local.downloads``)
         self.delete_limit = delete_limit or DeleteLimit()
         self.allow_mass_delete = allow_mass_delete
+        self.mode = mode  # which sides a pass may write (planner/modes.py)
+        self.propagate_deletes = propagate_deletes
         self.folds_case = folds_case
         self.folds_unicode = folds_unicode
         self.links: dict[str, str] = {}  # followed link -> its target, from the last scan
@@ -188,6 +192,7 @@ class Engine:
         if not report.failed and self.store.meta.is_merge_pending():
             self.store.meta.finish_merge(self.store.meta.cursor())
         self.store.meta.record_sync(report.totals())
+        self.store.meta.set("mode", str(self.mode))  # `status` shows the mode of the last pass
         return report
 
     def _note_skipped(self, report: Report, scope: set[str] | None) -> None:
@@ -261,6 +266,8 @@ class Engine:
             max_delete_count=self.delete_limit.count,
             max_delete_ratio=self.delete_limit.ratio,
             allow_mass_delete=self.allow_mass_delete,
+            mode=self.mode,
+            propagate_deletes=self.propagate_deletes,
         )
 
     def _gather(

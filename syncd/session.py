@@ -340,6 +340,8 @@ def open_session(
                 downloads=downloads,
                 delete_limit=settings.max_delete,
                 allow_mass_delete=bool(settings.allow_mass_delete),
+                mode=ops.Mode(settings.mode),
+                propagate_deletes=bool(settings.propagate_deletes),
                 folds_case=bool(traits and traits.folds_case),
                 folds_unicode=bool(traits and traits.folds_unicode),
             )

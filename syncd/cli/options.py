@@ -61,6 +61,18 @@ def safety_options(fn: F) -> F:
             help="Consent, for this run, to deletes above the threshold.",
         ),
         click.option("--transfers", type=click.IntRange(1, 64), help="Transfers in flight (4)."),
+        click.option(
+            "--mode",
+            type=click.Choice(["two-way", "upload-only", "download-only"]),
+            help="two-way (default); upload-only: never change the local folder; "
+            "download-only: never write to the server. A conflict keeps both versions.",
+        ),
+        click.option(
+            "--propagate-deletes",
+            is_flag=True,
+            default=None,
+            help="In upload-only mode, delete on the server what was deleted here.",
+        ),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)

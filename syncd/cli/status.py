@@ -59,6 +59,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
         ],
         "cursor": store.meta.cursor(),
         "merge_pending": store.meta.is_merge_pending(),
+        "mode": store.meta.get("mode") or "two-way",
     }
 
 
@@ -103,7 +104,7 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
         return
     console = Console()
     table = Table(show_header=False, box=None)
-    for key in ("folder", "workspace", "state", "last_sync", "synced_paths"):
+    for key in ("folder", "workspace", "state", "mode", "last_sync", "synced_paths"):
         table.add_row(key.replace("_", " "), str(info[key]))
     if isinstance(info["last_result"], dict):
         table.add_row("last result", ", ".join(f"{k} {v}" for k, v in info["last_result"].items()))

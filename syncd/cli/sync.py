@@ -50,8 +50,9 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
         click.echo(
             "the server's change history was reset: merged both sides, deleted nothing", err=True
         )
+    where = "server copy" if settings.mode == "upload-only" else "local copy"
     for conflict in report.conflicts:
-        click.echo(f"conflict: kept both versions, local copy at {conflict}", err=True)
+        click.echo(f"conflict: kept both versions, {where} at {conflict}", err=True)
     for path, reason in report.failed:
         click.echo(f"could not sync {path}: {reason}", err=True)
     click.echo(summary(report))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from syncd.config import Settings
+from syncd.planner.ops import Mode
 
 if TYPE_CHECKING:
     from syncd.reconciler import Engine
@@ -34,6 +35,8 @@ LIVE = frozenset(
         "transfers",
         "trash_retention_days",
         "trash_max_size",
+        "mode",
+        "propagate_deletes",
     }
 )
 SECRET = frozenset({"api_key"})
@@ -72,6 +75,8 @@ def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
     coalescer.max_latency = max(new.debounce, 10 * new.debounce)
     engine.delete_limit = new.max_delete
     engine.allow_mass_delete = bool(new.allow_mass_delete)
+    engine.mode = Mode(new.mode)
+    engine.propagate_deletes = bool(new.propagate_deletes)
     engine.transfers = new.transfers
     engine.trash.retention_days = new.trash_retention_days
     engine.trash.max_size = new.trash_max_size

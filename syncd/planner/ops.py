@@ -119,6 +119,20 @@ class KeepBoth(Op):
     conflict_path: str = ""
     local: LocalNode | None = None
     remote: RemoteNode | None = None
+    upload_copy: bool = True  # False in download-only: the conflict copy stays local
+
+
+@dataclass(frozen=True, slots=True)
+class UploadCopy(Op):
+    """Upload-only conflict: send the local file at ``path`` to the new name ``dest`` on the
+    server (which must not exist); the local file and the remote one at ``path`` stay. The
+    base at ``path`` then holds the local file and no server facts, so the remote version
+    counts as a remote change: upload-only leaves it, a later two-way pass downloads it
+    (nothing lost: the local one goes to the trash and is on the server under ``dest``)."""
+
+    dest: str = ""
+    local: LocalNode | None = None
+    remote: RemoteNode | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +205,14 @@ class Plan:
         return tuple(self.ops[a:b] for a, b in zip(starts, self.phase_ends, strict=True))
 
 
+class Mode(StrEnum):
+    """Which sides a sync may write (``--mode``)."""
+
+    TWO_WAY = "two-way"
+    UPLOAD_ONLY = "upload-only"  # never writes the local folder
+    DOWNLOAD_ONLY = "download-only"  # never writes the server
+
+
 # The mass-delete threshold when none is set (CLI.md): refuse more than both.
 MASS_DELETE_COUNT = 20
 MASS_DELETE_RATIO = 0.5
@@ -213,6 +235,8 @@ class Policy:
     ``local_files`` / ``remote_files``: how many files each side holds in all, when the
     trees are only a part of it (a scoped sync of the daemon); None: count the trees.
     ``remote_hashes``: path -> hash of the remote bytes, fetched for a ``Need``.
+    ``mode``: which sides may be written (modes.py); ``propagate_deletes``: in upload-only,
+    a local delete deletes the remote file too (else the remote one stays).
     ``local_twins``: other spellings on disk of names in the local tree (NFC and NFD of one
     name in one folder), each a node at the shared key with its own ``disk_name``.
     """
@@ -234,13 +258,15 @@ class Policy:
     remote_files: int | None = None
     remote_hashes: Mapping[str, str] = field(default_factory=dict)
     local_twins: tuple[LocalNode, ...] = ()
+    mode: Mode = Mode.TWO_WAY
+    propagate_deletes: bool = False
 
 
 def describe(op: Op) -> str:
     """One line per op, the same words in the log, in --dry-run and in tests:
     ``op=MoveRemote path=a dest=b reason=LOCAL_MOVED``."""
     extra = ""
-    if isinstance(op, MoveLocal | MoveRemote):
+    if isinstance(op, MoveLocal | MoveRemote | UploadCopy):
         extra = f" dest={op.dest}"
     elif isinstance(op, KeepBoth):
         extra = f" conflict_copy={op.conflict_path}"
@@ -256,6 +282,7 @@ __all__ = [
     "LocalNode",
     "MkdirLocal",
     "MkdirRemote",
+    "Mode",
     "MoveLocal",
     "MoveRemote",
     "Need",
@@ -269,5 +296,6 @@ __all__ = [
     "RemoteNode",
     "TrashLocal",
     "Upload",
+    "UploadCopy",
     "describe",
 ]

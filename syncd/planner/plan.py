@@ -10,7 +10,8 @@ The stages, each applied to the trees before the next one looks at them:
 3. Type changes: where one side holds a file and the other a directory, the other side
    follows a change made on one side only, else the file steps aside to a conflict name
    (kinds.py); name clashes on a case-folding disk (names.py).
-4. rules.py decides every remaining path by the table; directory deletes are collapsed.
+4. rules.py decides every remaining path by the table; in a one-way mode (modes.py) only
+   the ops that write the allowed side remain; directory deletes are collapsed.
 5. The ops are ordered into phases; guards.py adds refusals.
 
 What the worker may rely on (the order of ``Plan.ops`` is the execution order):
@@ -48,6 +49,7 @@ from dataclasses import replace
 from syncd.paths import is_within
 from syncd.planner import guards
 from syncd.planner.kinds import resolve_type_changes
+from syncd.planner.modes import apply_mode, held_names, keep_allowed
 from syncd.planner.moves import Trees, find_local_moves, find_remote_moves
 from syncd.planner.names import Names, rename_twins, resolve_clashes
 from syncd.planner.ops import (
@@ -56,6 +58,7 @@ from syncd.planner.ops import (
     ForgetBase,
     MkdirLocal,
     MkdirRemote,
+    Mode,
     MoveLocal,
     MoveRemote,
     Need,
@@ -207,8 +210,16 @@ def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -
         need = replace(need, remote_hashes=need.remote_hashes | asked)
     _mark(ops, kinds.created, Reason.TYPE_CHANGED)
     _mark(ops, clashed, Reason.NAME_CLASH)
+    structure = [*twins, *moves, *kinds.renames, *clashes]
+    type_deletes: Sequence[Op] = kinds.deletes
+    if policy.mode is not Mode.TWO_WAY:  # stage 4b: only what the mode may write
+        held = held_names([*structure, *type_deletes], policy)
+        structure = keep_allowed(structure, held, policy)
+        type_deletes = keep_allowed(type_deletes, held, policy)
+        ops = apply_mode(ops, policy, held)
     ops = collapse_deletes(ops, trees.local, trees.remote, policy)
-    ordered, ends = _order([*twins, *moves, *kinds.renames, *clashes], ops, kinds.deletes)
+    ops = apply_mode(ops, policy)  # a kept directory is re-created on the side it left
+    ordered, ends = _order(structure, ops, type_deletes)
     # The guards count what the type changes delete, which left the trees with them.
     local_view = {**trees.local, **kinds.gone_local} if kinds.gone_local else trees.local
     remote_view = {**trees.remote, **kinds.gone_remote} if kinds.gone_remote else trees.remote

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,7 +96,12 @@ def _expected(ctx: OpContext, node: RemoteNode | None) -> Entry | None:
 
 
 def upload(
-    ctx: OpContext, path: str, local: LocalNode | None, remote: RemoteNode | None
+    ctx: OpContext,
+    path: str,
+    local: LocalNode | None,
+    remote: RemoteNode | None,
+    *,
+    source_path: str | None = None,
 ) -> Outcome:
     """Send the local file; record the hash of the bytes sent with the stat seen before them.
 
@@ -108,9 +113,10 @@ def upload(
     base holds no revision or time for it. A full server's feed then proves the echo by
     its hash; on a base-only server no listing can prove it (another client's write of the
     same size may land before any listing of ours), so the planner confirms it later by
-    the hash of the server's bytes (``rules.is_unconfirmed``).
+    the hash of the server's bytes (``rules.is_unconfirmed``). ``source_path``: the local
+    file to send when it is not ``path`` (an upload-only conflict copy).
     """
-    source = ctx.local_path(path, local)
+    source = ctx.local_path(source_path or path, local)
     before = _stat(source)
     if before is None:
         raise Replan(f"{path}: vanished before upload")
@@ -215,6 +221,8 @@ def _dispatch(ctx: OpContext, op: ops.Op) -> Outcome:
             return download(ctx, op.path, op.remote, op.local)
         case ops.KeepBoth():
             return keep_both(ctx, op)
+        case ops.UploadCopy():
+            return upload_copy(ctx, op)
         case ops.MkdirLocal():
             sig = write.mkdir(ctx.local_path(op.path), rel_path=op.path)
             return Outcome(op, Status.DONE, base_put=[_dir_base(op.path, sig=sig)])
@@ -322,7 +330,7 @@ def keep_both(ctx: OpContext, op: ops.KeepBoth) -> Outcome:
         log.info("op=KeepBoth path=%s conflict_copy=%s", op.path, op.conflict_path)
         if local.is_dir:
             outcome.base_move = None
-        else:
+        elif op.upload_copy:
             moved = LocalNode(
                 op.conflict_path, Kind.FILE, local.size, local.mtime_ns, local.inode, local.hash
             )
@@ -336,4 +344,25 @@ def keep_both(ctx: OpContext, op: ops.KeepBoth) -> Outcome:
     elif remote is not None:
         sig = write.mkdir(ctx.local_path(op.path), rel_path=op.path)
         outcome.base_put.append(_dir_base(op.path, remote, sig=sig))
+    return outcome
+
+
+def upload_copy(ctx: OpContext, op: ops.UploadCopy) -> Outcome:
+    """Upload-only conflict: the local bytes go up under ``dest``; nothing local changes.
+
+    The base at ``path`` takes the local file (with the hash of the bytes sent) and no
+    server facts, as after an upload that is not confirmed: the remote version differs
+    from that hash, so it counts as a remote change (on a base-only server once its bytes
+    are hashed). Upload-only leaves it; a two-way pass downloads it, the local version
+    being on the server already. No base row for ``dest``: it exists only remotely.
+    """
+    local = op.local
+    assert local is not None
+    up = upload(ctx, op.dest, local, None, source_path=op.path)
+    outcome = Outcome(op, Status.DONE, conflict=op.dest, bytes=up.bytes)
+    sent = up.base_put[0] if up.base_put else None
+    if sent is not None and sent.hash is not None:
+        seen = replace(local, path=op.path, hash=sent.hash)
+        outcome.base_put.append(record_base(ops.RecordBase(op.path, op.reason, seen, None)))
+    log.info("op=UploadCopy path=%s dest=%s", op.path, op.dest)
     return outcome

@@ -104,6 +104,9 @@ class FakeMeta:
     def cursor(self) -> int | None:
         return None
 
+    def set(self, key: str, value: str | None) -> None:
+        self.writes.append(f"set {key}")
+
     def record_sync(self, result: Mapping[str, int]) -> None:
         self.writes.append("record_sync")
 

@@ -24,6 +24,7 @@ from syncd.planner.ops import (
     RecordBase,
     TrashLocal,
     Upload,
+    UploadCopy,
 )
 from syncd.planner.trees import Kind, LocalNode, RemoteNode
 from syncd.state import Journal, JournalStatus, Store, decode_op, encode_op
@@ -44,6 +45,7 @@ EVERY_OP: list[Op] = [
     KeepBoth("a.txt", Reason.BOTH_CHANGED, conflict_path="a (c).txt", local=LOCAL, remote=REMOTE),
     RecordBase("a.txt", Reason.BOTH_EQUAL, local=LOCAL, remote=REMOTE),
     ForgetBase("gone", Reason.BOTH_DELETED),
+    UploadCopy("a.txt", Reason.BOTH_CHANGED, dest="a (c).txt", local=LOCAL, remote=REMOTE),
 ]
 
 
