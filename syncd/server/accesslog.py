@@ -1,7 +1,8 @@
 """The outermost middleware: one access line and the request metrics per request.
 
 1. One ``key=value`` line per request on the ``syncd.server.access`` logger, as the
-   daemon logs: ``method route status bytes duration_ms request_id client``, plus the
+   daemon logs: ``method route status bytes bytes_in duration_ms request_id client`` (bytes
+   sent, bytes of the request body received), plus the
    workspace id and the integer query parameters (``from_revision limit wait offset``)
    when the request has them.
 2. The route is the template the request matched (``/api/v1/workspaces/{workspace_id}/
@@ -96,7 +97,13 @@ class AccessLog:
         started = time.perf_counter()
         rid = request_id(scope)
         header = (b"x-request-id", rid.encode())
-        state: dict[str, Any] = {"status": 0, "bytes": 0}
+        state: dict[str, Any] = {"status": 0, "bytes": 0, "bytes_in": 0}
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["bytes_in"] += len(message.get("body", b""))
+            return message
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -109,7 +116,7 @@ class AccessLog:
         if self.metrics is not None:
             self.metrics.in_flight.inc()
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         except Exception as exc:
             if not state["status"]:
                 log.error("unexpected %s: %s", type(exc).__name__, exc, exc_info=exc)
@@ -124,12 +131,13 @@ class AccessLog:
                 self.metrics.observe_request(method, route, state["status"], seconds)
             if self.enabled and access_log.isEnabledFor(logging.INFO):
                 access_log.info(
-                    "method=%s route=%s status=%d bytes=%d duration_ms=%.1f request_id=%s "
-                    "client=%s%s",
+                    "method=%s route=%s status=%d bytes=%d bytes_in=%d duration_ms=%.1f "
+                    "request_id=%s client=%s%s",
                     method,
                     route,
                     state["status"],
                     state["bytes"],
+                    state["bytes_in"],
                     seconds * 1000,
                     rid,
                     (scope.get("client") or ("-",))[0],
