@@ -13,11 +13,14 @@
 3. The request id is the client's ``X-Request-ID`` when it is a short token (a proxy in
    front sets one), else a new one; the answer carries it back in ``X-Request-ID``.
 4. A request that raised before anything was sent gets the JSON 500 of the error
-   contract.
+   contract. One cut at the end of a drain (uvicorn cancels what outlived
+   ``--drain-timeout``) gets 503 ``unavailable`` with ``Retry-After``, so its client
+   retries on another process or after the restart, rather than a bare-text 500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -117,6 +120,13 @@ class AccessLog:
             self.metrics.in_flight.inc()
         try:
             await self.app(scope, receiving, sending)
+        except asyncio.CancelledError:
+            # Only the drain cancels a request: answer for it and end the task normally.
+            if not state["status"]:
+                cut = error_body(503, WireCode.UNAVAILABLE, "the server is shutting down")
+                cut.headers["Retry-After"] = "1"
+                cut.headers["Connection"] = "close"
+                await cut(scope, receive, sending)
         except Exception as exc:
             if not state["status"]:
                 log.error("unexpected %s: %s", type(exc).__name__, exc, exc_info=exc)
