@@ -12,6 +12,12 @@ contents would share one blob and skip storing and syncing it).
     python bench/server_bench.py                  # 2000 small files, 4 clients; 1 GiB
     python bench/server_bench.py --size-mb 64 --count 500
     python bench/server_bench.py --clients 1,4,16 --size-mb 0 --no-plain   # PUT/GET only
+    python bench/server_bench.py --database-url postgresql://... --processes 2 --no-plain
+
+``--database-url`` and ``--processes N`` are passed through: N ``syncd serve`` processes
+over one data directory and that database, the clients spread over them round-robin
+(the large transfers go to the first). Several processes need PostgreSQL for the whole
+protocol (long polls across processes); PUT/GET figures on SQLite are still measured.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncd.soak.harness import ServerProcess, create_account  # noqa: E402
+from syncd.soak.harness import ServerProcess, run_admin  # noqa: E402
 
 BLOCK = 1 << 20
 CHUNK_MB = 4  # the syncd client's upload chunk
@@ -102,16 +108,24 @@ def start_plain() -> tuple[subprocess.Popen[str], str]:
 
 
 def rate(
-    count: int, workers: int, one: Callable[[httpx.Client, int], None], url: str, headers: dict
+    count: int,
+    workers: int,
+    one: Callable[[httpx.Client, int], None],
+    urls: list[str],
+    headers: dict,
 ) -> float:
-    """Requests per second for ``count`` calls of ``one`` spread over ``workers`` clients."""
+    """Requests per second for ``count`` calls of ``one`` spread over ``workers`` clients,
+    each client on one of ``urls`` in turn."""
     local = threading.local()
     clients: list[httpx.Client] = []
+    made = threading.Lock()
 
     def call(i: int) -> None:
         if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=url, headers=headers, timeout=120)
-            clients.append(local.client)
+            with made:
+                url = urls[len(clients) % len(urls)]
+                local.client = httpx.Client(base_url=url, headers=headers, timeout=120)
+                clients.append(local.client)
         one(local.client, i)
 
     with ThreadPoolExecutor(workers) as pool:
@@ -146,7 +160,7 @@ def small_files(count: int, seed: int = 1) -> list[tuple[str, bytes]]:
 
 
 def bench_target(
-    name: str, url: str, headers: dict, prefix: str, args: argparse.Namespace, clients: int
+    name: str, urls: list[str], headers: dict, prefix: str, args: argparse.Namespace, clients: int
 ) -> dict:
     # A fresh tree per client count, so every measured PUT creates a file and a blob.
     files = small_files(args.count, seed=clients)
@@ -169,13 +183,13 @@ def bench_target(
         assert response.status_code == 200 and len(response.content) == expected
 
     results = {
-        "put": rate(args.count, clients, small_put, url, headers),
-        "get": rate(args.count, clients, small_get, url, headers),
-        "overwrite": rate(args.count, clients, small_overwrite, url, headers),
+        "put": rate(args.count, clients, small_put, urls, headers),
+        "get": rate(args.count, clients, small_get, urls, headers),
+        "overwrite": rate(args.count, clients, small_overwrite, urls, headers),
     }
     if not args.size_mb or clients != args.clients[-1]:
         return results
-    with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
+    with httpx.Client(base_url=urls[0], headers=headers, timeout=600) as client:
 
         def upload() -> None:
             response = client.put(
@@ -224,6 +238,12 @@ def main() -> None:
         "--size-mb", type=int, default=1024, help="large file MiB, 0 to skip (default 1024)"
     )
     parser.add_argument("--no-plain", action="store_true", help="measure the syncd server only")
+    parser.add_argument(
+        "--database-url", default=None, help="passed to syncd serve and admin (default: SQLite)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="syncd serve processes (default 1)"
+    )
     parser.add_argument("--plain-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.clients = [int(part) for part in str(args.clients).split(",")]
@@ -233,30 +253,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
         data = Path(tmp) / "data"
         max_body = str(max(args.size_mb * BLOCK, 1 << 20) + 1)
-        server = ServerProcess(data, extra_args=["--max-body", max_body])
-        server.start()
+        db = ["--database-url", args.database_url] if args.database_url else []
+        servers: list[ServerProcess] = []
         try:
-            key = create_account(data, "bench")
+            for _ in range(max(1, args.processes)):
+                servers.append(ServerProcess(data, extra_args=["--max-body", max_body, *db]))
+                servers[-1].start()
+            urls = [server.url for server in servers]
+            key = run_admin(data, *db, "create-account", "bench").strip().splitlines()[-1]
             headers = {"Authorization": f"Bearer {key}"}
-            with httpx.Client(base_url=server.url, headers=headers) as client:
+            with httpx.Client(base_url=urls[0], headers=headers) as client:
                 ws = client.post("/api/v1/workspaces", json={"name": "bench"}).json()["id"]
             prefix = f"/api/v1/workspaces/{ws}/files"
             ours: dict[str, float] = {}
             for clients in args.clients:
                 ours.update(
-                    _keyed(
-                        bench_target("syncd", server.url, headers, prefix, args, clients), clients
-                    )
+                    _keyed(bench_target("syncd", urls, headers, prefix, args, clients), clients)
                 )
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
         plain: dict[str, float] = {}
         if not args.no_plain:
             plain_proc, plain_url = start_plain()
             try:
                 for clients in args.clients:
                     plain.update(
-                        _keyed(bench_target("plain", plain_url, {}, "/f", args, clients), clients)
+                        _keyed(bench_target("plain", [plain_url], {}, "/f", args, clients), clients)
                     )
             finally:
                 plain_proc.terminate()
@@ -270,6 +293,8 @@ def main() -> None:
         rows.append((f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"))
         rows.append((f"download {args.size_mb} MiB", "MB/s", "download"))
         rows.append((f"upload {args.size_mb} MiB, {CHUNK_MB} MiB chunks", "MB/s", "session"))
+    engine = (args.database_url or "sqlite").split(":", 1)[0]
+    print(f"syncd: {engine}, {max(1, args.processes)} process(es)")
     print(f"{'measure':<38} {'unit':<6} {'syncd':>10} {'plain ASGI':>11} {'ratio':>7}")
     for label, unit, key_ in rows:
         theirs = plain.get(key_)

@@ -9,6 +9,7 @@ import click
 from syncd.server.settings import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ITEMS,
+    DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_MAX_BODY,
     DEFAULT_UPLOAD_TTL,
     MIN_BATCH_BYTES,
@@ -88,6 +89,25 @@ def database_url(data_dir: Path, url: str | None) -> str:
     default=None,
     help="SQLAlchemy URL of the metadata database (default: SQLite in the data directory).",
 )
+@click.option(
+    "--metrics/--no-metrics",
+    default=True,
+    show_default=True,
+    help="Serve Prometheus metrics at GET /metrics (no API key; block it at the proxy).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one key=value line per request on stderr (never a key or a file name).",
+)
+@click.option(
+    "--drain-timeout",
+    default=DEFAULT_DRAIN_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds in-flight requests get to finish after SIGTERM before they are cut.",
+)
 def serve(
     data_dir: Path,
     host: str,
@@ -99,6 +119,9 @@ def serve(
     batch_max_items: int,
     batch_max_bytes: int,
     database_url: str | None,
+    metrics: bool,
+    access_log: bool,
+    drain_timeout: float,
 ) -> None:
     """Run the reference server until SIGTERM or SIGINT."""
     from syncd.server.datadir import private
@@ -115,6 +138,9 @@ def serve(
             upload_ttl=upload_ttl,
             batch_max_items=batch_max_items,
             batch_max_bytes=batch_max_bytes,
+            metrics=metrics,
+            access_log=access_log,
+            drain_timeout=drain_timeout,
         )
         run_server(settings, host, port)
 

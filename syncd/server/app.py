@@ -6,35 +6,45 @@
    Only a server fault logs a traceback: a client that goes away inside its body is a 400
    in the access log (the answer reaches no one), not a 500.
 2. ``--base-only`` leaves the extension routes out, so they answer 404 like any unknown path.
-3. The access log is one line per request on stderr: method, raw path, status, bytes, time.
-   Headers are never logged, so an API key cannot appear in it.
-4. The OpenAPI document is served at ``/openapi.json`` (no key needed: it holds no data).
+3. The access log is one ``key=value`` line per request on stderr, by route template,
+   never raw path, header or secret (``server/accesslog.py``, which also counts the
+   request for ``/metrics``); ``--no-access-log`` silences it.
+4. The OpenAPI document is served at ``/openapi.json`` (no key needed: it holds no data),
+   and so are ``/healthz`` and, unless ``--no-metrics``, ``/metrics`` (``routes/operations.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from syncd.protocol.errors import WireCode
+from syncd.server.accesslog import AccessLog
 from syncd.server.context import ServerContext
 from syncd.server.http import error_body, error_response, json_response
 from syncd.server.openapi import openapi_document
-from syncd.server.routes import accounts, batch, changes, files, uploads, workspaces
+from syncd.server.routes import (
+    accounts,
+    batch,
+    changes,
+    files,
+    operations,
+    uploads,
+    workspaces,
+)
 from syncd.server.service.errors import ServerError
 
-access_log = logging.getLogger("syncd.server.access")
+__all__ = ["AccessLog", "create_app"]
+
 log = logging.getLogger("syncd.server")
 
 _HTTP_CODES = {
@@ -73,51 +83,6 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
     return error_body(500, WireCode.INTERNAL, "internal server error")
 
 
-class AccessLog:
-    """Outermost middleware: the access line, and a JSON 500 if nothing was sent yet."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        state: dict[str, Any] = {"status": 0, "bytes": 0}
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state["status"] = message["status"]
-            elif message["type"] == "http.response.body":
-                state["bytes"] += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        except Exception as exc:
-            if not state["status"]:
-                log.error("unexpected %s: %s", type(exc).__name__, exc, exc_info=exc)
-                await error_body(500, WireCode.INTERNAL, "internal server error")(
-                    scope, receive, sending
-                )
-        finally:
-            if access_log.isEnabledFor(logging.INFO):
-                raw = scope.get("raw_path") or scope["path"].encode()
-                target = raw.decode("latin-1")
-                if scope.get("query_string"):
-                    target += "?" + scope["query_string"].decode("latin-1")
-                access_log.info(
-                    '%s %s "%s" %d %d %.1fms',
-                    (scope.get("client") or ("-",))[0],
-                    scope["method"],
-                    target,
-                    state["status"],
-                    state["bytes"],
-                    (time.perf_counter() - started) * 1000,
-                )
-
-
 async def _housekeeping(ctx: ServerContext) -> None:
     """Expire upload sessions and collect blobs on a timer (never on the request path)."""
     interval = max(0.5, min(60.0, ctx.settings.upload_ttl / 2))
@@ -145,6 +110,9 @@ def create_app(ctx: ServerContext) -> ASGIApp:
     families = [accounts.router, workspaces.router, files.router]
     if not ctx.base_only:
         families += [changes.router, uploads.router, batch.router]
+    families.append(operations.health_router)
+    if ctx.settings.metrics:
+        families.append(operations.metrics_router)
     document = openapi_document(families, ctx.base_only)
 
     async def openapi(_request: Request) -> Response:
@@ -164,4 +132,4 @@ def create_app(ctx: ServerContext) -> ASGIApp:
     )
     app.router.redirect_slashes = False
     app.state.ctx = ctx
-    return AccessLog(app)
+    return AccessLog(app, ctx.metrics, enabled=ctx.settings.access_log)

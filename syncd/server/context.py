@@ -23,6 +23,8 @@ from syncd.server import auth, uploads
 from syncd.server.blobs import BlobStore
 from syncd.server.db import Database, open_database
 from syncd.server.feed import FeedEvents
+from syncd.server.health import HealthCheck
+from syncd.server.metrics import ServerMetrics
 from syncd.server.service.errors import Unauthorized
 from syncd.server.settings import ServerSettings
 
@@ -48,6 +50,10 @@ class ServerContext:
         self.db: Database = open_database(settings.database_url)
         self.store = BlobStore(settings.blob_dir)
         self.notifier = FeedEvents()
+        self.metrics = ServerMetrics()
+        self.metrics.watch_pool(self.db.engine)
+        self.db.on_group = self.metrics.observe_commit
+        self.health = HealthCheck(self.db, settings)
         self._keys: dict[str, str] = {}
         self._active_marked: dict[str, str] = {}
         self._upload_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (

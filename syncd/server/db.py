@@ -89,6 +89,7 @@ class Database:
         self._queue: list[_Mutation[Any]] = []
         self._committer: threading.Thread | None = None
         self._is_closed = False
+        self.on_group: Callable[[int], None] | None = None  # told each group's size (metrics)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -148,6 +149,8 @@ class Database:
                     self._commit_group(group)
             finally:
                 _answer(group)
+            if self.on_group is not None:
+                self.on_group(len(group))
 
     def _commit_group(self, group: list[_Mutation[Any]]) -> None:
         """Run ``group`` in one transaction, each mutation in its own savepoint."""

@@ -3,6 +3,8 @@
 1. Every path and method in the document is one the app routes, and no other: the
    document is derived from the same ``Routes`` tables, so it cannot drift.
 2. On ``--base-only`` the extension routes and the E1 entry fields are absent.
+3. ``/healthz`` and ``/metrics`` (syncd additions for operators) need no API key: their
+   operations say ``security: []``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def _schemas(base_only: bool) -> dict[str, Any]:
         "FileOpRequest": _obj(
             {"op": {"enum": ["mkdir", "move", "copy"]}, "dest": {"type": "string"}}, ["op"]
         ),
+        "Health": _obj({"status": {"const": "ok"}}),
     }
     if not base_only:
         deleted = _obj(
@@ -171,6 +174,8 @@ _BODIES: dict[tuple[str, str], tuple[str | None, str | None]] = {
     ),
     ("POST", "/api/v1/workspaces/{workspace_id}/batch"): ("records", "BatchResponse"),
     ("POST", "/api/v1/workspaces/{workspace_id}/batch-read"): ("BatchReadRequest", "records"),
+    ("GET", "/healthz"): (None, "Health"),
+    ("GET", "/metrics"): (None, "text"),
 }
 
 _QUERY = {
@@ -192,6 +197,8 @@ _NULLABLE = {("GET", "/api/v1/workspaces/active"), ("POST", "/api/v1/workspaces/
 def _content(schema: str, *, nullable: bool = False) -> dict[str, Any]:
     if schema == "binary":
         return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if schema == "text":  # the Prometheus exposition format
+        return {"text/plain": {"schema": {"type": "string"}}}
     if schema == "records":  # the record stream of E5/E6
         return {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
     if nullable:
@@ -230,7 +237,7 @@ def openapi_document(families: list[Routes], base_only: bool) -> dict[str, Any]:
                 "summary": info.summary,
                 "parameters": params,
                 "responses": {str(info.status_code): answer, "default": error},
-                "security": [{"bearer": []}],
+                "security": [] if family.public else [{"bearer": []}],
             }
             if request:
                 operation["requestBody"] = {

@@ -3,25 +3,30 @@
 1. The socket is bound before uvicorn starts, so ``--port 0`` works and a port in use is a
    ``UsageError`` (one line, exit 2) rather than a traceback.
 2. ``listening on http://HOST:PORT`` is printed and flushed only once connections are
-   accepted.
-3. SIGTERM/SIGINT: stop accepting, wake long polls, let in-flight requests finish (up to a
-   grace period), close the database, return normally (exit 0).
+   accepted; under systemd (``Type=notify``) that is also when ``READY=1`` is sent.
+3. SIGTERM/SIGINT drain the process: ``STOPPING=1`` to systemd, ``/healthz`` answers 503,
+   the listening socket closes (new connections are refused, so a proxy tries another
+   process), parked long polls answer at once with what they have (an empty page),
+   in-flight requests finish within ``--drain-timeout`` seconds (then they are cut),
+   the database closes, and ``serve`` returns normally (exit 0).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 
 import uvicorn
 
 from syncd.errors import UsageError
+from syncd.notify import SystemdNotifier
 from syncd.server.app import create_app
 from syncd.server.context import ServerContext
 from syncd.server.settings import ServerSettings
 
-GRACE_SECONDS = 10
+log = logging.getLogger("syncd.server")
 
 
 class _Server(uvicorn.Server):
@@ -31,14 +36,22 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.ctx = ctx
         self.url = url
+        self.systemd = SystemdNotifier()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             sys.stdout.write(f"listening on {self.url}\n")
             sys.stdout.flush()
+            self.systemd.ready(f"listening on {self.url}")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        in_flight = len(self.server_state.tasks)
+        log.info(
+            "event=draining in_flight=%d timeout=%gs", in_flight, self.ctx.settings.drain_timeout
+        )
+        self.systemd.stopping(f"draining {in_flight} requests")
+        self.ctx.health.draining = True
         self.ctx.notifier.close()
         await super().shutdown(sockets)
 
@@ -81,7 +94,7 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
             access_log=False,
             log_config=None,
             log_level=logging.WARNING,
-            timeout_graceful_shutdown=GRACE_SECONDS,
+            timeout_graceful_shutdown=settings.drain_timeout,
             h11_max_incomplete_event_size=64 * 1024,
         )
         server = _Server(config, ctx, f"http://{shown}:{real_port}")
@@ -89,3 +102,4 @@ def serve(settings: ServerSettings, host: str, port: int) -> None:
     finally:
         ctx.close()
         sock.close()
+    log.info("event=stopped pid=%d", os.getpid())

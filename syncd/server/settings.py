@@ -12,6 +12,7 @@ DEFAULT_BATCH_ITEMS = 1000  # records of one E5 request or paths of one E6 reque
 DEFAULT_BATCH_BYTES = 64 << 20  # payload bytes of one E5 request
 MIN_BATCH_ITEMS = 100  # what PROTOCOL.md promises a client of every server with batches
 MIN_BATCH_BYTES = 8 << 20
+DEFAULT_DRAIN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,9 @@ class ServerSettings:
     upload_ttl: float = DEFAULT_UPLOAD_TTL
     batch_max_items: int = DEFAULT_BATCH_ITEMS
     batch_max_bytes: int = DEFAULT_BATCH_BYTES
+    metrics: bool = True  # serve GET /metrics
+    access_log: bool = True  # one line per request on stderr
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT  # seconds in-flight requests get at SIGTERM
 
     @property
     def chunk_size(self) -> int:

@@ -33,6 +33,7 @@ class Routes:
     """The routes of one API family, in registration order (first match wins)."""
 
     tag: str
+    public: bool = False  # True: served without an API key (health checks, metrics)
     infos: list[RouteInfo] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
 

@@ -35,4 +35,5 @@ async def next_page(
         remaining = deadline - time.monotonic()
         if not page.is_empty or remaining <= 0 or ctx.notifier.closed:
             return page
-        await ctx.notifier.wait(ticket, remaining)
+        with ctx.metrics.long_polls.track_inprogress():
+            await ctx.notifier.wait(ticket, remaining)

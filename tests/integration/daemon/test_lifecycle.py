@@ -9,6 +9,7 @@ import re
 import signal
 import time
 
+from syncd.protocol import routes
 from syncd.state.store import Store
 from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import remote_tree
@@ -29,9 +30,10 @@ def big_payload(seed: str) -> bytes:
 
 def chunk_puts(server, workspace: str, offset: str | None = None) -> list[str]:
     """The upload-chunk PUTs of one workspace in the server's access log."""
-    marker = f"/workspaces/{workspace}/uploads/"
-    lines = [ln for ln in list(server.stderr_lines) if " PUT " in ln and marker in ln]
-    return [ln for ln in lines if offset is None or f"offset={offset}" in ln]
+    route = f"route={routes.UPLOAD} "
+    lines = [ln for ln in list(server.stderr_lines) if "method=PUT " in ln and route in ln]
+    lines = [ln for ln in lines if f" workspace={workspace}" in ln]
+    return [ln for ln in lines if offset is None or f" offset={offset}" in ln]
 
 
 def status_of(daemon: FastDaemon) -> dict:

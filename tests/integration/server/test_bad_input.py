@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from syncd.protocol import routes
 from syncd.soak.harness import ServerProcess
 from tests.integration.server.conftest import assert_error, files_url, put
 
@@ -157,8 +158,8 @@ def test_client_gone_inside_its_body_is_no_server_fault(
         while sock.recv(65536):
             pass
     deadline = time.monotonic() + 10
-    marker = f"/api/v1/workspaces/{ws}/files/cut"
-    while not any(marker in line for line in shared_server.stderr_lines):
+    marker = f"method=PUT route={routes.FILE} status=400 "
+    while not any(marker in ln and f"={ws}" in ln for ln in shared_server.stderr_lines):
         assert time.monotonic() < deadline, "the request never reached the access log"
         time.sleep(0.05)
     assert server_faults(shared_server) == []

@@ -33,7 +33,7 @@ def startup_log(server: ServerProcess, http: httpx.Client) -> list[str]:
     """The server's stderr up to an answered request: all that start-up logged is in it."""
     assert http.get("/api/v1/workspaces").status_code == 200
     deadline = time.monotonic() + 10
-    while not any('"/api/v1/workspaces"' in line for line in server.stderr_lines):
+    while not any("route=/api/v1/workspaces " in line for line in server.stderr_lines):
         assert time.monotonic() < deadline, server.stderr_lines
         time.sleep(0.02)
     return list(server.stderr_lines)

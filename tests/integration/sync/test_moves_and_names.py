@@ -11,7 +11,7 @@ from tests.support.clients import remote_tree, write
 
 def requests_since(server, mark: int, method: str) -> list[str]:
     """Access-log lines of the server after ``mark`` for one HTTP method."""
-    return [line for line in server.stderr_lines[mark:] if f" {method} " in line]
+    return [line for line in server.stderr_lines[mark:] if f" method={method} " in line]
 
 
 def test_directory_rename_is_one_move_without_transfer(make_client, sync_server, account, mode):

@@ -141,7 +141,7 @@ def test_a_second_spelling_beside_a_synced_name_steps_aside(make_client, sync_se
     proc = a.sync()
     assert "op=DeleteRemote" not in proc.stderr
     assert f"op=MoveLocal path={FOLDER} dest={FOLDER_TWIN} reason=UNICODE_TWIN" in proc.stderr
-    assert not [line for line in sync_server.stderr_lines[mark:] if " DELETE " in line]
+    assert not [line for line in sync_server.stderr_lines[mark:] if " method=DELETE " in line]
     b.sync()
     assert_converged(sync_server, account, a, b)
     assert contents(b) == {
