@@ -20,6 +20,7 @@ from rich.table import Table
 
 from syncd.cli.options import common_options, flags_of
 from syncd.config import load_settings
+from syncd.daemon import pause as pause_row
 from syncd.errors import UsageError
 from syncd.session import db_path_for, require, resolve_workspace
 from syncd.state.store import Store
@@ -30,6 +31,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
     """The status as one JSON-ready value (``--json`` prints exactly this)."""
     last = store.meta.last_sync()
     daemon = store.daemon_status.read()
+    paused = pause_row.read(store)
     detail = store.meta.get_json("daemon_detail") if daemon is not None else None
     if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
         state = "stopped (the daemon died without cleaning up)"
@@ -59,6 +61,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
         ],
         "cursor": store.meta.cursor(),
         "merge_pending": store.meta.is_merge_pending(),
+        "paused": None if paused is None else {**paused.as_dict(), "text": paused.describe()},
     }
 
 
@@ -109,6 +112,8 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
         table.add_row("last result", ", ".join(f"{k} {v}" for k, v in info["last_result"].items()))
     if info["detail"]:
         table.add_row("detail", str(info["detail"]))
+    if info["paused"] and info["detail"] != info["paused"]["text"]:
+        table.add_row("paused", info["paused"]["text"])
     table.add_row("pending", str(len(info["pending"]) + len(info["dirty"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))

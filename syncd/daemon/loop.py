@@ -20,7 +20,12 @@
    rules exclude is left alone and what they no longer exclude is synced. The watcher
    asks the engine's current rules, never a copy.
 7. The trash is pruned (``Trash.prune``: retention and size cap) at start and once a day.
-8. The loop keeps no flags or timers of its own: ``Schedule`` (schedule.py) decides what
+8. A pause by the user (``syncd pause``: a row in the state database, pause.py) is read
+   about once a second: while it holds, no pass and no prune run, but the watcher keeps
+   recording dirty paths and the feed's news is kept, so the end of the pause (``syncd
+   resume``, its ``--for`` running out, or a restart after that) syncs them at once
+   without a rescan. A pass already running when the pause is asked for finishes first.
+9. The loop keeps no flags or timers of its own: ``Schedule`` (schedule.py) decides what
    runs next and when; the loop waits for an event or its deadline, tells it, runs that.
 """
 
@@ -33,10 +38,11 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from syncd.config import Settings, load_settings
-from syncd.daemon import reload
+from syncd.daemon import pause, reload
 from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.schedule import Pass, Schedule
 from syncd.daemon.signals import SignalHandlers
@@ -83,6 +89,7 @@ class Daemon:
         self.started = threading.Event()  # set after the first full sync was attempted
         self.syncs = 0
         self._ignore_text: object = _UNREAD
+        self._pause_text: str | None = None  # the user's pause the loop last saw
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -198,6 +205,7 @@ class Daemon:
                 schedule.stop()  # a wait for a retry ends here, at once
             if schedule.is_stopped:
                 return
+            self._check_pause(session, schedule)
             if self._fatal is not None:
                 raise self._fatal
             if self._reload.is_set():
@@ -224,6 +232,29 @@ class Daemon:
             self.coalescer.wait(self._timeout(schedule))
             self.notifier.watchdog()
 
+    def _check_pause(self, session: Session, schedule: Schedule) -> None:
+        """Follow the pause row: tell the schedule, the status and the log of a change."""
+        now = self._clock()
+        found = pause.read(session.store)
+        if found is None:
+            if self._pause_text is not None:
+                self._pause_text = None
+                schedule.resume()
+                self.board.set_state(DaemonState.IDLE)
+                log.info("event=resumed")
+            return
+        left = None if found.until is None else (found.until - datetime.now(UTC)).total_seconds()
+        schedule.pause(None if left is None else now + left)
+        text = found.describe()
+        if text != self._pause_text:
+            self._pause_text = text
+            self.board.set_state(DaemonState.PAUSED, text)
+            until = "resume" if found.until is None else found.until.isoformat()
+            log.info("event=paused_by_user until=%s", until)
+        if not self.started.is_set():  # started paused: ready all the same (systemd waits)
+            self.started.set()
+            self.notifier.ready(self.board.text())
+
     def _run(self, session: Session, schedule: Schedule, run: Pass) -> None:
         """One pass, its outcome told to the schedule; the feed starts after the first."""
         store = session.store
@@ -239,7 +270,7 @@ class Daemon:
 
     def _timeout(self, schedule: Schedule) -> float:
         now = self._clock()
-        timeout = max(0.0, schedule.next_due(now) - now)
+        timeout = min(max(0.0, schedule.next_due(now) - now), pause.POLL_INTERVAL)
         interval = self.notifier.watchdog_interval()
         return min(timeout, interval) if interval else timeout
 
