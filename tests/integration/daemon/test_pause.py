@@ -51,8 +51,12 @@ def test_changes_made_while_paused_go_up_after_resume_without_a_rescan(make_daem
     resumed = cli(a, "resume")
     assert (resumed.returncode, resumed.stdout.strip()) == (0, "resumed")
     eventually(lambda: "during.txt" in remote(a), what="during.txt uploaded after resume")
-    after = [line for line in a.lines if "event=synced" in line][synced_before:]
-    assert after and all("pass=scoped" in line for line in after), after
+
+    def passes_after() -> list[str]:
+        return [line for line in list(a.lines) if "event=synced" in line][synced_before:]
+
+    eventually(passes_after, what="the pass after resume is logged")
+    assert all("pass=scoped" in line for line in passes_after()), passes_after()
     eventually(a.is_quiet, what="idle again after resume")
     assert cli(a, "resume").stdout.strip() == "not paused"
 
