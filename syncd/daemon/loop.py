@@ -43,6 +43,7 @@ from typing import Any
 
 from syncd.config import Settings, load_settings
 from syncd.daemon import pause, reload
+from syncd.daemon.desktop import DesktopNotifier
 from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.schedule import Pass, Schedule
 from syncd.daemon.signals import SignalHandlers
@@ -58,6 +59,7 @@ from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
 
+STUCK_AFTER = 3  # failures of one item before it is a persistent error worth a notice
 _UNREAD = object()  # the root rules were not read yet
 
 
@@ -90,6 +92,7 @@ class Daemon:
         self.syncs = 0
         self._ignore_text: object = _UNREAD
         self._pause_text: str | None = None  # the user's pause the loop last saw
+        self.desktop = DesktopNotifier(enabled=settings.notifications)
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -297,6 +300,7 @@ class Daemon:
         except SafetyStop as exc:
             self.board.set_state(DaemonState.PAUSED, str(exc))
             log.warning("event=paused reason=%s", exc)
+            self.desktop.notify("safety_stop", "sync stopped for safety", str(exc))
             return PassResult.PAUSED
         except ServerRefused:
             raise
@@ -306,16 +310,37 @@ class Daemon:
         except SyncdError as exc:
             self.board.set_state(DaemonState.ERROR, str(exc))
             log.error("event=sync_failed error=%s", exc)
+            self.desktop.notify("error", "sync failed", str(exc).splitlines()[0][:200])
             return PassResult.ERROR
         except Exception as exc:  # a bug: its traceback in the log, retried after a backoff
             self.board.set_state(DaemonState.ERROR, f"{type(exc).__name__}: {exc}")
             log.exception("event=sync_failed error=%s: %s", type(exc).__name__, exc)
+            self.desktop.notify("error", "sync failed", f"{type(exc).__name__}: {exc}"[:200])
             return PassResult.ERROR
+        self._tell_desktop(session, report)
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
         if self.remote is not None:
             self.remote.synced(session.store.meta.cursor())
         return PassResult.DONE
+
+    def _tell_desktop(self, session: Session, report: PassReport) -> None:
+        """A pass ended: notices for its conflicts and for items that keep failing."""
+        self.desktop.cleared("safety_stop")
+        self.desktop.cleared("error")
+        conflicts = [c for r in report.reports for c in r.conflicts]
+        if conflicts:
+            shown = ", ".join(conflicts[:3]) + (" ..." if len(conflicts) > 3 else "")
+            count = len(conflicts)
+            self.desktop.notify("conflict", f"{count} conflict{'s' * (count != 1)}", shown)
+            self.desktop.cleared("conflict")  # each new conflict is news
+        stuck = sorted(e.path for e in session.store.item_errors.rows() if e.count >= STUCK_AFTER)
+        if stuck:
+            self.desktop.notify(
+                "failed", f"{len(stuck)} item(s) keep failing", ", ".join(stuck[:3])
+            )
+        else:
+            self.desktop.cleared("failed")
 
     def _refresh_ignore(self, session: Session) -> bool:
         """Read the top-level ``.syncdignore`` again; True when its rules changed.
@@ -388,6 +413,7 @@ class Daemon:
         log.info("event=reload %s", reload.describe(self.settings, new, change))
         reload.apply_live(session.engine, self.coalescer, new)
         self.settings = reload.merge(self.settings, new, change)
+        self.desktop.enabled = new.notifications
         if self.remote is not None:
             self.remote.wait = min(max(0.0, new.feed_wait), 60.0)
             self.remote.interval = max(0.1, new.poll_interval)
