@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
@@ -84,3 +85,25 @@ def test_pause_refuses_a_bad_duration_with_one_line(make_daemon):
     assert answer.returncode == 2
     assert answer.stderr.strip().count("\n") == 0 and "not a duration" in answer.stderr
     assert "Traceback" not in answer.stderr
+
+
+def test_status_shows_the_last_changes_in_local_time(make_daemon):
+    (a,) = start_all(make_daemon("a"))
+    write(a.folder / "up.txt", "goes up")
+    eventually(lambda: "up.txt" in remote(a), what="up.txt uploaded")
+    eventually(a.is_quiet, what="settled")
+    info = status(a)
+    assert {"what": "uploaded", "path": "up.txt"}.items() <= info["recent_changes"][0].items()
+    assert info["last_change"]["result"]["uploaded"] == 1
+    (a.folder / "up.txt").unlink()
+    eventually(lambda: "up.txt" not in remote(a), what="the delete went up")
+    eventually(
+        lambda: status(a)["recent_changes"][0]["what"] == "deleted on the server",
+        what="the delete is the newest change",
+    )
+    plain = cli(a, "status")
+    assert plain.returncode == 0, plain.stderr
+    assert "deleted on the server: up.txt" in plain.stdout
+    assert "uploaded: up.txt" in plain.stdout
+    assert re.search(r"\d\d:\d\d:\d\d \(\d+ (s|min|h) ago\)", plain.stdout), plain.stdout
+    assert "last change" in plain.stdout
