@@ -99,6 +99,7 @@ class Settings:
     rescan_interval: float = 6 * 3600.0
     debounce: float = 0.5
     log_level: str = "info"
+    notifications: bool = True  # desktop notifications of the daemon (daemon/desktop.py)
     symlinks: str = "skip"  # "follow": links to files inside the folder sync their content
     trash_retention_days: int = 30
     trash_max_size: int | str | None = "10%"  # bytes, "N%" of the disk, or None: no cap
@@ -327,6 +328,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "rescan_interval": parse_duration,
     "debounce": parse_duration,
     "log_level": parse_log_level,
+    "notifications": parse_bool,
     "symlinks": parse_symlinks,
     "trash_retention_days": lambda v: parse_count(v, 1),
     "trash_max_size": parse_trash_max_size,
@@ -349,6 +351,7 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("log_level", "symlinks", "mode", *KEY_SOURCES), _TEXT),
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
     "propagate_deletes": _BOOL,
+    "notifications": _BOOL,
     **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
     **dict.fromkeys(
         ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size", "batch_threshold"),

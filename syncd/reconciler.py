@@ -44,6 +44,7 @@ from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
 from syncd.planner.trees import LocalNode, RemoteNode
 from syncd.report import Report
+from syncd.state import recent
 from syncd.worker.outcome import Outcome, Status
 
 if TYPE_CHECKING:
@@ -193,6 +194,7 @@ class Engine:
             self.store.meta.finish_merge(self.store.meta.cursor())
         self.store.meta.record_sync(report.totals())
         self.store.meta.set("mode", str(self.mode))  # `status` shows the mode of the last pass
+        recent.record(self.store, report.changes(), report.totals())
         return report
 
     def _note_skipped(self, report: Report, scope: set[str] | None) -> None:

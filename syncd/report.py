@@ -45,6 +45,29 @@ class Report:
             "failed": len(self.failed),
         }
 
+    def changes(self) -> list[dict[str, str]]:
+        """What this sync changed, one entry per done op a person cares about."""
+        words: list[tuple[type[ops.Op] | tuple[type[ops.Op], ...], str]] = [
+            (ops.Upload, "uploaded"),
+            (ops.Download, "downloaded"),
+            (ops.TrashLocal, "moved to the trash"),
+            (ops.DeleteRemote, "deleted on the server"),
+            ((ops.MoveLocal, ops.MoveRemote), "moved"),
+        ]
+        found: list[dict[str, str]] = []
+        for o in self.outcomes:
+            if o.status is not Status.DONE:
+                continue
+            what = next((w for kinds, w in words if isinstance(o.op, kinds)), None)
+            if what is not None:
+                entry = {"what": what, "path": o.path}
+                if isinstance(o.op, (ops.MoveLocal, ops.MoveRemote)):
+                    entry["dest"] = o.op.dest
+                found.append(entry)
+            if o.conflict:
+                found.append({"what": "conflict copy", "path": o.conflict})
+        return found
+
     @property
     def conflicts(self) -> list[str]:
         return [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]

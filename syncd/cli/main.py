@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "run": "syncd.cli.run:run",
     "status": "syncd.cli.status:status",
     "demo": "syncd.cli.demo:demo",
+    "pause": "syncd.cli.pause:pause",
+    "resume": "syncd.cli.pause:resume",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from rich.table import Table
 
 from syncd.cli.options import common_options, flags_of
 from syncd.config import load_settings
+from syncd.daemon import pause as pause_row
 from syncd.errors import UsageError
 from syncd.session import db_path_for, require, resolve_workspace
+from syncd.state import recent
 from syncd.state.store import Store
 from syncd.transport.client import Client
 
@@ -30,6 +33,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
     """The status as one JSON-ready value (``--json`` prints exactly this)."""
     last = store.meta.last_sync()
     daemon = store.daemon_status.read()
+    paused = pause_row.read(store)
     detail = store.meta.get_json("daemon_detail") if daemon is not None else None
     if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
         state = "stopped (the daemon died without cleaning up)"
@@ -60,7 +64,41 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
         "cursor": store.meta.cursor(),
         "merge_pending": store.meta.is_merge_pending(),
         "mode": store.meta.get("mode") or "two-way",
+        "last_change": recent.last_change(store),
+        "recent_changes": recent.recent(store)[:RECENT_SHOWN],
+        "paused": None if paused is None else {**paused.as_dict(), "text": paused.describe()},
     }
+
+
+RECENT_SHOWN = 10  # changes listed by status (the state keeps more)
+
+
+def when(iso: str | None, now: datetime | None = None) -> str:
+    """``2026-12-03 10:15:02 (3 s ago)`` in local time, for people."""
+    if not iso:
+        return "never"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    now = now or datetime.now(UTC)
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        ago = f"{seconds} s ago"
+    elif seconds < 3600:
+        ago = f"{seconds // 60} min ago"
+    elif seconds < 86400:
+        ago = f"{seconds // 3600} h ago"
+    else:
+        ago = f"{seconds // 86400} d ago"
+    return f"{moment.astimezone().strftime('%Y-%m-%d %H:%M:%S')} ({ago})"
+
+
+def _progress(transfer: dict[str, Any]) -> str:
+    done, total = transfer.get("done") or 0, transfer.get("total")
+    if total:
+        return f"{transfer['path']}: {done * 100 // max(1, total)}% of {total} bytes"
+    return f"{transfer['path']}: {done} bytes"
 
 
 def _alive(pid: int) -> bool:
@@ -104,17 +142,28 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
         return
     console = Console()
     table = Table(show_header=False, box=None)
-    for key in ("folder", "workspace", "state", "mode", "last_sync", "synced_paths"):
+    for key in ("folder", "workspace", "state", "mode"):
         table.add_row(key.replace("_", " "), str(info[key]))
-    if isinstance(info["last_result"], dict):
-        table.add_row("last result", ", ".join(f"{k} {v}" for k, v in info["last_result"].items()))
+    table.add_row("last sync", when(info["last_sync"]))
+    table.add_row("synced paths", str(info["synced_paths"]))
+    change = info["last_change"]
+    if change:
+        counts = ", ".join(f"{k} {v}" for k, v in change["result"].items() if v)
+        table.add_row("last change", f"{when(change['time'])}: {counts}")
     if info["detail"]:
         table.add_row("detail", str(info["detail"]))
+    if info["paused"] and info["detail"] != info["paused"]["text"]:
+        table.add_row("paused", info["paused"]["text"])
     table.add_row("pending", str(len(info["pending"]) + len(info["dirty"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))
     table.add_row("skipped", str(len(info["skipped"])))
     console.print(table)
+    for t in (info["daemon"] or {}).get("transfers") or []:
+        console.print(f"transferring: {_progress(t)}")
+    for c in info["recent_changes"]:
+        target = f" -> {c['dest']}" if c.get("dest") else ""
+        console.print(f"{when(c['time'])} {c['what']}: {c['path']}{target}", markup=False)
     for c in info["conflicts"]:
         console.print(f"conflict: {c['path']} -> {c['conflict_path']}")
     for e in info["errors"]:

@@ -20,7 +20,12 @@
    rules exclude is left alone and what they no longer exclude is synced. The watcher
    asks the engine's current rules, never a copy.
 7. The trash is pruned (``Trash.prune``: retention and size cap) at start and once a day.
-8. The loop keeps no flags or timers of its own: ``Schedule`` (schedule.py) decides what
+8. A pause by the user (``syncd pause``: a row in the state database, pause.py) is read
+   about once a second: while it holds, no pass and no prune run, but the watcher keeps
+   recording dirty paths and the feed's news is kept, so the end of the pause (``syncd
+   resume``, its ``--for`` running out, or a restart after that) syncs them at once
+   without a rescan. A pass already running when the pause is asked for finishes first.
+9. The loop keeps no flags or timers of its own: ``Schedule`` (schedule.py) decides what
    runs next and when; the loop waits for an event or its deadline, tells it, runs that.
 """
 
@@ -33,10 +38,12 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from syncd.config import Settings, load_settings
-from syncd.daemon import reload
+from syncd.daemon import pause, reload
+from syncd.daemon.desktop import DesktopNotifier
 from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.schedule import Pass, Schedule
 from syncd.daemon.signals import SignalHandlers
@@ -52,6 +59,7 @@ from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
 
+STUCK_AFTER = 3  # failures of one item before it is a persistent error worth a notice
 _UNREAD = object()  # the root rules were not read yet
 
 
@@ -83,6 +91,8 @@ class Daemon:
         self.started = threading.Event()  # set after the first full sync was attempted
         self.syncs = 0
         self._ignore_text: object = _UNREAD
+        self._pause_text: str | None = None  # the user's pause the loop last saw
+        self.desktop = DesktopNotifier(enabled=settings.notifications)
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -198,6 +208,7 @@ class Daemon:
                 schedule.stop()  # a wait for a retry ends here, at once
             if schedule.is_stopped:
                 return
+            self._check_pause(session, schedule)
             if self._fatal is not None:
                 raise self._fatal
             if self._reload.is_set():
@@ -224,6 +235,29 @@ class Daemon:
             self.coalescer.wait(self._timeout(schedule))
             self.notifier.watchdog()
 
+    def _check_pause(self, session: Session, schedule: Schedule) -> None:
+        """Follow the pause row: tell the schedule, the status and the log of a change."""
+        now = self._clock()
+        found = pause.read(session.store)
+        if found is None:
+            if self._pause_text is not None:
+                self._pause_text = None
+                schedule.resume()
+                self.board.set_state(DaemonState.IDLE)
+                log.info("event=resumed")
+            return
+        left = None if found.until is None else (found.until - datetime.now(UTC)).total_seconds()
+        schedule.pause(None if left is None else now + left)
+        text = found.describe()
+        if text != self._pause_text:
+            self._pause_text = text
+            self.board.set_state(DaemonState.PAUSED, text)
+            until = "resume" if found.until is None else found.until.isoformat()
+            log.info("event=paused_by_user until=%s", until)
+        if not self.started.is_set():  # started paused: ready all the same (systemd waits)
+            self.started.set()
+            self.notifier.ready(self.board.text())
+
     def _run(self, session: Session, schedule: Schedule, run: Pass) -> None:
         """One pass, its outcome told to the schedule; the feed starts after the first."""
         store = session.store
@@ -239,7 +273,7 @@ class Daemon:
 
     def _timeout(self, schedule: Schedule) -> float:
         now = self._clock()
-        timeout = max(0.0, schedule.next_due(now) - now)
+        timeout = min(max(0.0, schedule.next_due(now) - now), pause.POLL_INTERVAL)
         interval = self.notifier.watchdog_interval()
         return min(timeout, interval) if interval else timeout
 
@@ -266,6 +300,7 @@ class Daemon:
         except SafetyStop as exc:
             self.board.set_state(DaemonState.PAUSED, str(exc))
             log.warning("event=paused reason=%s", exc)
+            self.desktop.notify("safety_stop", "sync stopped for safety", str(exc))
             return PassResult.PAUSED
         except ServerRefused:
             raise
@@ -275,16 +310,37 @@ class Daemon:
         except SyncdError as exc:
             self.board.set_state(DaemonState.ERROR, str(exc))
             log.error("event=sync_failed error=%s", exc)
+            self.desktop.notify("error", "sync failed", str(exc).splitlines()[0][:200])
             return PassResult.ERROR
         except Exception as exc:  # a bug: its traceback in the log, retried after a backoff
             self.board.set_state(DaemonState.ERROR, f"{type(exc).__name__}: {exc}")
             log.exception("event=sync_failed error=%s: %s", type(exc).__name__, exc)
+            self.desktop.notify("error", "sync failed", f"{type(exc).__name__}: {exc}"[:200])
             return PassResult.ERROR
+        self._tell_desktop(session, report)
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
         if self.remote is not None:
             self.remote.synced(session.store.meta.cursor())
         return PassResult.DONE
+
+    def _tell_desktop(self, session: Session, report: PassReport) -> None:
+        """A pass ended: notices for its conflicts and for items that keep failing."""
+        self.desktop.cleared("safety_stop")
+        self.desktop.cleared("error")
+        conflicts = [c for r in report.reports for c in r.conflicts]
+        if conflicts:
+            shown = ", ".join(conflicts[:3]) + (" ..." if len(conflicts) > 3 else "")
+            count = len(conflicts)
+            self.desktop.notify("conflict", f"{count} conflict{'s' * (count != 1)}", shown)
+            self.desktop.cleared("conflict")  # each new conflict is news
+        stuck = sorted(e.path for e in session.store.item_errors.rows() if e.count >= STUCK_AFTER)
+        if stuck:
+            self.desktop.notify(
+                "failed", f"{len(stuck)} item(s) keep failing", ", ".join(stuck[:3])
+            )
+        else:
+            self.desktop.cleared("failed")
 
     def _refresh_ignore(self, session: Session) -> bool:
         """Read the top-level ``.syncdignore`` again; True when its rules changed.
@@ -357,6 +413,7 @@ class Daemon:
         log.info("event=reload %s", reload.describe(self.settings, new, change))
         reload.apply_live(session.engine, self.coalescer, new)
         self.settings = reload.merge(self.settings, new, change)
+        self.desktop.enabled = new.notifications
         if self.remote is not None:
             self.remote.wait = min(max(0.0, new.feed_wait), 60.0)
             self.remote.interval = max(0.1, new.poll_interval)

@@ -15,7 +15,10 @@
 5. A safety stop (paused) is never retried by itself: the next event or timer re-checks.
 6. The trash prune is due at start and every ``PRUNE_INTERVAL``.
 7. After a stop nothing more is due: the stop ends a backoff at once.
-8. No clock, thread or I/O inside: every time is passed in, so a fake clock tests it all.
+8. A pause by the user (``pause``) holds every pass and the prune until it ends, by
+   ``resume`` or when its ``until`` passes; events meanwhile are kept, and the end of a
+   pause owes a pass, so what changed while paused is synced at once.
+9. No clock, thread or I/O inside: every time is passed in, so a fake clock tests it all.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class Schedule:
         self._is_feed_due = False
         self._began: float | None = None  # when the pass in flight was handed out
         self.is_stopped = False
+        self._paused = False
+        self._pause_until: float | None = None
 
     # -- events ------------------------------------------------------------------------
 
@@ -108,6 +113,22 @@ class Schedule:
             # Without a feed nothing tells what changed remotely while offline.
             self._is_full = self._is_full or self._has_feed is False
 
+    def pause(self, until: float | None = None) -> None:
+        """Paused by the user until ``until`` (a clock time; None: until ``resume``)."""
+        self._paused, self._pause_until = True, until
+
+    def resume(self) -> None:
+        """The pause ended: a pass is owed for what was recorded meanwhile."""
+        if self._paused:
+            self._paused, self._pause_until = False, None
+            self._has_event = self._is_loud = True
+
+    def is_paused(self, now: float) -> bool:
+        """Whether a pause holds at ``now``; one whose time ran out ends here."""
+        if self._paused and self._pause_until is not None and now >= self._pause_until:
+            self.resume()
+        return self._paused
+
     def stop(self) -> None:
         """Nothing more is due, whatever wait was running."""
         self.is_stopped = True
@@ -121,14 +142,14 @@ class Schedule:
 
     def take_prune(self, now: float) -> bool:
         """True when the trash prune is due now; it is then due again a day later."""
-        if self.is_stopped or now < self._prune_at:
+        if self.is_stopped or self.is_paused(now) or now < self._prune_at:
             return False
         self._prune_at = now + PRUNE_INTERVAL
         return True
 
     def take_pass(self, now: float) -> Pass | None:
         """The pass to run now, or None; the caller reports its end to ``pass_ended``."""
-        if self.is_stopped:
+        if self.is_stopped or self.is_paused(now):
             return None
         if now >= self._rescan_at:
             self._rescan_at = now + self.rescan_interval
@@ -149,7 +170,11 @@ class Schedule:
 
     def next_due(self, now: float) -> float:
         """The clock time by which the loop must ask again (``now`` when it is due now)."""
-        if self.is_stopped or (self._retry_at is None and self._has_event):
+        if self.is_stopped:
+            return now
+        if self.is_paused(now):
+            return now + 3600.0 if self._pause_until is None else self._pause_until
+        if self._retry_at is None and self._has_event:
             return now
         marks = [self._rescan_at, self._prune_at, self._poll_at, self._retry_at]
         return min(t for t in marks if t is not None)

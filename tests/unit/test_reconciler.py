@@ -110,6 +110,12 @@ class FakeMeta:
     def record_sync(self, result: Mapping[str, int]) -> None:
         self.writes.append("record_sync")
 
+    def get_json(self, key: str) -> None:
+        return None
+
+    def set_many(self, values: Mapping[str, str | None]) -> None:
+        self.writes.append("set_many")
+
     def note_skipped(
         self, found: Mapping[str, str], scope: Iterable[str] | None = None
     ) -> dict[str, str]:
