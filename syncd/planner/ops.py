@@ -41,6 +41,7 @@ class Reason(StrEnum):
     NAME_CLASH = "NAME_CLASH"
     UNICODE_TWIN = "UNICODE_TWIN"
     UNCHANGED = "UNCHANGED"
+    EXCLUDED = "EXCLUDED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,8 @@ class Policy:
     ``remote_hashes``: path -> hash of the remote bytes, fetched for a ``Need``.
     ``local_twins``: other spellings on disk of names in the local tree (NFC and NFD of one
     name in one folder), each a node at the shared key with its own ``disk_name``.
+    ``excluded``: paths this device does not sync (selective sync): unknown on both sides,
+    and a local copy synced before goes to the trash (exclude.py).
     """
 
     is_merge: bool = False
@@ -234,6 +237,7 @@ class Policy:
     remote_files: int | None = None
     remote_hashes: Mapping[str, str] = field(default_factory=dict)
     local_twins: tuple[LocalNode, ...] = ()
+    excluded: frozenset[str] = field(default_factory=frozenset)
 
 
 def describe(op: Op) -> str:
