@@ -47,8 +47,8 @@ from dataclasses import replace
 
 from syncd.paths import is_within
 from syncd.planner import guards
-from syncd.planner.kinds import resolve_type_changes
 from syncd.planner.exclude import exclusion_ops
+from syncd.planner.kinds import resolve_type_changes
 from syncd.planner.moves import Trees, find_local_moves, find_remote_moves
 from syncd.planner.names import Names, rename_twins, resolve_clashes
 from syncd.planner.ops import (
