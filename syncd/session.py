@@ -341,6 +341,7 @@ def open_session(
                 delete_limit=settings.max_delete,
                 allow_mass_delete=bool(settings.allow_mass_delete),
                 folds_case=bool(traits and traits.folds_case),
+                exclude=settings.exclude,
                 folds_unicode=bool(traits and traits.folds_unicode),
             )
             yield Session(client, store, engine, workspace_id, db_path)

@@ -34,6 +34,7 @@ LIVE = frozenset(
         "transfers",
         "trash_retention_days",
         "trash_max_size",
+        "exclude",
     }
 )
 SECRET = frozenset({"api_key"})
@@ -73,6 +74,7 @@ def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
     engine.delete_limit = new.max_delete
     engine.allow_mass_delete = bool(new.allow_mass_delete)
     engine.transfers = new.transfers
+    engine.exclude = new.exclude
     engine.trash.retention_days = new.trash_retention_days
     engine.trash.max_size = new.trash_max_size
     set_log_level(new.log_level)
