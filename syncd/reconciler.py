@@ -97,6 +97,7 @@ class Engine:
         self.folds_case = folds_case
         self.folds_unicode = folds_unicode
         self.exclude = tuple(exclude)  # the config's rules; the state's are read each pass
+        self.seen_excluded: set[str] = set()  # the rules the last sync planned with
         self.links: dict[str, str] = {}  # followed link -> its target, from the last scan
 
     @property
@@ -157,6 +158,10 @@ class Engine:
             raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
         report = Report()
         self.check_root(dry_run=dry_run)
+        excluded = self.excluded()
+        if scope is not None:  # a rule added or removed since the last sync: its subtree too
+            scope = scope | (excluded ^ self.seen_excluded)
+        self.seen_excluded = excluded
         if scope is not None and self.links:  # a target's change is its links' change too
             scope = scope | {link for link, t in self.links.items() if is_within_any(t, scope)}
         for rnd in range(MAX_ROUNDS):
