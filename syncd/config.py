@@ -105,6 +105,7 @@ class Settings:
     trash_max_size: int | str | None = "10%"  # bytes, "N%" of the disk, or None: no cap
     mode: str = "two-way"  # "upload-only" / "download-only": write one side only
     propagate_deletes: bool = False  # upload-only: a local delete deletes the remote file
+    exclude: tuple[str, ...] = ()  # folder-relative paths this device does not sync
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -265,6 +266,25 @@ def parse_mode(value: Any) -> str:
     return text
 
 
+def parse_exclude(value: Any) -> tuple[str, ...]:
+    """Selective sync: a TOML list of folder-relative paths, or one comma-separated string."""
+    from syncd.errors import InvalidPath
+    from syncd.paths import normalize
+
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError("expected a list of folder-relative paths")
+    result = []
+    for item in items:
+        if not item.strip():
+            continue
+        try:
+            result.append(normalize(item.strip().rstrip("/")))
+        except InvalidPath as exc:
+            raise ValueError(f"bad path {item!r}: {exc}") from exc
+    return tuple(sorted(set(result)))
+
+
 def parse_trash_max_size(value: Any) -> int | str | None:
     """A size (``"2GiB"``), a share of the disk (``"10%"``), or ``"unlimited"``."""
     text = str(value).strip().lower()
@@ -334,11 +354,13 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "trash_max_size": parse_trash_max_size,
     "mode": parse_mode,
     "propagate_deletes": parse_bool,
+    "exclude": parse_exclude,
 }
 # Keys that are read but are not Settings fields of their own.
 KEY_SOURCES = ("api_key", "api_key_file")
 
 _TEXT = (str,)
+LIST_KEYS = ("exclude",)  # the keys whose TOML value is a list
 _BOOL = (bool,)
 _NUMERIC = (int, float, str)  # a str carries a unit: "4MiB", "500ms"
 _COUNT = (int, str)
@@ -349,6 +371,7 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
         _TEXT,
     ),
     **dict.fromkeys(("log_level", "symlinks", "mode", *KEY_SOURCES), _TEXT),
+    "exclude": (list, str),
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
     "propagate_deletes": _BOOL,
     "notifications": _BOOL,
@@ -363,6 +386,7 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
     ),
 }
 _TYPE_NAMES = {
+    (list, str): "a list of paths",
     _TEXT: "a string",
     _BOOL: "true or false",
     _COUNT: "a whole number or a string",
@@ -397,7 +421,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         kinds = FILE_TYPES.get(key)
         if kinds is None:
             raise UsageError(f"config file {path}: unknown key {key!r}")
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list) and not (key in LIST_KEYS and isinstance(value, list)):
             raise UsageError(f"config file {path}: {key!r} must be a single value")
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             raise UsageError(f"config file {path}: {key!r} must be {_TYPE_NAMES[kinds]}")

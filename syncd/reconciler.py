@@ -44,7 +44,7 @@ from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
 from syncd.planner.trees import LocalNode, RemoteNode
 from syncd.report import Report
-from syncd.state import recent
+from syncd.state import exclude_rules, recent
 from syncd.worker.outcome import Outcome, Status
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class Engine:
         propagate_deletes: bool = False,
         folds_case: bool = False,
         folds_unicode: bool = False,
+        exclude: Sequence[str] = (),
     ) -> None:
         self.local = local
         self.remote = remote
@@ -99,6 +100,8 @@ class Engine:
         self.propagate_deletes = propagate_deletes
         self.folds_case = folds_case
         self.folds_unicode = folds_unicode
+        self.exclude = tuple(exclude)  # the config's rules; the state's are read each pass
+        self.seen_excluded: set[str] = set()  # the rules the last sync planned with
         self.links: dict[str, str] = {}  # followed link -> its target, from the last scan
 
     @property
@@ -159,6 +162,10 @@ class Engine:
             raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
         report = Report()
         self.check_root(dry_run=dry_run)
+        excluded = self.excluded()
+        if scope is not None:  # a rule added or removed since the last sync: its subtree too
+            scope = scope | (excluded ^ self.seen_excluded)
+        self.seen_excluded = excluded
         if scope is not None and self.links:  # a target's change is its links' change too
             scope = scope | {link for link, t in self.links.items() if is_within_any(t, scope)}
         for rnd in range(MAX_ROUNDS):
@@ -233,8 +240,14 @@ class Engine:
         remote = view.tree
         base = self.store.base(prefixes=scope)
         local = scanned.tree
+        excluded = self.excluded()
+        if first and excluded:
+            report.skipped.extend(
+                (p, "excluded on this device") for p in _unsynced_under(excluded, local, base)
+            )
         policy = replace(
             self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
+            excluded=frozenset(excluded),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
             remote_unknown=frozenset(view.unknown | self._ignored(remote)),
             local_twins=tuple(scanned.twins),
@@ -253,6 +266,11 @@ class Engine:
             )
             plan = make_plan(local, remote, base, policy)
         return plan, local, remote
+
+    def excluded(self) -> set[str]:
+        """This device's exclude rules: the config's and ``syncd exclude add``'s, read on
+        every pass so a running daemon picks up a change on its next one."""
+        return set(self.exclude) | set(exclude_rules.read(self.store))
 
     def _ignored(self, remote: Mapping[str, RemoteNode]) -> set[str]:
         """Remote paths that .syncdignore excludes: neither downloaded nor deleted."""
@@ -369,6 +387,15 @@ def safety_stop(refusals: Sequence[ops.Refusal]) -> SafetyStop:
     vanished folder before mass deletes), the messages of all of them."""
     cls = REFUSALS[refusals[0].kind]
     return cls("; ".join(r.message for r in refusals))
+
+
+def _unsynced_under(
+    excluded: set[str], local: Mapping[str, LocalNode], base: Mapping[str, object]
+) -> list[str]:
+    """Local files under an excluded path that were never synced: kept, not uploaded."""
+    return sorted(
+        p for p, n in local.items() if not n.is_dir and p not in base and is_within_any(p, excluded)
+    )
 
 
 def _renamed_twins(outcomes: list[Outcome]) -> set[str]:

@@ -343,6 +343,7 @@ def open_session(
                 mode=ops.Mode(settings.mode),
                 propagate_deletes=bool(settings.propagate_deletes),
                 folds_case=bool(traits and traits.folds_case),
+                exclude=settings.exclude,
                 folds_unicode=bool(traits and traits.folds_unicode),
             )
             yield Session(client, store, engine, workspace_id, db_path)

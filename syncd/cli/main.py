@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "sync": "syncd.cli.sync:sync",
     "run": "syncd.cli.run:run",
     "status": "syncd.cli.status:status",
+    "exclude": "syncd.cli.exclude:exclude",
     "demo": "syncd.cli.demo:demo",
     "pause": "syncd.cli.pause:pause",
     "resume": "syncd.cli.pause:resume",

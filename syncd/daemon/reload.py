@@ -37,6 +37,7 @@ LIVE = frozenset(
         "trash_max_size",
         "mode",
         "propagate_deletes",
+        "exclude",
     }
 )
 SECRET = frozenset({"api_key"})
@@ -78,6 +79,7 @@ def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
     engine.mode = Mode(new.mode)
     engine.propagate_deletes = bool(new.propagate_deletes)
     engine.transfers = new.transfers
+    engine.exclude = new.exclude
     engine.trash.retention_days = new.trash_retention_days
     engine.trash.max_size = new.trash_max_size
     set_log_level(new.log_level)

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     NAME_CLASH = "NAME_CLASH"
     UNICODE_TWIN = "UNICODE_TWIN"
     UNCHANGED = "UNCHANGED"
+    EXCLUDED = "EXCLUDED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,8 @@ class Policy:
     a local delete deletes the remote file too (else the remote one stays).
     ``local_twins``: other spellings on disk of names in the local tree (NFC and NFD of one
     name in one folder), each a node at the shared key with its own ``disk_name``.
+    ``excluded``: paths this device does not sync (selective sync): unknown on both sides,
+    and a local copy synced before goes to the trash (exclude.py).
     """
 
     is_merge: bool = False
@@ -260,6 +263,7 @@ class Policy:
     local_twins: tuple[LocalNode, ...] = ()
     mode: Mode = Mode.TWO_WAY
     propagate_deletes: bool = False
+    excluded: frozenset[str] = field(default_factory=frozenset)
 
 
 def describe(op: Op) -> str:

@@ -233,3 +233,19 @@ def test_batch_threshold_is_a_size_or_off(home: dict[str, str], tmp_path: Path) 
         config = write(tmp_path / "bad.toml", bad)
         with pytest.raises(UsageError, match="batch_threshold"):
             load_settings({}, config_file=config, env=home)
+
+
+def test_exclude_is_a_list_of_paths_in_the_file_and_commas_in_the_environment(tmp_path):
+    from syncd.config import load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('exclude = ["big/", "Photos/2019"]\n')
+    assert load_settings({}, config_file=cfg, env={}).exclude == ("Photos/2019", "big")
+    env = {"SYNCD_EXCLUDE": "a, b/c"}
+    assert load_settings({}, config_file=None, env=env | {"HOME": str(tmp_path)}).exclude == (
+        "a",
+        "b/c",
+    )
+    cfg.write_text('exclude = ["/abs"]\n')
+    with pytest.raises(UsageError, match="bad path"):
+        load_settings({}, config_file=cfg, env={})

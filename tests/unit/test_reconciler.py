@@ -97,6 +97,9 @@ class FakeMeta:
     def is_merge_pending(self) -> bool:
         return self.merge_pending
 
+    def get_json(self, key: str) -> object:
+        return None  # no exclude rules
+
     def finish_merge(self, cursor: int | None) -> None:
         self.writes.append("finish_merge")
         self.merge_pending = False
@@ -109,9 +112,6 @@ class FakeMeta:
 
     def record_sync(self, result: Mapping[str, int]) -> None:
         self.writes.append("record_sync")
-
-    def get_json(self, key: str) -> None:
-        return None
 
     def set_many(self, values: Mapping[str, str | None]) -> None:
         self.writes.append("set_many")
