@@ -1,8 +1,10 @@
-"""Wall-clock of ``syncd sync`` on the shared workloads, next to rclone in the same run.
+"""Wall-clock of ``syncd sync`` on the shared workloads, next to curl, nginx and unison.
 
 ``small`` (5,000 files) and ``large`` (one 1 GiB file): upload, download by a second client,
-no-op re-sync, re-sync after ``make_workload.py modify`` (1%), next to ``rclone copy`` and
-``rclone bisync`` over ``rclone serve webdav``; then the no-op sync of a 100,000-file tree.
+no-op re-sync, re-sync after ``make_workload.py modify`` (1%); ``mixed`` (20,000 files):
+upload and download; then the no-op sync of a 100,000-file tree. Anchors (bench/anchors.py):
+one curl process doing every PUT / GET to nginx, unison local to local; rclone with
+``--rclone``.
 Usage and options: bench/README.md.
 
 1. Each syncd phase is a fresh ``python -m syncd sync`` process, as a user runs it, so
@@ -411,7 +413,11 @@ def main() -> None:
     parser.add_argument("--mixed-files", type=int, help="default 20000 (1000 with --quick)")
     parser.add_argument("--tree-files", type=int, help="default 100000 (10000 with --quick)")
     parser.add_argument("--rclone", action="store_true", help="add rclone over WebDAV")
-    parser.add_argument("--no-syncthing", action="store_true", help="skip Syncthing")
+    parser.add_argument(
+        "--no-syncthing",
+        action="store_true",
+        help="skip Syncthing (not measured by this script yet)",
+    )
     parser.add_argument("--profile", type=Path, help="record py-spy profiles into this folder")
     parser.add_argument("--generator", type=Path, default=WORKLOADS, help="make_workload.py")
     parser.add_argument("--tmp", type=Path, help="work folder (default: a temp dir)")
