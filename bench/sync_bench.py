@@ -1,8 +1,10 @@
-"""Wall-clock of ``syncd sync`` on the shared workloads, next to rclone in the same run.
+"""Wall-clock of ``syncd sync`` on the shared workloads, next to curl, nginx and unison.
 
 ``small`` (5,000 files) and ``large`` (one 1 GiB file): upload, download by a second client,
-no-op re-sync, re-sync after ``make_workload.py modify`` (1%), next to ``rclone copy`` and
-``rclone bisync`` over ``rclone serve webdav``; then the no-op sync of a 100,000-file tree.
+no-op re-sync, re-sync after ``make_workload.py modify`` (1%); ``mixed`` (20,000 files):
+upload and download; then the no-op sync of a 100,000-file tree. Anchors (bench/anchors.py):
+one curl process doing every PUT / GET to nginx, unison local to local; rclone with
+``--rclone``.
 Usage and options: bench/README.md.
 
 1. Each syncd phase is a fresh ``python -m syncd sync`` process, as a user runs it, so
@@ -38,6 +40,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.anchors import Nginx, Unison, curl_all, installed  # noqa: E402
 from syncd.soak.harness import (  # noqa: E402
     ServerProcess,
     client_argv,
@@ -48,7 +51,7 @@ from syncd.soak.harness import (  # noqa: E402
 
 MiB = 1 << 20
 SPY = ("py-spy", "record", "--idle", "--rate", "100", "--format", "raw", "-o")
-WORKLOADS = ROOT.parent / "shared" / "bench" / "make_workload.py"
+WORKLOADS = Path(os.environ.get("SYNCD_WORKLOADS", "/work/shared/bench/make_workload.py"))
 PHASES = ("upload", "download", "no-op", "1% changed")
 
 
@@ -61,6 +64,7 @@ class Row:
     nbytes: int
     rclone: float | None = None
     note: str = ""
+    anchors: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,9 +99,35 @@ class Bench:
         return elapsed
 
     def workload(self, kind: str, count: int, size_mb: int) -> None:
-        """The four syncd phases, then the rclone ones, on one freshly built tree."""
+        """The syncd phases on one freshly built tree, each next to its anchors."""
         tree = self.tmp / kind / "a"
         files, nbytes = build(self.workloads, kind, tree, count, size_mb)
+        paths = sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file())
+        anchors: dict[str, dict[str, float]] = {phase: {} for phase in PHASES}
+        unison = None
+        if installed("nginx", "curl"):
+            nginx = Nginx(self.tmp / kind)
+            try:
+                put = curl_all(nginx, tree, paths, upload=True, dest=nginx.root)
+                got = self.tmp / kind / "curl-down"
+                anchors["upload"]["curl PUT"] = put
+                anchors["download"]["curl GET"] = curl_all(
+                    nginx, tree, paths, upload=False, dest=got
+                )
+                print(f"curl {kind}: PUT {put:.2f} s, GET {anchors['download']['curl GET']:.2f} s")
+            finally:
+                nginx.close()
+                shutil.rmtree(self.tmp / kind / "nginx", ignore_errors=True)
+                shutil.rmtree(self.tmp / kind / "curl-down", ignore_errors=True)
+        if installed("unison") and kind != "mixed":
+            unison = Unison(self.tmp / kind, tree)
+            anchors["upload"]["unison"] = unison.run()
+            anchors["no-op"]["unison"] = unison.run()
+            print(
+                f"unison {kind}: first {anchors['upload']['unison']:.2f} s, "
+                f"no-op {anchors['no-op']['unison']:.2f} s",
+                flush=True,
+            )
         rclone = self.rclone(kind, tree) if self.args.rclone else {}
         workspace = create_workspace(self.server, self.key, kind)
         state_a, state_b = self.tmp / kind / "state-a", self.tmp / kind / "state-b"
@@ -105,17 +135,19 @@ class Bench:
         other.mkdir()
         up = self.sync(workspace, tree, state_a, f"{kind}-upload")
         down = self.sync(workspace, other, state_b, f"{kind}-download")
-        noop = self.sync(workspace, tree, state_a, f"{kind}-noop")
-        chosen = modify(self.workloads, tree)
-        changed_bytes = sum((tree / p).stat().st_size for p in chosen)
-        mod = self.sync(workspace, tree, state_a, f"{kind}-modified")
-        for phase, seconds, n, b in (
-            ("upload", up, files, nbytes),
-            ("download", down, files, nbytes),
-            ("no-op", noop, files, 0),
-            ("1% changed", mod, len(chosen), changed_bytes),
-        ):
-            self.rows.append(Row(kind, phase, seconds, n, b, rclone.get(phase)))
+        phases = [("upload", up, files, nbytes), ("download", down, files, nbytes)]
+        if kind != "mixed":
+            noop = self.sync(workspace, tree, state_a, f"{kind}-noop")
+            chosen = modify(self.workloads, tree)
+            changed_bytes = sum((tree / p).stat().st_size for p in chosen)
+            mod = self.sync(workspace, tree, state_a, f"{kind}-modified")
+            if unison is not None:
+                anchors["1% changed"]["unison"] = unison.run()
+            phases += [("no-op", noop, files, 0), ("1% changed", mod, len(chosen), changed_bytes)]
+        for phase, seconds, n, b in phases:
+            self.rows.append(
+                Row(kind, phase, seconds, n, b, rclone.get(phase), anchors=anchors[phase])
+            )
         shutil.rmtree(self.tmp / kind, ignore_errors=True)
 
     def tree(self, count: int) -> None:
@@ -201,7 +233,7 @@ def build(
     Contents follow the generator's own seeding, so a shrunk tree is a prefix of the full one.
     """
     files = workloads.plan(kind, 42)
-    files = files[:count] if kind == "small" else [(files[0][0], size_mb * MiB)]
+    files = [(files[0][0], size_mb * MiB)] if kind == "large" else files[:count]
     dest.mkdir(parents=True)
     for i, (rel, size) in enumerate(files):
         path = dest / rel
@@ -324,17 +356,31 @@ def rate(row: Row, seconds: float | None) -> str:
     return f"{per_second:.0f} files/s" if per_second >= 10 else f"{per_second:.2f} files/s"
 
 
+def ratio(row: Row, name: str, seconds: float) -> str:
+    """``anchor s (syncd/anchor x)``; a no-op next to unison also shows the difference."""
+    text = f"{name} {seconds:.2f} s ({row.seconds / seconds:.1f}x" if seconds > 0 else name
+    if row.phase == "no-op":
+        text += f", {row.seconds - seconds:+.2f} s"
+    return text + ")"
+
+
 def print_table(rows: list[Row], startup: float) -> None:
-    head = f"{'workload':<9} {'phase':<14} {'files':>7} {'MB':>7} {'syncd s':>8} {'syncd rate':>12} {'rclone s':>9} {'rclone rate':>12}"
+    head = f"{'workload':<9} {'phase':<14} {'files':>7} {'MB':>7} {'syncd s':>8} {'syncd rate':>12}  anchors (syncd/anchor)"
     print("\n" + head + "\n" + "-" * len(head))
     for row in rows:
-        rc = f"{row.rclone:.2f}" if row.rclone is not None else "-"
+        anchors = [ratio(row, name, sec) for name, sec in row.anchors.items()]
+        if row.rclone is not None:
+            anchors.append(ratio(row, "rclone", row.rclone))
         print(
             f"{row.workload:<9} {row.phase:<14} {row.files:>7} {row.nbytes / 1e6:>7.1f} "
-            f"{row.seconds:>8.2f} {rate(row, row.seconds):>12} {rc:>9} {rate(row, row.rclone):>12}"
+            f"{row.seconds:>8.2f} {rate(row, row.seconds):>12}  "
+            + "; ".join(anchors)
             + (f"  {row.note}" if row.note else "")
         )
     print(f"startup   python -m syncd sync --help: {startup:.2f} s (inside every syncd figure)")
+    print("curl: ONE curl process does every PUT / GET of a tree in sequence (--config file),")
+    print("      one kept-alive connection to nginx on loopback; process start-up is paid once.")
+    print("unison: local to local (tree against a hub folder); first run next to upload.")
 
 
 IDLE = ("Condition.wait", "EpollSelector.select", "Queue.get", "_worker (concurrent")
@@ -358,23 +404,37 @@ def summarize_profiles(folder: Path, top: int = 12) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="small,large,tree", help="comma list of small,large,tree")
-    parser.add_argument("--small-files", type=int, default=5000, help="default 5000")
-    parser.add_argument("--large-mb", type=int, default=1024, help="default 1024 MiB")
-    parser.add_argument("--tree-files", type=int, default=100_000, help="default 100000")
-    parser.add_argument("--no-rclone", dest="rclone", action="store_false", help="skip rclone")
+    parser.add_argument(
+        "--workloads", default="small,large,mixed,tree", help="comma list of small,large,mixed,tree"
+    )
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, for development")
+    parser.add_argument("--small-files", type=int, help="default 5000 (500 with --quick)")
+    parser.add_argument("--large-mb", type=int, help="default 1024 MiB (64 with --quick)")
+    parser.add_argument("--mixed-files", type=int, help="default 20000 (1000 with --quick)")
+    parser.add_argument("--tree-files", type=int, help="default 100000 (10000 with --quick)")
+    parser.add_argument("--rclone", action="store_true", help="add rclone over WebDAV")
+    parser.add_argument(
+        "--no-syncthing",
+        action="store_true",
+        help="skip Syncthing (not measured by this script yet)",
+    )
     parser.add_argument("--profile", type=Path, help="record py-spy profiles into this folder")
-    parser.add_argument("--workloads", type=Path, default=WORKLOADS, help="make_workload.py")
+    parser.add_argument("--generator", type=Path, default=WORKLOADS, help="make_workload.py")
     parser.add_argument("--tmp", type=Path, help="work folder (default: a temp dir)")
     args = parser.parse_args()
-    only = set(args.only.split(","))
+    only = set(args.workloads.split(","))
+    q = args.quick
+    args.small_files = args.small_files or (500 if q else 5000)
+    args.large_mb = args.large_mb or (64 if q else 1024)
+    args.mixed_files = args.mixed_files or (1000 if q else 20_000)
+    args.tree_files = args.tree_files or (10_000 if q else 100_000)
     if args.rclone and not shutil.which("rclone"):
         print("note: rclone not installed (apt-get install -y rclone): rclone columns skipped")
         args.rclone = False
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="syncd-sync-bench-", dir=args.tmp) as tmp:
-        bench = Bench(args, Path(tmp), load_workloads(args.workloads))
+        bench = Bench(args, Path(tmp), load_workloads(args.generator))
         bench.server = ServerProcess(Path(tmp) / "server").start()
         try:
             bench.key = create_account(bench.server.data_dir, "bench")
@@ -382,6 +442,8 @@ def main() -> None:
                 bench.workload("small", args.small_files, 0)
             if "large" in only:
                 bench.workload("large", 1, args.large_mb)
+            if "mixed" in only:
+                bench.workload("mixed", args.mixed_files, 0)
         finally:
             bench.server.stop()
         if "tree" in only:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from syncd.cli.options import common_options, flags_of, local_options, safety_options
-from syncd.cli.progress import TransferDisplay
-from syncd.config import load_settings
-from syncd.planner import ops
-from syncd.reconciler import safety_stop
-from syncd.report import Report
-from syncd.session import open_session
+
+if TYPE_CHECKING:
+    from syncd.report import Report
 
 
 def summary(report: Report) -> str:
@@ -31,6 +28,14 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     Exit codes: 0 both sides agree, 1 some items could not be synced (listed on stderr),
     2 bad usage, 3 refused by the server, 4 server unreachable, 5 refused for safety.
     """
+    # Imported here, not at the top, so that ``syncd sync --help`` and a bad flag pay for
+    # none of the engine, the state database or the progress display.
+    from syncd.cli.progress import TransferDisplay
+    from syncd.config import load_settings
+    from syncd.planner import ops
+    from syncd.reconciler import safety_stop
+    from syncd.session import open_session
+
     settings = load_settings(flags_of(**kwargs), config_file=config_file)
     display = TransferDisplay.for_stream(sys.stderr)
     with display, open_session(settings, progress=display, command="syncd sync") as session:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterable
+from typing import Any
 
 from sqlalchemy import Connection, Row
 
@@ -53,6 +54,21 @@ async def session(ctx: ServerContext, account_id: str, workspace_id: str, upload
     return await ctx.run(_session, ctx, account_id, workspace_id, upload_id)
 
 
+# The body arrives in pieces of a few KiB; writing and hashing them in blocks of this size in
+# a worker thread (hashlib and pwrite release the GIL) keeps the event loop receiving.
+WRITE_BLOCK = 1 << 20
+
+
+def write_block(fd: int, block: bytes, position: int, hasher: Any) -> None:
+    """Write ``block`` at ``position`` and feed it to the running hash, in that order."""
+    view = memoryview(block)
+    while view:
+        n = os.pwrite(fd, view, position)
+        view, position = view[n:], position + n
+    if hasher is not None:
+        hasher.update(block)
+
+
 async def write_chunk(
     ctx: ServerContext,
     account_id: str,
@@ -77,6 +93,8 @@ async def write_chunk(
         try:
             os.ftruncate(fd, offset)
             position = offset
+            written = offset
+            pending = bytearray()
             async for chunk in chunks:
                 if not chunk:
                     continue
@@ -84,10 +102,15 @@ async def write_chunk(
                     raise InvalidParameter(f"the chunk would pass the declared size {row.size}")
                 if position - offset + len(chunk) > limit:
                     raise TooLarge(f"a chunk is at most {limit} bytes")
-                os.pwrite(fd, chunk, position)
-                if hasher is not None:
-                    hasher.update(chunk)
+                pending += chunk
                 position += len(chunk)
+                if len(pending) >= WRITE_BLOCK:
+                    await ctx.run(write_block, fd, bytes(pending), written, hasher)
+                    written += len(pending)
+                    pending.clear()
+            if pending:
+                await ctx.run(write_block, fd, bytes(pending), written, hasher)
+
             await ctx.run(os.fsync, fd)
 
             def advance(conn: Connection) -> None:
