@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -24,6 +25,8 @@ from sqlalchemy import Connection, inspect
 
 from syncd.errors import UsageError
 from syncd.server.schema import metadata
+
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are not the server's
 
 BASELINE = "0001"  # the layout of data directories made before migrations
 
