@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from syncd.errors import UsageError
 from syncd.server.compiled import Compiled
-from syncd.server.schema import metadata, tombstones
+from syncd.server.schema import tombstones
 
 BUSY_TIMEOUT_MS = 30_000
 GROUP_MAX = 64  # mutations per shared commit; bounds how long one commit keeps callers waiting

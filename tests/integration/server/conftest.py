@@ -10,12 +10,27 @@ import httpx
 import pytest
 
 from syncd.soak.harness import ServerProcess
+from tests.support.postgres import ENGINES, database_for
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of the module's server: every server suite runs on both."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A full server shared by the tests of one module (each test uses its own workspace)."""
-    with ServerProcess(tmp_path_factory.mktemp("server") / "data") as proc:
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, engine: str
+) -> Iterator[ServerProcess]:
+    """A full server shared by the tests of one module (each test uses its own workspace).
+
+    On PostgreSQL the module gets a database of its own, dropped afterwards.
+    """
+    with (
+        database_for(engine) as url,
+        ServerProcess(tmp_path_factory.mktemp("server") / "data", database_url=url) as proc,
+    ):
         yield proc
 
 
