@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from syncd.errors import UsageError
 from syncd.server.schema import metadata
 
-logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are not the server's
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 BASELINE = "0001"  # the layout of data directories made before migrations
 
@@ -35,7 +33,16 @@ class SchemaMismatch(UsageError):
     """The database's schema is not the one this version of syncd speaks."""
 
 
+def _quiet() -> None:
+    """Alembic's INFO lines (plugins, contexts) are not the server's to print."""
+    for name in ("alembic", "alembic.runtime.plugins", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _config(conn: Connection) -> Config:
+    _quiet()  # before alembic is imported: it logs its plugins as it loads them
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     config.attributes["connection"] = conn
@@ -44,6 +51,10 @@ def _config(conn: Connection) -> Config:
 
 def head() -> str:
     """The schema revision this version of syncd speaks."""
+    _quiet()
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     found = ScriptDirectory.from_config(config).get_current_head()
@@ -53,6 +64,8 @@ def head() -> str:
 
 def current(conn: Connection) -> str | None:
     """The database's schema revision; None when it has no version table."""
+    from alembic.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -62,6 +75,9 @@ def prepare_schema(conn: Connection, *, check: bool = True) -> None:
 
     schema_lock(conn)
     config = _config(conn)
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     revision = current(conn)
     if revision is None:
         tables = set(inspect(conn).get_table_names())
@@ -83,8 +99,7 @@ def prepare_schema(conn: Connection, *, check: bool = True) -> None:
         known.get_revision(revision)
     except Exception:
         raise SchemaMismatch(
-            f"the database schema ({revision}) is newer than this syncd ({wanted}); "
-            "upgrade syncd"
+            f"the database schema ({revision}) is newer than this syncd ({wanted}); upgrade syncd"
         ) from None
     raise SchemaMismatch(
         f"the database schema ({revision}) is older than this syncd ({wanted}); "
@@ -97,6 +112,9 @@ def upgrade(conn: Connection) -> tuple[str | None, str]:
     from syncd.server.db import schema_lock
 
     schema_lock(conn)
+    config = _config(conn)
+    from alembic import command
+
     before = current(conn)
-    command.upgrade(_config(conn), "head")
+    command.upgrade(config, "head")
     return before, head()

@@ -20,9 +20,7 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def shared_server(
-    tmp_path_factory: pytest.TempPathFactory, engine: str
-) -> Iterator[ServerProcess]:
+def shared_server(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[ServerProcess]:
     """A full server shared by the tests of one module (each test uses its own workspace).
 
     On PostgreSQL the module gets a database of its own, dropped afterwards.
@@ -73,6 +71,20 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     assert body["error"] == code
     assert isinstance(body["message"], str)
     return body
+
+
+def first_column(server: ServerProcess, sql: str) -> set:
+    """The first column of ``sql``'s rows, read straight from the server's database."""
+    from sqlalchemy import create_engine, text
+
+    from syncd.server.db import default_url, engine_url
+
+    engine = create_engine(engine_url(server.database_url or default_url(server.data_dir)))
+    try:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text(sql))}
+    finally:
+        engine.dispose()
 
 
 def data_dir_of(server: ServerProcess) -> Path:
