@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ _ROLLBACK_TO = Compiled(text("ROLLBACK TO SAVEPOINT mutation"))
 _RELEASE = Compiled(text("RELEASE SAVEPOINT mutation"))
 
 T = TypeVar("T")
+log = logging.getLogger("syncd.server")
 RETRIES = 3  # a mutation that lost a race with another process (``is_race``) runs again
 # SQLSTATEs of a lost race between processes on PostgreSQL: deadlock, serialization
 # failure, and a unique key that another process inserted first (two new equal blobs).
@@ -51,6 +53,58 @@ def is_race(exc: BaseException) -> bool:
     """True when ``exc`` is a conflict with another process that a new attempt resolves."""
     raw = getattr(exc, "orig", None) or exc  # ``Compiled`` raises the driver's own errors
     return getattr(raw, "sqlstate", None) in _RACES
+
+
+CHANNEL = "syncd_changes"  # PostgreSQL: each commit that issues a revision names its workspace
+_NOTIFY = Compiled(text("SELECT pg_notify('syncd_changes', :ws)"))
+
+
+def announce(conn: Connection, workspace_id: str) -> None:
+    """Tell the other server processes, at commit, that ``workspace_id`` changed.
+
+    PostgreSQL delivers a ``NOTIFY`` only when its transaction commits (and once per
+    payload per transaction); SQLite has one server process, so there is no one to tell.
+    """
+    if conn.dialect.name == "postgresql":
+        _NOTIFY.run(conn, {"ws": workspace_id})
+
+
+class ChangeListener:
+    """PostgreSQL ``LISTEN`` in a thread: each changed workspace id goes to ``on_change``.
+
+    A notification only saves latency; the database stays the truth. So after every
+    (re)connection ``on_change(None)`` wakes every waiter, which re-reads the database:
+    a notification lost while disconnected costs a wake-up, never a change.
+    """
+
+    def __init__(self, engine: Engine, on_change: Callable[[str | None], None]) -> None:
+        url = engine.url.set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._on_change = on_change
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="syncd-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._on_change(None)
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self._on_change(note.payload)
+            except Exception as exc:  # the database went away: listen again shortly
+                log.warning("change notifications interrupted: %s", _first_line(exc))
+                self._stop.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def default_url(data_dir: Path) -> str:
