@@ -107,6 +107,11 @@ class ChangeListener:
         self._thread.join(timeout=5)
 
 
+def is_shared(conn: Connection) -> bool:
+    """Whether other server processes may write this database (PostgreSQL) at the same time."""
+    return conn.dialect.name == "postgresql"
+
+
 def default_url(data_dir: Path) -> str:
     """The database of a data directory when ``--database-url`` is not given."""
     return f"sqlite:///{data_dir / 'syncd.db'}"
