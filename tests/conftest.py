@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncd.soak.harness import ServerProcess
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture
@@ -21,4 +22,14 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 def base_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A fresh server with every extension switched off (``--base-only``)."""
     with ServerProcess(tmp_path / "server-data-base", extra_args=["--base-only"]) as proc:
+        yield proc
+
+
+@pytest.fixture
+def pg_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A full server whose metadata lives in a fresh PostgreSQL database (skips without one)."""
+    with (
+        fresh_database() as url,
+        ServerProcess(tmp_path / "server-data-pg", database_url=url) as proc,
+    ):
         yield proc

@@ -14,12 +14,12 @@ from syncd.cli.serve import database_url, prepare_data_dir
 
 
 class _Admin:
-    def __init__(self, data_dir: Path, url: str | None) -> None:
+    def __init__(self, data_dir: Path, url: str | None, check: bool = True) -> None:
         from syncd.server.blobs import BlobStore
         from syncd.server.db import open_database
 
         self.data_dir = prepare_data_dir(data_dir)
-        self.db = open_database(database_url(self.data_dir, url))
+        self.db = open_database(database_url(self.data_dir, url), check=check)
         self.store = BlobStore(self.data_dir / "blobs", is_server=False)
 
 
@@ -30,7 +30,13 @@ class _Admin:
     type=click.Path(path_type=Path),
     help="The server's data directory.",
 )
-@click.option("--database-url", default=None, help="SQLAlchemy URL, when the server uses one.")
+@click.option(
+    "--database-url",
+    default=None,
+    envvar="SYNCD_DATABASE_URL",
+    help="The server's database, when not SQLite in the data directory "
+    "(postgresql://USER@HOST/DB; env SYNCD_DATABASE_URL).",
+)
 @click.pass_context
 def admin(ctx: click.Context, data_dir: Path, database_url: str | None) -> None:
     """Administer a reference server's data directory."""
@@ -38,11 +44,29 @@ def admin(ctx: click.Context, data_dir: Path, database_url: str | None) -> None:
 
     ctx.with_resource(private())  # the database, backups and blobs it writes stay private
     ctx.obj = ctx.obj or {}
-    ctx.obj["admin"] = lambda: _Admin(data_dir, database_url)
+    ctx.obj["admin"] = lambda check=True: _Admin(data_dir, database_url, check)
 
 
 def _open(ctx: click.Context) -> _Admin:
     return ctx.obj["admin"]()
+
+
+@admin.command("migrate")
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring the database's schema to this version of syncd (safe to run again)."""
+    from syncd.server.migrate import upgrade
+
+    state = ctx.obj["admin"](check=False)
+    try:
+        with state.db.write() as conn:
+            before, after = upgrade(conn)
+    finally:
+        state.db.dispose()
+    if before == after:
+        click.echo(f"schema is current ({after})")
+    else:
+        click.echo(f"schema migrated from {before} to {after}")
 
 
 @admin.command("create-account")

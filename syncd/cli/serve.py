@@ -87,7 +87,9 @@ def database_url(data_dir: Path, url: str | None) -> str:
 @click.option(
     "--database-url",
     default=None,
-    help="SQLAlchemy URL of the metadata database (default: SQLite in the data directory).",
+    envvar="SYNCD_DATABASE_URL",
+    help="Metadata database: postgresql://USER@HOST/DB, or a SQLAlchemy URL "
+    "(default: SQLite in the data directory; env SYNCD_DATABASE_URL).",
 )
 @click.option(
     "--metrics/--no-metrics",

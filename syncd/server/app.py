@@ -100,6 +100,7 @@ def create_app(ctx: ServerContext) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await ctx.run(ctx.startup)
+        ctx.listen(asyncio.get_running_loop())
         task = asyncio.create_task(_housekeeping(ctx))
         try:
             yield

@@ -26,6 +26,7 @@ import hashlib
 import os
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,10 +46,11 @@ from sqlalchemy import (
 )
 
 from syncd.server.compiled import Compiled
-from syncd.server.db import Database
+from syncd.server.db import Database, is_shared
 from syncd.server.schema import blob_bytes, blob_pins, blobs
 from syncd.server.timefmt import now_iso
 
+SHARED_ORPHAN_AGE = 3600.0  # seconds; far longer than any publish takes
 INLINE_MAX = 64 << 10  # PROMISE 5: small enough that a commit carries it at no extra fsync
 
 # Compiled once and run on the DBAPI cursor (``compiled.py``): a PUT runs these under the
@@ -272,8 +274,13 @@ class BlobStore:
         return removed
 
     def sweep_orphans(self, conn: Connection) -> int:
-        """Remove blob files that no row names (a crash between rename and commit)."""
+        """Remove blob files that no row names (a crash between rename and commit).
+
+        On a database that other server processes share, a file without a row may be one
+        they are publishing right now: only files older than ``SHARED_ORPHAN_AGE`` go.
+        """
         known = {row.hash for row in conn.execute(select(blobs.c.hash))}
+        cutoff = time.time() - SHARED_ORPHAN_AGE if is_shared(conn) else None
         removed = 0
         for first in self.root.iterdir():
             if first == self.tmp or not first.is_dir():
@@ -281,12 +288,21 @@ class BlobStore:
             for second in first.iterdir():
                 for item in second.iterdir():
                     if item.name not in known:
+                        if cutoff is not None and _mtime(item) > cutoff:
+                            continue
                         item.unlink(missing_ok=True)
                         removed += 1
         return removed
 
     def total(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(blobs)).scalar_one())
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _place_durably(source: Path, target: Path) -> None:

@@ -15,13 +15,14 @@ import logging
 import shutil
 import weakref
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import Protocol, TypeVar
 
 import anyio.to_thread
 
 from syncd.server import auth, uploads
 from syncd.server.blobs import BlobStore
-from syncd.server.db import Database, open_database
+from syncd.server.db import ChangeListener, Database, open_database
 from syncd.server.feed import FeedEvents
 from syncd.server.health import HealthCheck
 from syncd.server.metrics import ServerMetrics
@@ -63,6 +64,25 @@ class ServerContext:
         self.upload_hashes = uploads.RunningHashes()
         self._collector: asyncio.Task[None] | None = None
         self._must_collect = False
+        self._listener: ChangeListener | None = None
+
+    def listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On PostgreSQL, wake this process's long polls on commits of the other processes."""
+        if self.db.dialect != "postgresql":
+            return
+
+        def on_change(workspace_id: str | None) -> None:
+            with suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+                loop.call_soon_threadsafe(self._heard, workspace_id)
+
+        self._listener = ChangeListener(self.db.engine, on_change)
+        self._listener.start()
+
+    def _heard(self, workspace_id: str | None) -> None:
+        if workspace_id is None:
+            self.notifier.wake_all()
+        else:
+            self.notifier.notify(workspace_id)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
@@ -149,5 +169,7 @@ class ServerContext:
         self.housekeeping()
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self.notifier.close()
         self.db.dispose()

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from syncd.errors import UsageError
 from syncd.server.compiled import Compiled
-from syncd.server.schema import metadata, tombstones
+from syncd.server.schema import tombstones
 
 BUSY_TIMEOUT_MS = 30_000
 GROUP_MAX = 64  # mutations per shared commit; bounds how long one commit keeps callers waiting
@@ -41,6 +42,74 @@ _ROLLBACK_TO = Compiled(text("ROLLBACK TO SAVEPOINT mutation"))
 _RELEASE = Compiled(text("RELEASE SAVEPOINT mutation"))
 
 T = TypeVar("T")
+log = logging.getLogger("syncd.server")
+RETRIES = 3  # a mutation that lost a race with another process (``is_race``) runs again
+# SQLSTATEs of a lost race between processes on PostgreSQL: deadlock, serialization
+# failure, and a unique key that another process inserted first (two new equal blobs).
+_RACES = {"40P01", "40001", "23505"}
+
+
+def is_race(exc: BaseException) -> bool:
+    """True when ``exc`` is a conflict with another process that a new attempt resolves."""
+    raw = getattr(exc, "orig", None) or exc  # ``Compiled`` raises the driver's own errors
+    return getattr(raw, "sqlstate", None) in _RACES
+
+
+CHANNEL = "syncd_changes"  # PostgreSQL: each commit that issues a revision names its workspace
+_NOTIFY = Compiled(text("SELECT pg_notify('syncd_changes', :ws)"))
+
+
+def announce(conn: Connection, workspace_id: str) -> None:
+    """Tell the other server processes, at commit, that ``workspace_id`` changed.
+
+    PostgreSQL delivers a ``NOTIFY`` only when its transaction commits (and once per
+    payload per transaction); SQLite has one server process, so there is no one to tell.
+    """
+    if conn.dialect.name == "postgresql":
+        _NOTIFY.run(conn, {"ws": workspace_id})
+
+
+class ChangeListener:
+    """PostgreSQL ``LISTEN`` in a thread: each changed workspace id goes to ``on_change``.
+
+    A notification only saves latency; the database stays the truth. So after every
+    (re)connection ``on_change(None)`` wakes every waiter, which re-reads the database:
+    a notification lost while disconnected costs a wake-up, never a change.
+    """
+
+    def __init__(self, engine: Engine, on_change: Callable[[str | None], None]) -> None:
+        url = engine.url.set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._on_change = on_change
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="syncd-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._on_change(None)
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self._on_change(note.payload)
+            except Exception as exc:  # the database went away: listen again shortly
+                log.warning("change notifications interrupted: %s", _first_line(exc))
+                self._stop.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def is_shared(conn: Connection) -> bool:
+    """Whether other server processes may write this database (PostgreSQL) at the same time."""
+    return conn.dialect.name == "postgresql"
 
 
 def default_url(data_dir: Path) -> str:
@@ -84,6 +153,14 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.dialect = engine.dialect.name
+        # A snapshot for reads: SQLite's transactions are one; PostgreSQL's default (READ
+        # COMMITTED) takes a new snapshot per statement, so reads ask for REPEATABLE READ.
+        self._read_engine = (
+            engine.execution_options(isolation_level="REPEATABLE READ")
+            if self.dialect == "postgresql"
+            else engine
+        )
         self._write_lock = threading.Lock()
         self._queue_changed = threading.Condition()  # guards _queue, _committer, _is_closed
         self._queue: list[_Mutation[Any]] = []
@@ -160,13 +237,17 @@ class Database:
                 try:
                     with conn.begin():
                         for mutation in group:
-                            _SAVEPOINT.run(conn, {})
-                            try:
-                                mutation.result = mutation.fn(conn)
-                            except Exception as exc:  # this caller's refusal, or its bug
-                                mutation.error = exc
-                                _ROLLBACK_TO.run(conn, {})
-                            _RELEASE.run(conn, {})
+                            for _ in range(RETRIES + 1):
+                                _SAVEPOINT.run(conn, {})
+                                try:
+                                    mutation.result = mutation.fn(conn)
+                                    mutation.error = None
+                                except Exception as exc:  # this caller's refusal, or its bug
+                                    mutation.error = exc
+                                    _ROLLBACK_TO.run(conn, {})
+                                _RELEASE.run(conn, {})
+                                if mutation.error is None or not is_race(mutation.error):
+                                    break
                 finally:
                     conn.info["write"] = False
         except Exception as exc:  # the commit itself failed: nothing of the group holds
@@ -176,7 +257,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """One read-only snapshot; never takes the write lock."""
-        with self.engine.connect() as conn, conn.begin():
+        with self._read_engine.connect() as conn, conn.begin():
             yield conn
 
     def dispose(self) -> None:
@@ -214,38 +295,64 @@ def _resolve(group: list[_Mutation[Any]]) -> None:
             future.set_result(mutation.result)
 
 
-def open_database(url: str) -> Database:
-    """Connect, configure and create the tables that are missing."""
-    kwargs: dict[str, Any] = {}
+def engine_url(url: str) -> str:
+    """``postgresql://`` (and ``postgres://``) mean psycopg 3; other URLs are SQLAlchemy's."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def open_database(url: str, *, check: bool = True) -> Database:
+    """Connect and configure; make a new database's schema, adopt a pre-migration one.
+
+    With ``check`` (every command but ``admin migrate``) a schema older or newer than this
+    version is ``SchemaMismatch``: only ``syncd admin migrate`` changes a live schema.
+    """
+    kwargs: dict[str, Any] = {"pool_size": 8, "max_overflow": 56}
     if url.startswith("sqlite"):
-        kwargs = {
-            "connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
-            "pool_size": 8,
-            "max_overflow": 56,
-        }
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
     try:
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(engine_url(url), pool_pre_ping=_is_postgres(url), **kwargs)
     except Exception as exc:
         raise UsageError(f"cannot use database {_redact(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         _create_private(engine.url.database)
+    elif engine.dialect.name != "postgresql":
+        engine.dispose()
+        raise UsageError(f"unsupported database {_redact(url)}: use sqlite:/// or postgresql://")
     db = Database(engine)
     try:
         with db.write() as conn:
-            _upgrade(conn)
-            metadata.create_all(conn)
-            for table in metadata.sorted_tables:  # an index added since the table was made
-                for index in table.indexes:
-                    index.create(conn, checkfirst=True)
+            from syncd.server.migrate import prepare_schema
+
+            prepare_schema(conn, check=check)
+    except UsageError:
+        engine.dispose()
+        raise
     except Exception as exc:
         engine.dispose()
-        raise UsageError(f"cannot open database {_redact(url)}: {exc}") from exc
+        raise UsageError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from exc
     return db
 
 
-def _upgrade(conn: Connection) -> None:
+def _is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql", "postgres:"))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def schema_lock(conn: Connection) -> None:
+    """Serialise schema work of processes starting together (SQLite's write lock does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7395)"))
+
+
+def upgrade_legacy(conn: Connection) -> None:
     """Bring tables made by an older version to the current schema (in the opening transaction).
 
     ``tombstones`` once kept only the latest deletion of each path, without the revision

@@ -41,6 +41,12 @@ class FeedEvents:
             return False
         return True
 
+    def wake_all(self) -> None:
+        """Wake every waiter (they re-read the database): a change may have gone unheard."""
+        for event in self._events.values():
+            event.set()
+        self._events.clear()
+
     def close(self) -> None:
         self.closed = True
         for event in self._events.values():

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select,
 
 from syncd.server.auth import new_id
 from syncd.server.compiled import Compiled
+from syncd.server.db import announce
 from syncd.server.schema import accounts, entries, tombstones, workspaces
 from syncd.server.service.errors import InvalidParameter, NotFound
 from syncd.server.timefmt import now_iso
@@ -155,6 +156,7 @@ def bump(
         rows = _BUMP_LIVE.run(conn, {**params, "account": account_id})
     if not rows:
         raise NotFound(f"no workspace {workspace_id!r}")
+    announce(conn, workspace_id)  # other server processes wake their long polls at commit
     revision, history_floor = rows[0]
     if history is not None and revision - history > history_floor:
         floor = revision - history

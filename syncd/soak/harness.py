@@ -85,10 +85,12 @@ def client_argv(
     ]
 
 
-def run_admin(data_dir: Path, *args: str) -> str:
+def run_admin(data_dir: Path, *args: str, database_url: str | None = None) -> str:
     """Run ``syncd admin`` and return its stdout; raise with stderr when it fails."""
+    env = {**os.environ, "SYNCD_DATABASE_URL": database_url} if database_url else None
     proc = subprocess.run(
         [*SYNCD, "admin", "--data-dir", str(data_dir), *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -98,9 +100,10 @@ def run_admin(data_dir: Path, *args: str) -> str:
     return proc.stdout
 
 
-def create_account(data_dir: Path, tag: str) -> str:
+def create_account(data_dir: Path, tag: str, database_url: str | None = None) -> str:
     """Create an account and return its API key (the last stdout line, as CLI.md says)."""
-    return run_admin(data_dir, "create-account", tag).strip().splitlines()[-1]
+    out = run_admin(data_dir, "create-account", tag, database_url=database_url)
+    return out.strip().splitlines()[-1]
 
 
 def create_workspace(server: ServerProcess, api_key: str, name: str = "work") -> str:
@@ -154,6 +157,7 @@ class ServerProcess:
 
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
+    database_url: str | None = None  # None: SQLite in the data directory
     host: str = "127.0.0.1"
     port: int = 0
     log_file: Path | None = None
@@ -171,7 +175,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=log or subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=self._env(),
             start_new_session=self.own_session,
             preexec_fn=die_with_parent if self.own_session else None,
         )
@@ -199,6 +203,15 @@ class ServerProcess:
         self.port = int(self.url.rsplit(":", 1)[1])
         return self
 
+    def _env(self) -> dict[str, str]:
+        """The server's environment; a database URL goes there, never in argv (a password)."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.database_url:
+            env["SYNCD_DATABASE_URL"] = self.database_url
+        else:
+            env.pop("SYNCD_DATABASE_URL", None)
+        return env
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int | None:
         """Stop the process (SIGTERM by default, SIGKILL after ``timeout``); its exit code."""
         if self.proc is None:
@@ -214,7 +227,11 @@ class ServerProcess:
         return self.start()
 
     def create_account(self, tag: str) -> str:
-        return create_account(self.data_dir, tag)
+        return create_account(self.data_dir, tag, self.database_url)
+
+    def admin(self, *args: str) -> str:
+        """``syncd admin`` on this server's data directory and database; its stdout."""
+        return run_admin(self.data_dir, *args, database_url=self.database_url)
 
     def client(self, api_key: str) -> httpx.Client:
         """A plain httpx client with the key set: for callers that speak raw HTTP."""

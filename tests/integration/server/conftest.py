@@ -10,12 +10,25 @@ import httpx
 import pytest
 
 from syncd.soak.harness import ServerProcess
+from tests.support.postgres import ENGINES, database_for
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of the module's server: every server suite runs on both."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A full server shared by the tests of one module (each test uses its own workspace)."""
-    with ServerProcess(tmp_path_factory.mktemp("server") / "data") as proc:
+def shared_server(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[ServerProcess]:
+    """A full server shared by the tests of one module (each test uses its own workspace).
+
+    On PostgreSQL the module gets a database of its own, dropped afterwards.
+    """
+    with (
+        database_for(engine) as url,
+        ServerProcess(tmp_path_factory.mktemp("server") / "data", database_url=url) as proc,
+    ):
         yield proc
 
 
@@ -58,6 +71,20 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict:
     assert body["error"] == code
     assert isinstance(body["message"], str)
     return body
+
+
+def first_column(server: ServerProcess, sql: str) -> set:
+    """The first column of ``sql``'s rows, read straight from the server's database."""
+    from sqlalchemy import create_engine, text
+
+    from syncd.server.db import default_url, engine_url
+
+    engine = create_engine(engine_url(server.database_url or default_url(server.data_dir)))
+    try:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text(sql))}
+    finally:
+        engine.dispose()
 
 
 def data_dir_of(server: ServerProcess) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,16 @@ from pathlib import Path
 import httpx
 
 from syncd.soak.harness import ServerProcess, run_admin
-from tests.integration.server.conftest import assert_error, files_url, listing, put
+from tests.integration.server.conftest import assert_error, files_url, first_column, listing, put
 
 
-def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def admin(
+    data_dir: Path, *args: str, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SYNCD_DATABASE_URL": database_url} if database_url else None
     return subprocess.run(
         [sys.executable, "-m", "syncd", "admin", "--data-dir", str(data_dir), *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -22,18 +27,28 @@ def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_accounts_and_keys(shared_server: ServerProcess) -> None:
-    out = run_admin(shared_server.data_dir, "create-account", "carol")
+    out = shared_server.admin("create-account", "carol")
     key = out.strip().splitlines()[-1]
-    again = admin(shared_server.data_dir, "create-account", "carol")
+    again = admin(
+        shared_server.data_dir, "create-account", "carol", database_url=shared_server.database_url
+    )
     assert again.returncode == 2 and "exists" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
-    second = run_admin(shared_server.data_dir, "create-key", "carol").strip().splitlines()[-1]
+    second = shared_server.admin("create-key", "carol").strip().splitlines()[-1]
     assert second != key
     with shared_server.client(key) as one, shared_server.client(second) as two:
         assert one.get("/api/v1/accounts/me").json() == two.get("/api/v1/accounts/me").json()
-    assert admin(shared_server.data_dir, "create-key", "nobody").returncode == 2
-    db = (shared_server.data_dir / "syncd.db").read_bytes()
-    assert key.encode() not in db and second.encode() not in db  # only hashes are stored
+    assert (
+        admin(
+            shared_server.data_dir, "create-key", "nobody", database_url=shared_server.database_url
+        ).returncode
+        == 2
+    )
+    stored = first_column(shared_server, "SELECT key_hash FROM api_keys")
+    assert key not in stored and second not in stored  # only hashes are stored
+    if shared_server.database_url is None:
+        db = (shared_server.data_dir / "syncd.db").read_bytes()
+        assert key.encode() not in db and second.encode() not in db
 
 
 def feed(client: httpx.Client, ws: str, cursor: int) -> httpx.Response:
@@ -48,12 +63,12 @@ def test_backup_and_restore_start_a_new_lineage(
     put(client, ws, "dup.txt", b"bee")
     snapshot = listing(client, ws)
     backup_file = tmp_path / "ws.tar"
-    run_admin(shared_server.data_dir, "backup", ws, str(backup_file))
+    shared_server.admin("backup", ws, str(backup_file))
     assert backup_file.stat().st_size > 0
     put(client, ws, "keep/a.txt", b"version two")
     put(client, ws, "later.txt", b"after the backup")
     cursor = feed(client, ws, 0).json()["end_revision"]
-    run_admin(shared_server.data_dir, "restore", str(backup_file))
+    shared_server.admin("restore", str(backup_file))
     restored = listing(client, ws)
     assert set(restored) == set(snapshot)
     assert client.get(files_url(ws, "keep/a.txt")).content == b"version one"
@@ -66,7 +81,7 @@ def test_backup_and_restore_start_a_new_lineage(
     page = feed(client, ws, full["end_revision"]).json()
     assert [e["path"] for e in page["created"]] == ["new.txt"]
     assert page["created"][0]["revision"] > cursor
-    listed = run_admin(shared_server.data_dir, "list-backups")
+    listed = shared_server.admin("list-backups")
     assert ws in listed and "manual" in listed
 
 
@@ -76,13 +91,10 @@ def test_delete_keeps_a_backup_that_restores(
     put(client, ws, "x/y.bin", bytes(range(256)))
     assert client.delete(f"/api/v1/workspaces/{ws}").status_code == 204
     assert_error(client.get(f"/api/v1/workspaces/{ws}"), 404, "not_found")
-    rows = [
-        line.split("\t")
-        for line in run_admin(shared_server.data_dir, "list-backups").splitlines()[1:]
-    ]
+    rows = [line.split("\t") for line in shared_server.admin("list-backups").splitlines()[1:]]
     mine = [row for row in rows if row[1] == ws and row[3] == "deleted"]
     assert len(mine) == 1
-    run_admin(shared_server.data_dir, "restore", mine[0][-1])
+    shared_server.admin("restore", mine[0][-1])
     assert client.get(f"/api/v1/workspaces/{ws}").status_code == 200
     assert client.get(files_url(ws, "x/y.bin")).content == bytes(range(256))
 

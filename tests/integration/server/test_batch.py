@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ from tests.integration.server.batching import (
     sha,
     statuses,
 )
-from tests.integration.server.conftest import assert_error, files_url, listing, put
+from tests.integration.server.conftest import assert_error, files_url, first_column, listing, put
 
 
 def blob_files(data_dir: Path) -> set[str]:
@@ -203,8 +202,7 @@ def test_many_small_payloads_past_the_memory_budget_all_land(
     assert {status for _, status, _ in statuses(answer)} == {200}
     for path in ("s/000", "s/070", "s/139"):
         assert client.get(files_url(ws, path)).content == files[path]
-    with sqlite3.connect(shared_server.data_dir / "syncd.db") as db:
-        inline = {row[0] for row in db.execute("SELECT hash FROM blob_bytes")}
+    inline = first_column(shared_server, "SELECT hash FROM blob_bytes")
     on_disk = blob_files(shared_server.data_dir)
     hashes = {sha(d)[7:] for d in files.values()}
     assert hashes <= inline | on_disk

@@ -3,10 +3,8 @@ blobs that collection cannot take away while the answer is being sent."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +15,7 @@ from syncd.protocol.streams import iter_records
 from syncd.server.blobs import INLINE_MAX
 from syncd.soak.harness import ServerProcess
 from tests.integration.server.batching import sha
-from tests.integration.server.conftest import assert_error, files_url, listing, put
+from tests.integration.server.conftest import assert_error, files_url, first_column, listing, put
 
 
 def read_url(ws: str) -> str:
@@ -29,9 +27,8 @@ def decode(chunks: Iterable[bytes], count: int) -> list[tuple[ReadRecord, bytes]
     return [(record, payload.read()) for record, payload in iter_records(chunks, decoder)]
 
 
-def db_rows(data_dir: Path, sql: str) -> set[str]:
-    with sqlite3.connect(data_dir / "syncd.db") as db:
-        return {row[0] for row in db.execute(sql)}
+def db_rows(server: ServerProcess, sql: str) -> set[str]:
+    return first_column(server, sql)
 
 
 def until(condition, what: str, timeout: float = 20.0) -> None:
@@ -148,11 +145,11 @@ def test_the_answer_is_one_state_even_while_writes_and_collection_go_on(
         assert data == contents[record.path] and record.hash == sha(data)
         assert record.revision == before[record.path]["revision"]
     # once the answer is over, its pins go and the old contents are collected after all
-    until(lambda: not db_rows(data_dir, "SELECT hash FROM blob_pins"), "the pins to go")
+    until(lambda: not db_rows(shared_server, "SELECT hash FROM blob_pins"), "the pins to go")
     old_large_file = data_dir / "blobs" / sha(old_large)[7:9] / sha(old_large)[9:11]
     until(lambda: not (old_large_file / sha(old_large)[7:]).exists(), "the old blob to go")
     small_rows = f"SELECT hash FROM blob_bytes WHERE hash = '{sha(old_small)[7:]}'"
-    until(lambda: not db_rows(data_dir, small_rows), "the old small blob to go")
+    until(lambda: not db_rows(shared_server, small_rows), "the old small blob to go")
 
 
 def test_an_answer_cut_short_drops_its_pins(
@@ -162,10 +159,10 @@ def test_an_answer_cut_short_drops_its_pins(
     assert put(client, ws, "after", b"A" * 10).status_code == 204
     with client.stream("POST", read_url(ws), json={"paths": ["huge", "after"]}) as response:
         next(response.iter_raw())
-        assert db_rows(shared_server.data_dir, "SELECT hash FROM blob_pins")
+        assert db_rows(shared_server, "SELECT hash FROM blob_pins")
     # the client hung up in the middle of the first payload
     until(
-        lambda: not db_rows(shared_server.data_dir, "SELECT hash FROM blob_pins"),
+        lambda: not db_rows(shared_server, "SELECT hash FROM blob_pins"),
         "the pins of an abandoned answer to go",
     )
     assert client.post(read_url(ws), json={"paths": ["after"]}).status_code == 200

@@ -255,6 +255,7 @@ def test_tombstones_of_an_older_data_directory_are_kept(tmp_path) -> None:
     with sqlite3.connect(data / "syncd.db") as db:  # the table as an older version made it
         db.executescript(
             """
+            DROP TABLE alembic_version;
             CREATE TABLE old AS SELECT workspace_id, path, type, revision FROM tombstones;
             DROP TABLE tombstones;
             CREATE TABLE tombstones (

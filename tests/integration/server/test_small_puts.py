@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 
 from syncd.server.blobs import INLINE_MAX
 from syncd.soak.harness import ServerProcess
-from tests.integration.server.conftest import files_url, listing, put
+from tests.integration.server.conftest import files_url, first_column, listing, put
 
 
 def content(n: int, size: int = 3000) -> bytes:
@@ -25,10 +24,9 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def kept_in_db(data_dir: Path) -> set[str]:
+def kept_in_db(server: ServerProcess) -> set[str]:
     """Hashes of the blobs whose bytes the database holds."""
-    with sqlite3.connect(data_dir / "syncd.db") as db:
-        return {row[0] for row in db.execute("SELECT hash FROM blob_bytes")}
+    return first_column(server, "SELECT hash FROM blob_bytes")
 
 
 def test_concurrent_puts_each_get_their_own_answer(
@@ -74,7 +72,7 @@ def test_small_and_large_files_read_back_whole_and_in_ranges(
         if data:
             ranged = client.get(files_url(ws, name), headers={"Range": "bytes=100-"})
             assert ranged.status_code == 206 and ranged.content == data[100:]
-    held = kept_in_db(shared_server.data_dir)
+    held = kept_in_db(shared_server)
     for data in (small, edge, b""):
         assert hashlib.sha256(data).hexdigest() in held
     assert hashlib.sha256(large).hexdigest() not in held  # a file in blobs/, as before
@@ -90,7 +88,7 @@ def test_shared_small_contents_live_until_their_last_path_goes(
     assert client.delete(files_url(ws, "one")).status_code == 204
     assert client.get(files_url(ws, "two")).content == data
     assert put(client, ws, "two", content(41)).status_code == 204
-    assert digest not in kept_in_db(shared_server.data_dir)  # gone with the overwrite's commit
+    assert digest not in kept_in_db(shared_server)  # gone with the overwrite's commit
     assert put(client, ws, "three", data).status_code == 204  # and it comes back whole
     assert client.get(files_url(ws, "three")).content == data
 

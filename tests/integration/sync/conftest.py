@@ -9,6 +9,7 @@ import pytest
 
 from syncd.soak.harness import ServerProcess
 from tests.support.clients import SyncClient, create_workspace
+from tests.support.postgres import database_for
 
 
 @pytest.fixture(params=["full", "base-only"])
@@ -18,8 +19,12 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def sync_server(tmp_path: Path, mode: str) -> Iterator[ServerProcess]:
+    """``mode`` "postgresql" (modules that ask for it) is the full server on PostgreSQL."""
     extra = ["--base-only"] if mode == "base-only" else []
-    with ServerProcess(tmp_path / "server", extra_args=extra) as proc:
+    with (
+        database_for("postgresql" if mode == "postgresql" else "sqlite") as url,
+        ServerProcess(tmp_path / "server", extra_args=extra, database_url=url) as proc,
+    ):
         yield proc
 
 

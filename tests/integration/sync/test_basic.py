@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.support.clients import remote_tree, write
+from tests.support.postgres import ENGINES
+
+
+@pytest.fixture(params=["full", "base-only", ENGINES[1].values[0]], ids=str)
+def mode(request: pytest.FixtureRequest) -> str:
+    """These sync cases also run against a server on PostgreSQL."""
+    return request.param
 
 
 def test_upload_then_download_converges(make_client, sync_server, account):
