@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "run": "syncd.cli.run:run",
     "status": "syncd.cli.status:status",
     "demo": "syncd.cli.demo:demo",
+    "trash": "syncd.cli.trash:trash",
+    "conflicts": "syncd.cli.conflicts:conflicts",
 }
 
 

@@ -206,9 +206,7 @@ class Trash:
             pass
         return out
 
-    def put(
-        self, abs_path: Path, rel_path: str, reason: TrashReason = TrashReason.UNKNOWN
-    ) -> Path:
+    def put(self, abs_path: Path, rel_path: str, reason: TrashReason = TrashReason.UNKNOWN) -> Path:
         """Move ``abs_path`` (the local copy of ``rel_path``) into the trash; return where.
 
         Raises ``SourceChanged`` when a cross-device copy saw the source change: what
