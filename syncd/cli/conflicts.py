@@ -18,9 +18,10 @@ from typing import Any
 import click
 
 from syncd.cli.options import common_options, flags_of
-from syncd.cli.state_access import FolderState, find_state
+from syncd.cli.state_access import FolderState, find_state, remember_group_options
 from syncd.errors import UsageError
-from syncd.local.trash import TrashReason, fsync_dir
+from syncd.local.restore import restore_file
+from syncd.local.trash import Trash, TrashReason, fsync_dir
 from syncd.state.store import Store
 
 WINNER = "theirs"  # the path keeps the server's version; the copy holds this device's
@@ -42,6 +43,7 @@ def _live(state: FolderState) -> list[dict[str, Any]]:
 @click.pass_context
 def conflicts(ctx: click.Context, config_file: str | None, as_json: bool, **kwargs: Any) -> None:
     """List the conflicts whose copy still exists (both names, when, which side won)."""
+    remember_group_options(ctx, config_file, flags_of(**kwargs))
     if ctx.invoked_subcommand is not None:
         return
     rows = _live(find_state(config_file, flags_of(**kwargs)))
@@ -65,9 +67,12 @@ def conflicts(ctx: click.Context, config_file: str | None, as_json: bool, **kwar
     required=True,
     help="mine: the copy's content becomes PATH; theirs: the copy goes; both: keep both files.",
 )
-def resolve(config_file: str | None, path: str, keep: str, **kwargs: Any) -> None:
+@click.pass_context
+def resolve(
+    ctx: click.Context, config_file: str | None, path: str, keep: str, **kwargs: Any
+) -> None:
     """Settle the conflict of PATH (the path or its conflict copy); the loser goes to the trash."""
-    state = find_state(config_file, flags_of(**kwargs))
+    state = find_state(config_file, flags_of(**kwargs), ctx)
     rel = path.strip("/")
     live = _live(state)
     hits = [r for r in live if rel in (r["path"], r["conflict_path"])]
@@ -84,22 +89,21 @@ def resolve(config_file: str | None, path: str, keep: str, **kwargs: Any) -> Non
         trash.put(copy, hit["conflict_path"], TrashReason.CONFLICT_LOSER)
         fsync_dir(copy.parent)
     elif keep == "mine":
-        _keep_mine(trash, original, copy, hit["path"])
+        _keep_mine(trash, original, copy, hit["path"], hit["conflict_path"])
     with Store.open(state.db_path, create=False) as store:
         store.conflicts.clear([hit["conflict_path"]])
     click.echo(f"resolved {hit['path']}: kept {keep}")
 
 
-def _keep_mine(trash: Any, original: Path, copy: Path, rel: str) -> None:
-    """The server's version to the trash, then the copy in its place without overwriting."""
+def _keep_mine(trash: Trash, original: Path, copy: Path, rel: str, copy_rel: str) -> None:
+    """The server's version to the trash, a fresh copy of mine at the path, the copy away.
+
+    A fresh file, not a rename: a rename would look like the copy moving onto the path.
+    """
     if os.path.lexists(original):
         trash.put(original, rel, TrashReason.CONFLICT_LOSER)
-    try:
-        os.link(copy, original, follow_symlinks=False)  # fails if a file appeared meanwhile
-    except FileExistsError:
-        raise UsageError(
-            f"{rel!r} was created again meanwhile; your version stays at {copy.name!r}",
-            hint="resolve again",
-        ) from None
-    os.unlink(copy)
-    fsync_dir(original.parent)
+    placed = restore_file(copy, original, "conflicted copy")
+    if placed != original:
+        click.echo(f"{rel} was created again meanwhile; your version is at {placed.name}")
+        return
+    trash.put(copy, copy_rel, TrashReason.CONFLICT_LOSER)

@@ -29,8 +29,23 @@ class FolderState:
         )
 
 
-def find_state(config_file: str | None, flags: dict[str, Any]) -> FolderState:
-    """The folder's state from the common options or the config; exit 2 when there is none."""
+def remember_group_options(ctx: Any, config_file: str | None, flags: dict[str, Any]) -> None:
+    """Keep the common options given before a subcommand (``syncd trash --dir D list``)."""
+    ctx.ensure_object(dict)
+    ctx.obj["common"] = (config_file, flags)
+
+
+def find_state(
+    config_file: str | None, flags: dict[str, Any], ctx: Any | None = None
+) -> FolderState:
+    """The folder's state from the common options or the config; exit 2 when there is none.
+
+    Options given to the group (``ctx``) count too; the subcommand's own win.
+    """
+    if ctx is not None and isinstance(ctx.obj, dict) and "common" in ctx.obj:
+        group_config, group_flags = ctx.obj["common"]
+        config_file = config_file or group_config
+        flags = {**group_flags, **flags}
     settings = load_settings(flags, config_file=config_file)
     require(settings, "server", "workspace", "dir")
     db_path = db_path_for(settings, settings.workspace)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from syncd.cli.options import common_options, flags_of
-from syncd.cli.state_access import find_state
+from syncd.cli.state_access import find_state, remember_group_options
 from syncd.errors import UsageError
 from syncd.local.restore import restore_entry
 from syncd.local.trash import TrashEntry
@@ -33,17 +33,23 @@ def _when(value: str, option: str) -> datetime:
 
 
 @click.group()
-def trash() -> None:
+@common_options
+@click.pass_context
+def trash(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """List the local trash and restore versions from it."""
+    remember_group_options(ctx, config_file, flags_of(**kwargs))
 
 
 @trash.command("list")
 @common_options
 @click.option("--since", help="Only entries trashed at or after this date/time (ISO 8601).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def list_(config_file: str | None, since: str | None, as_json: bool, **kwargs: Any) -> None:
+@click.pass_context
+def list_(
+    ctx: click.Context, config_file: str | None, since: str | None, as_json: bool, **kwargs: Any
+) -> None:
     """Show each trashed version: original path, when, why, size and when it is pruned."""
-    state = find_state(config_file, flags_of(**kwargs))
+    state = find_state(config_file, flags_of(**kwargs), ctx)
     store = state.trash()
     start = _when(since, "--since") if since else None
     keep = timedelta(days=store.retention_days)
@@ -112,11 +118,17 @@ def _pick(entries: list[TrashEntry], path: str, at: str | None) -> list[TrashEnt
 @click.argument("path")
 @click.option("--at", help="The version trashed at this time (a prefix such as 2026-12-03T09:15).")
 @click.option("--to", "dest", help="Restore here instead (a path inside the folder).")
+@click.pass_context
 def restore(
-    config_file: str | None, path: str, at: str | None, dest: str | None, **kwargs: Any
+    ctx: click.Context,
+    config_file: str | None,
+    path: str,
+    at: str | None,
+    dest: str | None,
+    **kwargs: Any,
 ) -> None:
     """Restore the newest trashed version of PATH; never overwrites anything."""
-    state = find_state(config_file, flags_of(**kwargs))
+    state = find_state(config_file, flags_of(**kwargs), ctx)
     rel = path.strip("/")
     target = _inside(state.root, dest) if dest else state.root.joinpath(*rel.split("/"))
     files = _pick(state.trash().list(), rel, at)
