@@ -24,12 +24,14 @@ from syncd.local.trash import TrashEntry
 
 def _when(value: str, option: str) -> datetime:
     try:
-        return datetime.fromisoformat(value)
+        when = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(
             f"{option} {value!r} is not a date or time",
             hint="use e.g. 2026-12-03 or 2026-12-03T09:15",
         ) from None
+    # the trash names its entries in local time: compare an aware time in local time
+    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
 @click.group()

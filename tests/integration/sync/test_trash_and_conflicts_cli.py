@@ -71,7 +71,8 @@ def test_trash_lists_why_and_restore_never_overwrites(make_client):
     assert rows["gone.txt"]["size"] == len("old gone")
     assert rows["gone.txt"]["pruned_after"] > rows["gone.txt"]["trashed_at"]
     assert "deleted by a remote delete" in cli(b, "trash", "list")
-    assert "nothing trashed" in cli(b, "trash", "list", "--since", "2999-01-01")
+    assert "nothing trashed" in cli(b, "trash", "list", "--since", "2999-01-01T00:00+00:00")
+    assert "not a date" in cli(b, "trash", "list", "--since", "yesterday", expect=2)
 
     # the deleted file comes back where it was, and reaches the server
     cli(b, "trash", "restore", "gone.txt")
