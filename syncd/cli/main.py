@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "demo": "syncd.cli.demo:demo",
     "pause": "syncd.cli.pause:pause",
     "resume": "syncd.cli.pause:resume",
+    "trash": "syncd.cli.trash:trash",
+    "conflicts": "syncd.cli.conflicts:conflicts",
 }
 
 

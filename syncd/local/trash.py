@@ -2,6 +2,9 @@
 
 1. ``put`` moves a file or folder to ``DIR/YYYY-MM-DD/HHMMSS-<rand>/<rel_path>`` (local
    time), so the trash reads like the synced folder and one put never collides with another.
+   Before the move, one line (entry, original path, why) is appended and fsynced to
+   ``DIR/index.jsonl``: an entry is never in the trash without its why, and an entry the
+   index does not know (an older trash, a lost line) is listed with "why unknown".
 2. Within one device the move is one ``rename``. Across devices it is copy, fsync, and
    only then remove: the original is never removed before its copy is durable, and a file
    that changed during the copy is left in place (``SourceChanged``).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import secrets
@@ -24,6 +28,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from syncd.errors import SourceChanged
@@ -37,6 +42,7 @@ DEFAULT_MAX_SIZE = "10%"  # of the file system that holds the trash
 MIN_AGE = timedelta(days=1)
 _DATE_FMT = "%Y-%m-%d"
 _TIME_FMT = "%H%M%S"
+INDEX_NAME = "index.jsonl"
 
 __all__ = [
     "DEFAULT_KEEP_DAYS",
@@ -44,6 +50,7 @@ __all__ = [
     "MIN_AGE",
     "Trash",
     "TrashEntry",
+    "TrashReason",
     "disk_share",
     "fsync_dir",
     "make_dirs_durably",
@@ -79,13 +86,32 @@ def make_dirs_durably(path: Path) -> None:
         fsync_dir(folder.parent)
 
 
+class TrashReason(StrEnum):
+    """Why a version went to the trash, as ``syncd trash list`` shows it."""
+
+    REMOTE_CHANGE = "replaced by a remote change"
+    REMOTE_DELETE = "deleted by a remote delete"
+    CONFLICT_LOSER = "conflict loser"
+    EXCLUDED = "excluded"
+    UNKNOWN = "why unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class TrashEntry:
-    """One file (or empty folder) in the trash: where it is, where it was, and when."""
+    """One file (or empty folder) in the trash: where it is, where it was, when and why."""
 
     path: Path
     rel_path: str
     trashed_at: datetime
+    reason: TrashReason = TrashReason.UNKNOWN
+    entry: str = ""  # the put's folder, DAY/TIME-RAND, relative to the trash
+
+    @property
+    def size(self) -> int:
+        with contextlib.suppress(OSError):
+            st = os.lstat(self.path)
+            return 0 if stat.S_ISDIR(st.st_mode) else st.st_size
+        return 0
 
 
 def _copy_file(src: str, dest: str) -> StatSig:
@@ -152,7 +178,35 @@ class Trash:
         make_dirs_durably(entry)
         return entry
 
-    def put(self, abs_path: Path, rel_path: str) -> Path:
+    def _record(self, entry: Path, rel_path: str, reason: TrashReason) -> None:
+        """Append the entry's why to the index, durably, before anything moves."""
+        line = {
+            "entry": entry.relative_to(self.dir).as_posix(),
+            "path": rel_path,
+            "reason": reason.name,
+            "time": self._clock().isoformat(timespec="seconds"),
+        }
+        with open(self.dir / INDEX_NAME, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def reasons(self) -> dict[str, TrashReason]:
+        """entry (DAY/TIME-RAND) -> why, from the index; a torn last line is skipped."""
+        out: dict[str, TrashReason] = {}
+        try:
+            with open(self.dir / INDEX_NAME, encoding="utf-8") as f:
+                for raw in f:
+                    try:
+                        line = json.loads(raw)
+                        out[line["entry"]] = TrashReason[line["reason"]]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+        except OSError:
+            pass
+        return out
+
+    def put(self, abs_path: Path, rel_path: str, reason: TrashReason = TrashReason.UNKNOWN) -> Path:
         """Move ``abs_path`` (the local copy of ``rel_path``) into the trash; return where.
 
         Raises ``SourceChanged`` when a cross-device copy saw the source change: what
@@ -162,6 +216,7 @@ class Trash:
             entry = self._new_entry()
             dest = entry.joinpath(*rel_path.split("/"))
             make_dirs_durably(dest.parent)
+            self._record(entry, rel_path, reason)
         except OSError as exc:
             raise item_error(exc, rel_path, "create the trash folder for") from exc
         try:
@@ -223,13 +278,17 @@ class Trash:
     def list(self) -> list[TrashEntry]:
         """Every file and empty folder in the trash, oldest first."""
         out: list[TrashEntry] = []
+        reasons = self.reasons()
         for entry, when in self._entries():
+            key = entry.relative_to(self.dir).as_posix()
+            why = reasons.get(key, TrashReason.UNKNOWN)
             for dirpath, dirnames, filenames in os.walk(entry):
                 names = filenames + ([] if dirnames or filenames else [""])
                 for name in names:
                     p = Path(dirpath, name) if name else Path(dirpath)
                     if p != entry:
-                        out.append(TrashEntry(p, p.relative_to(entry).as_posix(), when))
+                        rel = p.relative_to(entry).as_posix()
+                        out.append(TrashEntry(p, rel, when, why, key))
         return out
 
     def _entries(self) -> list[tuple[Path, datetime]]:
@@ -295,8 +354,36 @@ class Trash:
                     MIN_AGE,
                 )
         if removed:
+            self._compact_index()
             log.info("event=trash_pruned removed=%d", len(removed))
         return removed
+
+    def _compact_index(self) -> None:
+        """Drop the index lines of pruned entries (write a copy, then rename over)."""
+        index = self.dir / INDEX_NAME
+        try:
+            with open(index, encoding="utf-8") as f:
+                lines = f.readlines()
+        except OSError:
+            return
+        keep = []
+        for raw in lines:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                if (self.dir / json.loads(raw)["entry"]).exists():
+                    keep.append(raw)
+        try:
+            if not keep:
+                index.unlink()
+                return
+            temp = index.with_name(INDEX_NAME + ".tmp")
+            with open(temp, "w", encoding="utf-8") as f:
+                f.writelines(keep)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, index)
+            fsync_dir(self.dir)
+        except OSError as exc:
+            log.warning("event=trash_index_compact_failed error=%s", exc.strerror or exc)
 
     def _remove(self, entry: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)

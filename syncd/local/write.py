@@ -36,7 +36,7 @@ from syncd.errors import SourceChanged
 from syncd.local.errors import ContentMismatch, LocalChanged, item_error
 from syncd.local.hashing import StatSig, hash_file
 from syncd.local.ignore import is_builtin_ignored, is_our_temp_file, new_temp_name
-from syncd.local.trash import Trash, fsync_dir
+from syncd.local.trash import Trash, TrashReason, fsync_dir
 from syncd.planner.trees import LocalNode
 
 __all__ = [
@@ -170,10 +170,12 @@ def _changed(rel_path: str, what: str, temp: Path | None = None) -> LocalChanged
     )
 
 
-def _to_trash(path: Path, expected: LocalNode, trash: Trash, rel_path: str) -> Path:
+def _to_trash(
+    path: Path, expected: LocalNode, trash: Trash, rel_path: str, reason: TrashReason
+) -> Path:
     """Trash ``path``; if the rename kept the inode, check it once more and undo on change."""
     try:
-        trashed = trash.put(path, rel_path)
+        trashed = trash.put(path, rel_path, reason)
     except SourceChanged as exc:
         raise _changed(rel_path, "changed while it was moved to the trash") from exc
     after = _lstat(trashed)
@@ -198,6 +200,7 @@ def install(
     trash: Trash,
     rel_path: str,
     folders: set[Path] | None = None,
+    reason: TrashReason = TrashReason.REMOTE_CHANGE,
 ) -> StatSig:
     """Put a fully written temp file at ``target`` and return the installed file's sig.
 
@@ -243,7 +246,7 @@ def install(
             raise _changed(rel_path, "is no longer what the plan saw", temp)
         if expected is not None and st is not None:
             os.chmod(temp, stat.S_IMODE(st.st_mode))  # an executable stays executable
-            _to_trash(target, expected, trash, rel_path)
+            _to_trash(target, expected, trash, rel_path, reason)
         try:
             _rename_noreplace(temp, target)
         except FileExistsError as exc:
@@ -335,6 +338,7 @@ def trash_path(
     trash: Trash,
     rel_path: str,
     known: dict[str, LocalNode] | None = None,
+    reason: TrashReason = TrashReason.REMOTE_DELETE,
 ) -> Path | None:
     """Move a file or folder into the trash only if it is unchanged; return where it went.
 
@@ -353,7 +357,7 @@ def trash_path(
             stray = _unknown_inside(path, rel_path, known or {})
             if stray is not None:
                 raise _changed(rel_path, f"holds {stray!r}, which the plan does not know")
-        return _to_trash(path, expected, trash, rel_path)
+        return _to_trash(path, expected, trash, rel_path, reason)
     except OSError as exc:
         raise item_error(exc, rel_path, "move to the trash") from exc
 

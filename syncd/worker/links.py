@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from syncd.errors import ItemError
 from syncd.local import write
 from syncd.local.errors import LocalChanged, item_error
-from syncd.local.trash import fsync_dir, make_dirs_durably
+from syncd.local.trash import TrashReason, fsync_dir, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.names import Names, conflict_name
 from syncd.planner.trees import Kind, LocalNode, RemoteNode
@@ -63,7 +63,7 @@ def run(ctx: OpContext, op: ops.Op) -> Outcome:
         case ops.Download() | ops.KeepBoth():
             return _keep_link(ctx, op, link)
         case ops.TrashLocal():
-            ctx.trash.put(link, op.path)
+            ctx.trash.put(link, op.path, TrashReason.REMOTE_DELETE)
             log.info("op=TrashLocal path=%s link=trashed target=kept", op.path)
             return Outcome(op, Status.DONE, base_drop=[op.path])
         case ops.MoveLocal():

@@ -22,7 +22,7 @@ from syncd.errors import ItemError, Replan
 from syncd.local import write
 from syncd.local.downloads import Downloads
 from syncd.local.hashing import StatSig
-from syncd.local.trash import Trash, make_dirs_durably
+from syncd.local.trash import Trash, TrashReason, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
 from syncd.transport.models import Entry
@@ -178,6 +178,7 @@ def download(
             verified_hash=result.hash,  # hashed while written and fsynced by the transport
             trash=ctx.trash,
             rel_path=path,
+            reason=TrashReason.REMOTE_CHANGE,
         )
     finally:
         temp.unlink(missing_ok=True)
@@ -265,6 +266,7 @@ def _dispatch(ctx: OpContext, op: ops.Op) -> Outcome:
                 trash=ctx.trash,
                 rel_path=op.path,
                 known=ctx.known_under(op.path) if op.local and op.local.is_dir else None,
+                reason=TrashReason.REMOTE_DELETE,
             )
             return Outcome(op, Status.DONE, base_drop=[op.path])
         case ops.RecordBase():

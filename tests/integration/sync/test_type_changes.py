@@ -24,7 +24,7 @@ def trashed(client: SyncClient) -> dict[str, str]:
     found = {}
     for trash in client.state_dir.glob("*.trash"):
         for path in trash.rglob("*"):
-            if path.is_file():
+            if path.is_file() and path.parent != trash:  # not the trash's own index
                 rel = path.relative_to(trash).parts[2:]
                 found[Path(*rel).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found

@@ -188,3 +188,26 @@ def test_size_cap_as_a_share_of_the_disk(tmp_path: Path) -> None:
     assert trash.size_cap(None) is None and trash.size_cap(123) == 123
     _put_at(tmp_path / "trash", NOW - timedelta(days=3), "kept.txt", 10)
     assert Trash(tmp_path / "trash", clock=lambda: NOW).prune() == []  # default: 30 d, 10%
+
+
+def test_the_index_gives_each_entry_its_why_and_an_unindexed_one_is_why_unknown(tmp_path):
+    from syncd.local.trash import INDEX_NAME, TrashReason
+
+    trash = Trash(tmp_path / "trash")
+    for name, reason in (("a.txt", TrashReason.REMOTE_DELETE), ("b.txt", None)):
+        f = tmp_path / name
+        f.write_text(name)
+        trash.put(f, f"sub/{name}", reason) if reason else trash.put(f, f"sub/{name}")
+    with open(trash.dir / INDEX_NAME, "a") as index:
+        index.write('{"entry": "torn')  # a crash mid-line: skipped, not fatal
+    (trash.dir / INDEX_NAME).rename(trash.dir / "kept.jsonl")
+    assert {e.rel_path: e.reason for e in trash.list()} == {
+        "sub/a.txt": TrashReason.UNKNOWN,
+        "sub/b.txt": TrashReason.UNKNOWN,
+    }
+    (trash.dir / "kept.jsonl").rename(trash.dir / INDEX_NAME)
+    assert {e.rel_path: e.reason for e in trash.list()} == {
+        "sub/a.txt": TrashReason.REMOTE_DELETE,
+        "sub/b.txt": TrashReason.UNKNOWN,
+    }
+    assert [e.size for e in trash.list()] == [5, 5]

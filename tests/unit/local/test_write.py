@@ -155,8 +155,8 @@ def test_install_puts_back_a_file_edited_at_the_last_moment(
     seen = node(target, "a.txt")
     real_put = Trash.put
 
-    def put_then_edit(self: Trash, abs_path: Path, rel_path: str) -> Path:
-        dest = real_put(self, abs_path, rel_path)
+    def put_then_edit(self: Trash, abs_path: Path, rel_path: str, *args: object) -> Path:
+        dest = real_put(self, abs_path, rel_path, *args)
         with open(dest, "ab") as fh:  # a writer holding the file open
             fh.write(b" + late edit")
         return dest
