@@ -266,7 +266,9 @@ def _dispatch(ctx: OpContext, op: ops.Op) -> Outcome:
                 trash=ctx.trash,
                 rel_path=op.path,
                 known=ctx.known_under(op.path) if op.local and op.local.is_dir else None,
-                reason=TrashReason.REMOTE_DELETE,
+                reason=TrashReason.EXCLUDED
+                if op.reason is ops.Reason.EXCLUDED
+                else TrashReason.REMOTE_DELETE,
             )
             return Outcome(op, Status.DONE, base_drop=[op.path])
         case ops.RecordBase():
