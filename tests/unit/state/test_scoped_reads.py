@@ -82,7 +82,7 @@ PREFIXES = pytest.mark.parametrize(
         {""},
         set(),
     ],
-    ids=repr,
+    ids=lambda prefixes: repr(sorted(prefixes)),
 )
 
 
