@@ -8,31 +8,17 @@ so ``add`` works while it runs (SQLite's WAL lets this writer in beside it).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from syncd.cli.options import common_options, flags_of
+from syncd.cli.state_access import state_db
 from syncd.config import Settings, load_settings
 from syncd.errors import InvalidPath, UsageError
 from syncd.paths import normalize
-from syncd.session import db_path_for, require, resolve_workspace
 from syncd.state import exclude_rules
 from syncd.state.store import Store
-from syncd.transport.client import Client
-
-
-def state_db(settings: Settings) -> Path:
-    """The state database ``status`` reads, for the folder and workspace of ``settings``."""
-    require(settings, "server", "workspace", "dir")
-    db_path = db_path_for(settings, settings.workspace)
-    if not db_path.exists() and settings.api_key:
-        with Client(settings.transport()) as client:
-            db_path = db_path_for(settings, resolve_workspace(client, settings.workspace))
-    if not db_path.exists():
-        raise UsageError(f"no state for this folder and workspace yet ({db_path}); run sync first")
-    return db_path
 
 
 def rule_path(text: str) -> str:

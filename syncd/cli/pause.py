@@ -14,25 +14,15 @@ from typing import Any
 import click
 
 from syncd.cli.options import common_options, flags_of
+from syncd.cli.state_access import state_db as state_db_of
 from syncd.config import load_settings
 from syncd.daemon import pause as pause_row
-from syncd.errors import UsageError
-from syncd.session import db_path_for, require, resolve_workspace
 from syncd.state.store import Store
-from syncd.transport.client import Client
 
 
 def state_db(config_file: str | None, kwargs: dict[str, Any]) -> Path:
     """The state database of the folder and workspace the options name (as ``status``)."""
-    settings = load_settings(flags_of(**kwargs), config_file=config_file)
-    require(settings, "server", "workspace", "dir")
-    db_path = db_path_for(settings, settings.workspace)
-    if not db_path.exists() and settings.api_key:
-        with Client(settings.transport()) as client:
-            db_path = db_path_for(settings, resolve_workspace(client, settings.workspace))
-    if not db_path.exists():
-        raise UsageError(f"no state for this folder and workspace yet ({db_path}); run sync first")
-    return db_path
+    return state_db_of(load_settings(flags_of(**kwargs), config_file=config_file))
 
 
 @click.command()

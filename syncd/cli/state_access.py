@@ -47,6 +47,11 @@ def find_state(
         config_file = config_file or group_config
         flags = {**group_flags, **flags}
     settings = load_settings(flags, config_file=config_file)
+    return FolderState(settings, state_db(settings), Path(settings.dir).expanduser().resolve())
+
+
+def state_db(settings: Settings) -> Path:
+    """The state database ``status`` reads, for the folder and workspace of ``settings``."""
     require(settings, "server", "workspace", "dir")
     db_path = db_path_for(settings, settings.workspace)
     if not db_path.exists() and settings.api_key:
@@ -54,4 +59,4 @@ def find_state(
             db_path = db_path_for(settings, resolve_workspace(client, settings.workspace))
     if not db_path.exists():
         raise UsageError(f"no state for this folder and workspace yet ({db_path}); run sync first")
-    return FolderState(settings, db_path, Path(settings.dir).expanduser().resolve())
+    return db_path
