@@ -26,7 +26,6 @@ rounds can be tested with fakes.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -39,6 +38,7 @@ from syncd.config import DeleteLimit
 from syncd.engine_parts import BaseStore, Executor, LocalSource, RemoteSource, RemoteView
 from syncd.errors import REFUSALS, ItemError, PreconditionFailed, SafetyStop, UsageError
 from syncd.local import root as local_root
+from syncd.local.spelling import exists_on_disk
 from syncd.paths import is_within_any
 from syncd.planner import ops
 from syncd.planner.plan import plan as make_plan
@@ -213,7 +213,7 @@ class Engine:
         gone = [
             c.conflict_path
             for c in self.store.conflicts.rows()
-            if not os.path.lexists(self.root / c.conflict_path)
+            if not exists_on_disk(self.root, c.conflict_path)
         ]
         self.store.conflicts.clear(gone)
 

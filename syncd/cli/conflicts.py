@@ -21,6 +21,7 @@ from syncd.cli.options import common_options, flags_of
 from syncd.cli.state_access import FolderState, find_state, remember_group_options
 from syncd.errors import UsageError
 from syncd.local.restore import restore_file
+from syncd.local.spelling import exists_on_disk, place_on_disk
 from syncd.local.trash import Trash, TrashReason, fsync_dir
 from syncd.state.store import Store
 
@@ -33,7 +34,7 @@ def _live(state: FolderState) -> list[dict[str, Any]]:
     return [
         {"path": c.path, "conflict_path": c.conflict_path, "time": c.time, "won": WINNER}
         for c in rows
-        if os.path.lexists(state.root / c.conflict_path)
+        if exists_on_disk(state.root, c.conflict_path)
     ]
 
 
@@ -83,7 +84,8 @@ def resolve(
             f"{rel!r} has {len(hits)} conflict copies", hint="name the copy to resolve"
         )
     hit = hits[0]
-    original, copy = state.root / hit["path"], state.root / hit["conflict_path"]
+    original = place_on_disk(state.root, hit["path"])
+    copy = place_on_disk(state.root, hit["conflict_path"])
     trash = state.trash()
     if keep == "theirs":
         trash.put(copy, hit["conflict_path"], TrashReason.CONFLICT_LOSER)

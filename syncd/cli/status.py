@@ -23,6 +23,7 @@ from syncd.cli.options import common_options, flags_of
 from syncd.config import load_settings
 from syncd.daemon import pause as pause_row
 from syncd.errors import UsageError
+from syncd.local.spelling import exists_on_disk
 from syncd.session import db_path_for, require, resolve_workspace
 from syncd.state import recent
 from syncd.state.store import Store
@@ -55,7 +56,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
         "conflicts": [
             {"path": c.path, "conflict_path": c.conflict_path}
             for c in store.conflicts.rows()
-            if os.path.lexists(root / c.conflict_path)
+            if exists_on_disk(root, c.conflict_path)
         ],
         "skipped": [{"path": p, "reason": r} for p, r in sorted(store.meta.skipped().items())],
         "errors": [

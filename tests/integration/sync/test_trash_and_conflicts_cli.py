@@ -138,3 +138,29 @@ def test_resolve_theirs_both_and_mine_never_over_a_newer_server_version(make_cli
     copies = [c for c in conflicts_of(b) if c["path"] == "n.txt"]
     assert copies and (b.folder / copies[0]["conflict_path"]).read_text() == "mine from b, longer"
     assert again["conflict_path"] not in {c["conflict_path"] for c in conflicts_of(b)}
+
+
+def test_a_conflict_in_a_folder_the_disk_spells_in_nfd_stays_listed_and_resolves(make_client):
+    """The state spells paths in NFC; the copy sits in a folder spelled NFD on disk."""
+    nfd, nfc = "cafe\u0301", "caf\u00e9"
+    a, b = make_client("a"), make_client("b")
+    write(b.folder / nfd / "f.txt", "base")
+    b.sync()
+    a.sync()
+    write(a.folder / nfc / "f.txt", "theirs from a")
+    write(b.folder / nfd / "f.txt", "mine from b, longer")
+    a.sync()
+    b.sync()
+    b.sync()  # a later sync must not take the copy for gone
+    (hit,) = conflicts_of(b)
+    assert hit["path"] == f"{nfc}/f.txt" and hit["conflict_path"].startswith(f"{nfc}/f (")
+    copy_name = hit["conflict_path"].rsplit("/", 1)[1]
+    assert (b.folder / nfd / copy_name).read_text() == "mine from b, longer"
+    cli(b, "conflicts", "resolve", hit["path"], "--keep", "mine")
+    assert (b.folder / nfd / "f.txt").read_text() == "mine from b, longer"
+    assert not (b.folder / nfd / copy_name).exists()
+    assert not (b.folder / nfc).exists()  # nothing was made beside the folder
+    assert conflicts_of(b) == []
+    sync_settled(b)
+    a.sync()
+    assert (a.folder / nfc / "f.txt").read_text() == "mine from b, longer"
