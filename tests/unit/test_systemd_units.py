@@ -122,3 +122,46 @@ def test_verify_would_catch_a_broken_unit(tmp_path: Path) -> None:
     if "Failed to initialize manager" in proc.stderr:
         pytest.skip(f"systemd-analyze cannot run here: {proc.stderr.strip()}")
     assert "notfy" in proc.stderr
+
+
+SERVER = UNITS / "syncd-serve@.service"
+
+
+def test_server_unit_keys() -> None:
+    unit = parse(SERVER)
+    assert one(unit, "Service", "Type") == "notify"
+    assert one(unit, "Service", "KillSignal") == "SIGTERM"  # the drain
+    assert one(unit, "Service", "Restart") == "on-failure"
+    assert one(unit, "Service", "RestartPreventExitStatus") == "2"
+    assert one(unit, "Service", "UMask") == "0077"
+    assert one(unit, "Service", "ReadWritePaths") == "/srv/syncd"
+    # The database URL may hold a password: it comes from a file, never from argv.
+    assert one(unit, "Service", "EnvironmentFile").lstrip("-") == "/etc/syncd/serve.env"
+    argv = one(unit, "Service", "ExecStart").split()
+    assert argv[0].startswith("/") and argv[1] == "serve"
+    assert argv[argv.index("--port") + 1] == "%i"
+    assert not any("postgresql" in arg for arg in argv)
+    assert one(unit, "Install", "WantedBy") == "multi-user.target"
+
+
+@needs_analyze
+def test_systemd_analyze_verify_server_unit(tmp_path: Path) -> None:
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    syncd = shutil.which("syncd") or "/usr/bin/env"  # verify wants an executable that exists
+    text = SERVER.read_text().replace("/opt/syncd/bin/syncd", syncd)
+    (unit_dir / SERVER.name).write_text(text)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    proc = subprocess.run(
+        ["systemd-analyze", "--man=no", "verify", str(unit_dir / "syncd-serve@8701.service")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_LEVEL": "notice"},
+        timeout=60,
+    )
+    if "Failed to initialize manager" in proc.stderr:
+        pytest.skip(f"systemd-analyze cannot run here: {proc.stderr.strip()}")
+    complaints = [line for line in proc.stderr.splitlines() if "syncd-serve" in line]
+    assert proc.returncode == 0, proc.stderr
+    assert complaints == []
