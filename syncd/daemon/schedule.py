@@ -87,7 +87,11 @@ class Schedule:
             self._poll_at = now + self.poll_interval
 
     def reloaded(self, *, rescan_interval: float, poll_interval: float) -> None:
-        """New intervals; each applies from its timer's next re-arm."""
+        """New intervals, counted from when each timer was last armed (as if they had
+        been set then): a shorter one may be due at once, a longer one waits longer."""
+        self._rescan_at += rescan_interval - self.rescan_interval
+        if self._poll_at is not None:
+            self._poll_at += poll_interval - self.poll_interval
         self.rescan_interval = rescan_interval
         self.poll_interval = poll_interval
 

@@ -160,15 +160,24 @@ def test_the_trash_is_pruned_at_start_and_once_a_day() -> None:
     assert not schedule.take_prune(START + PRUNE_INTERVAL + 1)
 
 
-def test_a_reload_sets_the_intervals_of_the_next_timers() -> None:
+def test_a_reload_counts_the_new_intervals_from_the_last_arm() -> None:
     schedule = started(has_feed=False)
     schedule.reloaded(rescan_interval=3600.0, poll_interval=5.0)
+    # The poll timer was armed at START: with 5 s it is due at START + 5, not at + POLL.
+    assert schedule.next_due(START + 1) == START + 5.0
+    assert schedule.take_pass(START + 5.0) == QUIET_FULL
+    schedule.pass_ended(PassResult.DONE, START + 5.0)
+    assert schedule.next_due(START + 6.0) == START + 10.0
+    assert schedule.take_pass(START + 3600.0) == FULL  # the rescan, an hour after START
+
+
+def test_a_shorter_interval_already_passed_is_due_at_once() -> None:
+    schedule = started(has_feed=False)
+    schedule.reloaded(rescan_interval=RESCAN, poll_interval=POLL * 4)
+    assert schedule.take_pass(START + POLL) is None  # lengthened: not yet
+    schedule.reloaded(rescan_interval=RESCAN, poll_interval=2.0)
+    assert schedule.next_due(START + POLL) <= START + POLL  # overdue: the loop waits 0 s
     assert schedule.take_pass(START + POLL) == QUIET_FULL
-    schedule.pass_ended(PassResult.DONE, START + POLL)
-    assert schedule.next_due(START + POLL) == START + POLL + 5.0
-    assert schedule.take_pass(START + RESCAN) is not None
-    schedule.pass_ended(PassResult.DONE, START + RESCAN)
-    assert schedule.take_pass(START + RESCAN + 3600.0) == FULL
 
 
 # -- .syncdignore ------------------------------------------------------------------------
