@@ -165,7 +165,7 @@ def exclude_text(exclude: dict[str, Any]) -> str:
 
 def plan_summary(plan: dict[str, Any]) -> str:
     if not plan["checked"]:
-        return f"unknown: {plan['error']}" if plan["error"] else "unknown"
+        return "unknown: it needs the server's answer"
     if plan["stopped"]:
         return f"refused: {plan['stopped']}"
     if not plan["ops"]:
