@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from syncd.cli.options import common_options, flags_of
-from syncd.cli.state_access import find_state
-from syncd.cli.status import when
 from syncd.errors import InvalidPath, UsageError
 from syncd.paths import normalize
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _inside(root: Path, candidate: Path) -> Path | None:
@@ -62,6 +60,13 @@ def workspace_path(root: Path, given: str, cwd: Path) -> str:
 
 
 Rows = list[tuple[str, str]]
+
+
+def when(iso: str | None) -> str:
+    """A time as ``status`` shows it (imported late: ``--help`` needs none of status)."""
+    from syncd.cli.status import when as shown
+
+    return shown(iso)
 
 
 def _size(n: int | None) -> str | None:
@@ -238,6 +243,9 @@ def headline(info: dict[str, Any]) -> str:
 
 def render(info: dict[str, Any], console: Console) -> None:
     """In the style of ``syncd status``: a table of facts; hashes are never cut short."""
+    from rich.table import Table
+    from rich.text import Text
+
     console.print(Text(headline(info)))
     table = Table(show_header=False, box=None)
     table.add_column(no_wrap=True)
@@ -260,6 +268,9 @@ def explain(config_file: str | None, path: str, as_json: bool, **kwargs: Any) ->
     planner would choose now with the rule that chose it. Without the server the rest is
     still printed, then the server's error (exit 4 unreachable, 3 refused).
     """
+    from rich.console import Console
+
+    from syncd.cli.state_access import find_state
     from syncd.explain.gather import explain as gather
 
     state = find_state(config_file, flags_of(**kwargs))
