@@ -300,3 +300,25 @@ def test_a_skipped_symlink_is_reported_as_skipped(make_client):
     assert info["local"]["type"] == "symlink" and info["local"]["link_target"] == "doc.txt"
     assert info["local"]["skipped"]
     assert info["plan"]["ops"] == [] and info["plan"]["reason"] == "SKIPPED"
+
+
+def test_a_failing_file_shows_its_recorded_error_and_the_op_that_keeps_failing(tmp_path):
+    with ServerProcess(tmp_path / "small", extra_args=["--base-only", "--max-body", "1000"]) as srv:
+        key = srv.create_account("bob")
+        (tmp_path / "f").mkdir()
+        a = SyncClient(srv, key, create_workspace(srv, key), tmp_path / "f", tmp_path / "sf")
+        write(a.folder / "big.bin", b"x" * 4000)
+        a.sync(expect=1)
+
+        info = explain(a, "big.bin")
+
+    (error,) = info["errors"]
+    assert error["path"] == "big.bin" and error["count"] == 1
+    assert error["reason"].startswith("too large: ")  # the title, then the message
+    assert error["reason"].endswith(
+        "(raise the server's body limit or enable its upload extension)"
+    )
+    # nothing synced yet: the first sync's merge is still to finish, so merge rules apply
+    assert info["merge_pending"] is True
+    assert ops_of(info) == ["op=Upload path=big.bin reason=MERGE_LOCAL_ONLY"]
+    assert info["remote"]["exists"] is False and info["base"] is None
