@@ -19,6 +19,7 @@ import pytest
 
 from syncd.daemon.lock import FolderLock, lock_path_for
 from syncd.soak.harness import ServerProcess, client_argv
+from tests.integration.daemon.daemons import FastDaemon, eventually
 from tests.support.clients import SyncClient, create_workspace, remote_tree, write
 from tests.support.snapshot import disk_snapshot, server_snapshot
 
@@ -322,3 +323,29 @@ def test_a_failing_file_shows_its_recorded_error_and_the_op_that_keeps_failing(t
     assert info["merge_pending"] is True
     assert ops_of(info) == ["op=Upload path=big.bin reason=MERGE_LOCAL_ONLY"]
     assert info["remote"]["exists"] is False and info["base"] is None
+
+
+def test_works_beside_a_running_daemon_and_names_it(make_client):
+    a, _ = synced_pair(make_client)
+    daemon = FastDaemon(a.server, a.api_key, a.workspace, a.folder, a.state_dir).start()
+    try:
+        assert a.run(command="pause").returncode == 0
+        daemon.wait_for("event=paused_by_user")
+        write(a.folder / "doc.txt", "edited while the daemon is paused")
+
+        def dirty() -> bool:
+            answer = a.run("--json", command="status")
+            return "doc.txt" in json.loads(answer.stdout)["dirty"]
+
+        eventually(dirty, what="the daemon's watcher recorded doc.txt")
+        folder, remote = disk_snapshot(a.folder), server_snapshot(a.server, a.api_key, a.workspace)
+        proc = a.run("doc.txt", "--json", command="explain")  # the daemon owns the state dir
+        assert proc.returncode == 0, proc.stderr
+        assert disk_snapshot(a.folder) == folder
+        assert server_snapshot(a.server, a.api_key, a.workspace) == remote
+    finally:
+        daemon.stop()
+    info = json.loads(proc.stdout)
+    assert info["daemon"]["running"] is True and info["daemon"]["state"] == "paused"
+    assert info["dirty_since"] is not None
+    assert ops_of(info) == ["op=Upload path=doc.txt reason=LOCAL_CHANGED"]
