@@ -175,7 +175,7 @@ def plan_summary(plan: dict[str, Any]) -> str:
         return f"refused: {plan['stopped']}"
     if not plan["ops"]:
         return f"nothing to do ({plan['reason']})"
-    return f"{plan['action']} ({plan['reason']})"
+    return f"{plan['action']} ({plan['reason']})" if plan["reason"] else plan["action"]
 
 
 def plan_rows(plan: dict[str, Any]) -> Rows:

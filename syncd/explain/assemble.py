@@ -93,6 +93,9 @@ def base_entry(base: BaseNode | None, below: int) -> dict[str, Any] | None:
     }
 
 
+NODE_KEYS = ("type", "size", "modified_time", "revision", "hash")
+
+
 def node_entry(node: RemoteNode | None) -> dict[str, Any] | None:
     if node is None:
         return None
@@ -106,20 +109,15 @@ def node_entry(node: RemoteNode | None) -> dict[str, Any] | None:
 
 
 def remote_entry(read: RemoteRead | None, error: str | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"checked": read is not None, "exists": None, "error": error}
-    if read is not None:
-        entry.update(
-            exists=read.entry is not None,
-            below=read.below,
-            server="base-only" if read.base_only else "full",
-        )
-    entry.update(
-        node_entry(read.entry if read else None)
-        or dict.fromkeys(("type", "size", "modified_time", "revision", "hash"))
-    )
-    entry.setdefault("below", None)
-    entry.setdefault("server", None)
-    return entry
+    node = read.entry if read is not None else None
+    return {
+        "checked": read is not None,
+        "exists": None if read is None else node is not None,
+        "below": None if read is None else read.below,
+        "server": None if read is None else ("base-only" if read.base_only else "full"),
+        "error": error,
+        **(node_entry(node) or dict.fromkeys(NODE_KEYS)),
+    }
 
 
 def local_node(facts: Facts) -> LocalNode | None:
@@ -187,13 +185,18 @@ def plan_entry(
         "stopped": plan.stopped if plan else None,
         "error": error,
     }
-    own = [op for op in entry["ops"] if op["path"] == facts.path] or entry["ops"][:1]
+    path = facts.path
+    own = [op for op in entry["ops"] if path in (op["path"], op["dest"])]
+    above = [op for op in entry["ops"] if is_within(path, op["path"]) and op["path"] != path]
     if plan is None:
         entry["action"], entry["reason"] = None, None
     elif plan.stopped:
         entry["action"], entry["reason"] = "refused", None
-    elif own:
-        entry["action"], entry["reason"] = own[0]["what"], own[0]["reason"]
+    elif own or above:
+        chosen = (own or above)[0]
+        entry["action"], entry["reason"] = chosen["what"], chosen["reason"]
+    elif entry["ops"]:  # a folder: its own entry is unchanged, paths below it are not
+        entry["action"], entry["reason"] = f"{len(entry['ops'])} operations below it", None
     else:
         entry["action"], entry["reason"] = "nothing", _why_nothing(plan, facts, exclude, cmp)
     return entry

@@ -144,3 +144,17 @@ def test_each_op_has_words_and_its_other_end(op, words):
     entry = op_entry(op)
     assert words in entry["what"]
     assert entry["dest"] == (getattr(op, "dest", None) or getattr(op, "conflict_path", None))
+
+
+def test_a_folder_with_changes_below_counts_them_and_names_no_rule():
+    below = [ops.Upload("d/x", ops.Reason.LOCAL_NEW), ops.Upload("d/y", ops.Reason.LOCAL_NEW)]
+    facts = Facts("d", local=PathInfo("directory", 0, 1, 2, 1))
+    value = assemble(facts, read=None, plan=PathPlan(ops=below), mode="two-way")
+    assert value["plan"]["action"] == "2 operations below it" and value["plan"]["reason"] is None
+
+
+def test_the_move_that_lands_on_a_path_is_its_own_op():
+    move = ops.MoveRemote("old", ops.Reason.LOCAL_MOVED, dest="new")
+    value = assemble(Facts("new"), read=None, plan=PathPlan(ops=[move]), mode="two-way")
+    assert value["plan"]["action"] == "move on the server to new"
+    assert value["plan"]["reason"] == "LOCAL_MOVED"
