@@ -29,20 +29,16 @@ def _inside(root: Path, candidate: Path) -> Path | None:
     plain = Path(os.path.normpath(candidate))
     if plain.is_relative_to(root):
         return plain.relative_to(root)
-    try:
-        real = plain.parent.resolve() / plain.name
-    except OSError:
-        return None
+    real = plain.parent.resolve() / plain.name
     return real.relative_to(root) if real.is_relative_to(root) else None
 
 
 def workspace_path(root: Path, given: str, cwd: Path) -> str:
     """The NFC workspace path PATH names, or a ``UsageError`` (exit 2) when it lies
     outside the folder, is the folder itself or breaks the path rules."""
-    text = given.strip()
-    if not text:
+    if not given.strip():
         raise UsageError("PATH is empty", hint="give a path inside the folder")
-    typed = Path(text).expanduser()
+    typed = Path(given).expanduser()
     if typed.is_absolute():
         rel = _inside(root, typed)
     else:
@@ -220,9 +216,22 @@ def rows_of(info: dict[str, Any]) -> Rows:
     mode = info["mode"]["now"]
     if info["mode"]["last_pass"] and info["mode"]["last_pass"] != mode:
         mode += f" (the last sync ran {info['mode']['last_pass']})"
+    merge = (
+        [
+            (
+                "merge",
+                "the next sync merges both sides (first sync or after a reset): it deletes nothing",
+            )
+        ]
+        if info["merge_pending"]
+        else []
+    )
     return [
         ("folder", info.get("folder", "")),
+        ("workspace", info.get("workspace", "")),
         ("mode", mode),
+        ("last sync", when(info["last_sync"])),
+        *merge,
         *local_rows(info["local"]),
         *remote_rows(info["remote"], info["mirror"]),
         *base_rows(info["base"]),
