@@ -214,7 +214,9 @@ def rows_of(info: dict[str, Any]) -> Rows:
     """The explanation for people, one fact a row, the plan last."""
     cmp = info["compare"]
     mode = info["mode"]["now"]
-    if info["mode"]["last_pass"] and info["mode"]["last_pass"] != mode:
+    if info["mode"]["from"] == "last sync":
+        mode += " (as the last sync ran; --mode to plan in another)"
+    elif info["mode"]["last_pass"] and info["mode"]["last_pass"] != mode:
         mode += f" (the last sync ran {info['mode']['last_pass']})"
     merge = (
         [
@@ -267,6 +269,11 @@ def render(info: dict[str, Any], console: Console) -> None:
 @click.command()
 @common_options
 @click.argument("path")
+@click.option(
+    "--mode",
+    type=click.Choice(["two-way", "upload-only", "download-only"]),
+    help="Plan in this mode (default: the settings', or the one-way mode the last sync ran).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def explain(config_file: str | None, path: str, as_json: bool, **kwargs: Any) -> None:
     """Show what syncd knows and would do for PATH; changes nothing.
@@ -284,7 +291,9 @@ def explain(config_file: str | None, path: str, as_json: bool, **kwargs: Any) ->
 
     state = find_state(config_file, flags_of(**kwargs))
     rel = workspace_path(state.root, path, Path.cwd())
-    result = gather(state.settings, state.db_path, state.root, rel)
+    result = gather(
+        state.settings, state.db_path, state.root, rel, mode_given=kwargs["mode"] is not None
+    )
     info = {**result.value, "folder": str(state.root), "workspace": state.settings.workspace}
     if as_json:
         click.echo(json.dumps(info, indent=2, sort_keys=True))

@@ -8,7 +8,8 @@
    word.
 3. ``plan.reason`` is the ``Reason`` of the path's op; with no op it says why nothing is
    to do: ``UNCHANGED``, ``EXCLUDED``, or the words ``IGNORED`` / ``SKIPPED`` /
-   ``UNREADABLE`` / ``UNKNOWN`` (not planner rows: the planner never sees such a path).
+   ``UNREADABLE`` / ``UNKNOWN`` (not planner rows: the planner never sees such a path)
+   and ``HELD_BY_MODE`` (a change a one-way mode leaves where it is).
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ def plan_entry(
     exclude: dict[str, Any],
     cmp: dict[str, str | None],
     error: str | None,
+    mode: str = str(ops.Mode.TWO_WAY),
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "checked": plan is not None,
@@ -198,12 +200,13 @@ def plan_entry(
     elif entry["ops"]:  # a folder: its own entry is unchanged, paths below it are not
         entry["action"], entry["reason"] = f"{len(entry['ops'])} operations below it", None
     else:
-        entry["action"], entry["reason"] = "nothing", _why_nothing(plan, facts, exclude, cmp)
+        why = _why_nothing(plan, facts, exclude, cmp, mode)
+        entry["action"], entry["reason"] = "nothing", why
     return entry
 
 
 def _why_nothing(
-    plan: PathPlan, facts: Facts, exclude: dict[str, Any], cmp: dict[str, str | None]
+    plan: PathPlan, facts: Facts, exclude: dict[str, Any], cmp: dict[str, str | None], mode: str
 ) -> str:
     if exclude["excluded"]:
         return str(ops.Reason.EXCLUDED)
@@ -215,6 +218,9 @@ def _why_nothing(
         return "UNREADABLE"
     if cmp["local"] == State.ABSENT.value and cmp["remote"] in (State.ABSENT.value, None):
         return "UNKNOWN"
+    quiet = (State.SAME.value, State.ABSENT.value, None)
+    if mode != ops.Mode.TWO_WAY and not (cmp["local"] in quiet and cmp["remote"] in quiet):
+        return "HELD_BY_MODE"  # a change the mode does not carry to the side it may not write
     return str(ops.Reason.UNCHANGED)
 
 
@@ -224,6 +230,7 @@ def assemble(
     read: RemoteRead | None,
     plan: PathPlan | None,
     mode: str,
+    mode_source: str = "settings",
     excluded_config: Sequence[str] = (),
     daemon_running: bool = False,
     remote_error: str | None = None,
@@ -252,7 +259,7 @@ def assemble(
         "compare": cmp,
         "ignore": ignore_entry(facts),
         "exclude": exclude,
-        "mode": {"now": mode, "last_pass": facts.last_mode},
+        "mode": {"now": mode, "from": mode_source, "last_pass": facts.last_mode},
         "last_change": facts.recent[0] if facts.recent else None,
         "changes": facts.recent,
         "pending": [
@@ -281,7 +288,7 @@ def assemble(
             for c in facts.conflicts
         ],
         "dirty_since": facts.dirty_since,
-        "plan": plan_entry(plan, facts, exclude, cmp, plan_error),
+        "plan": plan_entry(plan, facts, exclude, cmp, plan_error, mode),
         "daemon": None
         if facts.daemon is None
         else {

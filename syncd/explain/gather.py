@@ -23,6 +23,8 @@ from syncd.explain.plan import PathPlan, RemoteRead, plan_path, read_remote
 from syncd.session import open_session
 from syncd.state.store import Store
 
+DEFAULT_MODE = Settings().mode
+
 
 @dataclass
 class Explanation:
@@ -32,10 +34,25 @@ class Explanation:
     error: SyncdError | None = None
 
 
-def explain(settings: Settings, db_path: Path, root: Path, path: str) -> Explanation:
+def plan_mode(settings: Settings, last_pass: str | None, *, is_given: bool) -> tuple[str, str]:
+    """The mode to plan in and where it came from: ``--mode``, else the settings, except
+    that settings left at two-way defer to a one-way mode the last sync ran (a daemon
+    started with ``--mode`` keeps that mode on its command line, not in the config)."""
+    if is_given:
+        return settings.mode, "option"
+    if settings.mode == DEFAULT_MODE and last_pass not in (None, DEFAULT_MODE):
+        return str(last_pass), "last sync"
+    return settings.mode, "settings"
+
+
+def explain(
+    settings: Settings, db_path: Path, root: Path, path: str, *, mode_given: bool = False
+) -> Explanation:
     """Everything syncd knows and would do for ``path`` (workspace-relative, NFC)."""
     with Store.open_copy(db_path) as store:
         facts = read_facts(root, store, path)
+    mode, mode_source = plan_mode(settings, facts.last_mode, is_given=mode_given)
+    settings = replace(settings, mode=mode)
     read: RemoteRead | None = None
     plan: PathPlan | None = None
     error: SyncdError | None = None
@@ -55,7 +72,8 @@ def explain(settings: Settings, db_path: Path, root: Path, path: str) -> Explana
         facts,
         read=read,
         plan=plan,
-        mode=settings.mode,
+        mode=mode,
+        mode_source=mode_source,
         excluded_config=settings.exclude,
         daemon_running=facts.daemon is not None and _alive(facts.daemon.pid),
         remote_error=why if read is None else None,

@@ -349,3 +349,18 @@ def test_works_beside_a_running_daemon_and_names_it(make_client):
     assert info["daemon"]["running"] is True and info["daemon"]["state"] == "paused"
     assert info["dirty_since"] is not None
     assert ops_of(info) == ["op=Upload path=doc.txt reason=LOCAL_CHANGED"]
+
+
+def test_the_mode_the_last_sync_ran_is_the_mode_of_the_plan(make_client):
+    a, b = synced_pair(make_client)
+    a.sync("--mode", "upload-only")
+    write(b.folder / "from-b.txt", "new on the server")
+    b.sync()
+
+    held = explain(a, "from-b.txt")
+    chosen = explain(a, "from-b.txt", "--mode", "two-way")
+
+    assert held["mode"] == {"now": "upload-only", "from": "last sync", "last_pass": "upload-only"}
+    assert held["plan"]["ops"] == [] and held["plan"]["reason"] == "HELD_BY_MODE"
+    assert chosen["mode"]["now"] == "two-way" and chosen["mode"]["from"] == "option"
+    assert ops_of(chosen) == ["op=Download path=from-b.txt reason=REMOTE_NEW"]

@@ -158,3 +158,10 @@ def test_the_move_that_lands_on_a_path_is_its_own_op():
     value = assemble(Facts("new"), read=None, plan=PathPlan(ops=[move]), mode="two-way")
     assert value["plan"]["action"] == "move on the server to new"
     assert value["plan"]["reason"] == "LOCAL_MOVED"
+
+
+def test_a_change_a_one_way_mode_leaves_alone_is_held_by_the_mode():
+    facts = synced(base=None, local=None)
+    value = assemble(facts, read=remote(), plan=PathPlan(), mode="upload-only")
+    assert value["plan"]["reason"] == "HELD_BY_MODE"
+    assert value["mode"] == {"now": "upload-only", "from": "settings", "last_pass": None}
