@@ -21,29 +21,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.syncthing import syncthing_pair  # noqa: E402
 from syncd.soak.harness import (  # noqa: E402
     DaemonProcess,
     ServerProcess,
     create_workspace,
-    free_port,
     wait_until,
 )
 
@@ -213,9 +208,8 @@ def main() -> None:
             for delay, label in ((10, "default 10 s watcher delay"), (1, "1 s watcher delay")):
                 count = min(args.changes, 10) if delay == 10 else args.changes
                 try:
-                    lat = syncthing_latencies(
-                        work / f"syncthing-{delay}", count, measure_latency, delay=delay
-                    )
+                    with syncthing_pair(work / f"syncthing-{delay}", delay=delay) as pair:
+                        lat = measure_latency(pair.a, pair.b, count)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     rows.append((f"syncthing latency ({label})", f"skipped: {exc}"))
                 else:
@@ -227,118 +221,6 @@ def main() -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-
-
-# -- Syncthing: two local instances sharing one folder ------------------------------------
-# Each instance gets its own home (keys from ``syncthing generate``) and a config that knows
-# only the other one on 127.0.0.1 (no discovery, relays, NAT or usage reporting); the file
-# watcher is on with fsWatcherDelayS ``delay``: its default 10 s, and 1 s, its quickest
-# sensible setting.
-
-CONFIG = """<configuration version="36">
-  <folder id="bench" label="bench" path="{folder}" type="sendreceive" rescanIntervalS="3600"
-          fsWatcherEnabled="true" fsWatcherDelayS="{delay}">
-    <device id="{me}"></device>
-    <device id="{peer}"></device>
-  </folder>
-  <device id="{me}" name="self" compression="never"><address>dynamic</address></device>
-  <device id="{peer}" name="peer" compression="never">
-    <address>tcp://127.0.0.1:{peer_port}</address>
-  </device>
-  <gui enabled="true" tls="false"><address>127.0.0.1:{gui_port}</address>
-    <apikey>{api_key}</apikey></gui>
-  <options>
-    <listenAddress>tcp://127.0.0.1:{port}</listenAddress>
-    <globalAnnounceEnabled>false</globalAnnounceEnabled>
-    <localAnnounceEnabled>false</localAnnounceEnabled>
-    <relaysEnabled>false</relaysEnabled>
-    <natEnabled>false</natEnabled>
-    <urAccepted>-1</urAccepted>
-    <autoUpgradeIntervalH>0</autoUpgradeIntervalH>
-    <crashReportingEnabled>false</crashReportingEnabled>
-    <startBrowser>false</startBrowser>
-  </options>
-</configuration>
-"""
-
-
-SERVE = ("syncthing", "serve", "--no-browser", "--no-restart", "--no-upgrade")
-
-
-def generate(home: Path) -> str:
-    out = subprocess.run(
-        ["syncthing", "generate", f"--home={home}", "--no-default-folder"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    match = re.search(r"Device ID: (\S+)", out.stdout + out.stderr)
-    if not match:
-        raise RuntimeError("syncthing generate printed no device id")
-    return match.group(1)
-
-
-def syncthing_latencies(
-    work: Path,
-    changes: int,
-    measure: Callable[[Path, Path, int], list[float]],
-    *,
-    delay: int = 1,
-) -> list[float]:
-    """Start the pair, wait until they are connected, and run ``measure(a, b, changes)``."""
-    names = ("a", "b")
-    homes = {n: work / f"home-{n}" for n in names}
-    folders = {n: work / f"folder-{n}" for n in names}
-    ids = {n: generate(homes[n]) for n in names}
-    ports = {n: free_port() for n in names}
-    guis = {n: free_port() for n in names}
-    key = secrets.token_hex(16)
-    procs = []
-    try:
-        for me, peer in (("a", "b"), ("b", "a")):
-            folders[me].mkdir(parents=True)
-            (folders[me] / ".stfolder").mkdir()
-            (homes[me] / "config.xml").write_text(
-                CONFIG.format(
-                    folder=folders[me],
-                    me=ids[me],
-                    peer=ids[peer],
-                    peer_port=ports[peer],
-                    port=ports[me],
-                    gui_port=guis[me],
-                    api_key=key,
-                    delay=delay,
-                )
-            )
-            procs.append(
-                subprocess.Popen(
-                    [*SERVE, f"--home={homes[me]}"],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    env={**os.environ, "STNODEFAULTFOLDER": "1", "STNOUPGRADE": "1"},
-                )
-            )
-        _wait_connected(guis["a"], key, ids["b"])
-        return measure(folders["a"], folders["b"], changes)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
-
-
-def _wait_connected(gui_port: int, key: str, peer: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{gui_port}/rest/system/connections"
-    while time.monotonic() < deadline:
-        try:
-            answer = httpx.get(url, headers={"X-API-Key": key}, timeout=5)
-            if answer.status_code == 200 and answer.json()["connections"][peer]["connected"]:
-                return
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        time.sleep(0.2)  # poll interval of a deadline loop
-    raise RuntimeError("the two syncthing instances did not connect")
 
 
 def _ms(values: list[float], q: float) -> str:

@@ -12,17 +12,18 @@ contents would share one blob and skip storing and syncing it).
     python bench/server_bench.py                  # 2000 small files, 4 clients; 1 GiB
     python bench/server_bench.py --size-mb 64 --count 500
     python bench/server_bench.py --clients 1,4,16 --size-mb 0 --no-plain   # PUT/GET only
-    python bench/server_bench.py --database-url postgresql://... --processes 2 --no-plain
+    python bench/server_bench.py --database-url postgresql://USER@HOST/postgres
 
-``--database-url`` and ``--processes N`` are passed through: N ``syncd serve`` processes
-over one data directory and that database, the clients spread over them round-robin
-(the large transfers go to the first). Several processes need PostgreSQL for the whole
-protocol (long polls across processes); PUT/GET figures on SQLite are still measured.
+``--database-url`` names a PostgreSQL cluster: the same figures are then measured, in the
+same run, on SQLite, on PostgreSQL with one server process and with ``--processes`` (2)
+processes over one data directory and one fresh database on that cluster, the clients
+spread over them round-robin (the large transfers go to the first).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -38,7 +39,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syncd.soak.harness import ServerProcess, run_admin  # noqa: E402
+from syncd.soak.database import create_database, drop_database  # noqa: E402
+from syncd.soak.harness import ServerProcess  # noqa: E402
 
 BLOCK = 1 << 20
 CHUNK_MB = 4  # the syncd client's upload chunk
@@ -228,6 +230,34 @@ def bench_target(
     return results
 
 
+def measure_syncd(args: argparse.Namespace, database_url: str | None, processes: int) -> dict:
+    """Every figure of ``syncd serve``: ``processes`` of them over a fresh data directory
+    and, with ``database_url``, that database (its URL in the environment, never in argv)."""
+    with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
+        data = Path(tmp) / "data"
+        max_body = str(max(args.size_mb * BLOCK, 1 << 20) + 1)
+        servers: list[ServerProcess] = []
+        try:
+            for _ in range(max(1, processes)):
+                server = ServerProcess(data, ["--max-body", max_body], database_url)
+                servers.append(server.start())
+            urls = [server.url for server in servers]
+            key = servers[0].create_account("bench")
+            headers = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=urls[0], headers=headers) as client:
+                ws = client.post("/api/v1/workspaces", json={"name": "bench"}).json()["id"]
+            prefix = f"/api/v1/workspaces/{ws}/files"
+            ours: dict[str, float] = {}
+            for clients in args.clients:
+                ours.update(
+                    _keyed(bench_target("syncd", urls, headers, prefix, args, clients), clients)
+                )
+            return ours
+        finally:
+            for server in servers:
+                server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="small files (default 2000)")
@@ -239,10 +269,13 @@ def main() -> None:
     )
     parser.add_argument("--no-plain", action="store_true", help="measure the syncd server only")
     parser.add_argument(
-        "--database-url", default=None, help="passed to syncd serve and admin (default: SQLite)"
+        "--database-url",
+        default=os.environ.get("SYNCD_BENCH_DATABASE_URL"),
+        help="a PostgreSQL cluster: SQLite, then PostgreSQL with 1 and --processes server "
+        "processes, each on a fresh database there (env SYNCD_BENCH_DATABASE_URL)",
     )
     parser.add_argument(
-        "--processes", type=int, default=1, help="syncd serve processes (default 1)"
+        "--processes", type=int, default=2, help="server processes of the last column (2)"
     )
     parser.add_argument("--plain-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -250,40 +283,25 @@ def main() -> None:
     if args.plain_child:
         run_plain()
         return
-    with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
-        data = Path(tmp) / "data"
-        max_body = str(max(args.size_mb * BLOCK, 1 << 20) + 1)
-        db = ["--database-url", args.database_url] if args.database_url else []
-        servers: list[ServerProcess] = []
+    columns: dict[str, dict[str, float]] = {"sqlite": measure_syncd(args, None, 1)}
+    if args.database_url:
+        for processes in sorted({1, max(1, args.processes)}):
+            url = create_database(args.database_url, processes)
+            try:
+                columns[f"pg x{processes}"] = measure_syncd(args, url, processes)
+            finally:
+                drop_database(args.database_url, url)
+    plain: dict[str, float] = {}
+    if not args.no_plain:
+        plain_proc, plain_url = start_plain()
         try:
-            for _ in range(max(1, args.processes)):
-                servers.append(ServerProcess(data, extra_args=["--max-body", max_body, *db]))
-                servers[-1].start()
-            urls = [server.url for server in servers]
-            key = run_admin(data, *db, "create-account", "bench").strip().splitlines()[-1]
-            headers = {"Authorization": f"Bearer {key}"}
-            with httpx.Client(base_url=urls[0], headers=headers) as client:
-                ws = client.post("/api/v1/workspaces", json={"name": "bench"}).json()["id"]
-            prefix = f"/api/v1/workspaces/{ws}/files"
-            ours: dict[str, float] = {}
             for clients in args.clients:
-                ours.update(
-                    _keyed(bench_target("syncd", urls, headers, prefix, args, clients), clients)
+                plain.update(
+                    _keyed(bench_target("plain", [plain_url], {}, "/f", args, clients), clients)
                 )
         finally:
-            for server in servers:
-                server.stop()
-        plain: dict[str, float] = {}
-        if not args.no_plain:
-            plain_proc, plain_url = start_plain()
-            try:
-                for clients in args.clients:
-                    plain.update(
-                        _keyed(bench_target("plain", [plain_url], {}, "/f", args, clients), clients)
-                    )
-            finally:
-                plain_proc.terminate()
-                plain_proc.wait(15)
+            plain_proc.terminate()
+            plain_proc.wait(15)
     rows = []
     for clients in args.clients:
         rows.append((f"PUT {args.count} x 1-16 KiB, {clients} clients", "req/s", f"put{clients}"))
@@ -293,14 +311,16 @@ def main() -> None:
         rows.append((f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"))
         rows.append((f"download {args.size_mb} MiB", "MB/s", "download"))
         rows.append((f"upload {args.size_mb} MiB, {CHUNK_MB} MiB chunks", "MB/s", "session"))
-    engine = (args.database_url or "sqlite").split(":", 1)[0]
-    print(f"syncd: {engine}, {max(1, args.processes)} process(es)")
-    print(f"{'measure':<38} {'unit':<6} {'syncd':>10} {'plain ASGI':>11} {'ratio':>7}")
+    head = "".join(f"{name:>10}" for name in columns)
+    print(f"{'measure':<38} {'unit':<6}{head} {'plain ASGI':>11} {'ratio':>7}")
     for label, unit, key_ in rows:
         theirs = plain.get(key_)
-        ratio = f"{ours[key_] / theirs:>6.0%}" if theirs else f"{'-':>6}"
+        first = columns["sqlite"][key_]
+        ratio = f"{first / theirs:>6.0%}" if theirs else f"{'-':>6}"
         shown = f"{theirs:>11.1f}" if theirs else f"{'-':>11}"
-        print(f"{label:<38} {unit:<6} {ours[key_]:>10.1f} {shown} {ratio}")
+        figures = "".join(f"{column[key_]:>10.1f}" for column in columns.values())
+        print(f"{label:<38} {unit:<6}{figures} {shown} {ratio}")
+    print("ratio: the SQLite column over the plain ASGI app; pg xN: N processes, one database")
 
 
 def _keyed(results: dict[str, float], clients: int) -> dict[str, float]:

@@ -46,6 +46,10 @@ class LocalSource(Protocol):
 
     def tidy(self, scanned: ScanResult) -> None: ...
 
+    def ignored_remote(self, entries: Iterable[tuple[str, bool]]) -> set[str]:
+        """The server's (path, is_dir) that this folder's ``.syncdignore`` files exclude."""
+        ...
+
 
 class RemoteSource(Protocol):
     """The server's side: its tree under a scope, how many files it holds in all (the

@@ -71,8 +71,10 @@ class SystemdNotifier:
         message = "\n".join(lines).encode("utf-8").decode("latin-1")
         try:
             self._sd.notify(message)
-        except Exception:  # sdnotify swallows socket errors; this guards anything else
-            log.debug("notify: could not send to systemd", exc_info=True)
+        except OSError as exc:  # sdnotify swallows most socket errors itself
+            log.warning("event=notify_failed error=%s", type(exc).__name__)
+        except Exception:  # a bug: logged in full, and systemd is told again next time
+            log.exception("notify: could not send to systemd")
 
 
 def _one_line(text: str) -> str:

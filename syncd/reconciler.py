@@ -276,8 +276,9 @@ class Engine:
         return set(self.exclude) | set(exclude_rules.read(self.store))
 
     def _ignored(self, remote: Mapping[str, RemoteNode]) -> set[str]:
-        """Remote paths that .syncdignore excludes: neither downloaded nor deleted."""
-        return {p for p, n in remote.items() if self.ignore.matches(p, n.is_dir)}
+        """Remote paths that a .syncdignore (the root's or a nested one) excludes: neither
+        downloaded nor deleted."""
+        return self.local.ignored_remote((p, n.is_dir) for p, n in remote.items())
 
     def _policy(self, *, is_merge: bool) -> ops.Policy:
         return ops.Policy(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from syncd.local.downloads import Downloads
 from syncd.local.fsprobe import FsTraits, probe, probe_read_only
 from syncd.local.hashing import hash_file
 from syncd.local.ignore import Ignore
+from syncd.local.remote_ignore import ignored_remote
 from syncd.local.scan import ScanResult, scan
 from syncd.local.trash import Trash
 from syncd.local.write import remove_temp_files
@@ -70,6 +71,9 @@ class DiskSource:
     def hash(self, node: LocalNode) -> str:
         digest, _ = hash_file(self.root / (node.disk_name or node.path))
         return digest
+
+    def ignored_remote(self, entries: Iterable[tuple[str, bool]]) -> set[str]:
+        return ignored_remote(self.root, self.ignore, entries)
 
     def tidy(self, scanned: ScanResult) -> None:
         if scanned.temp_files:

@@ -25,6 +25,8 @@
    recording dirty paths and the feed's news is kept, so the end of the pause (``syncd
    resume``, its ``--for`` running out, or a restart after that) syncs them at once
    without a rescan. A pass already running when the pause is asked for finishes first.
+   This device's exclude rules (``syncd exclude``, also rows in the state database) are
+   read as often: a change owes a full pass, since no file event names what they cover.
 9. The loop keeps no flags or timers of its own: ``Schedule`` (schedule.py) decides what
    runs next and when; the loop waits for an event or its deadline, tells it, runs that.
 """
@@ -53,6 +55,7 @@ from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdErro
 from syncd.local.ignore import Ignore, read_rules
 from syncd.notify import SystemdNotifier
 from syncd.session import Session, open_session
+from syncd.state import exclude_rules
 from syncd.state.schema import DaemonState
 from syncd.transport.client import Client
 from syncd.watcher import Coalescer, Watcher
@@ -92,6 +95,7 @@ class Daemon:
         self.syncs = 0
         self._ignore_text: object = _UNREAD
         self._pause_text: str | None = None  # the user's pause the loop last saw
+        self._excludes: list[str] | None = None  # this device's exclude rules, last seen
         self.desktop = DesktopNotifier(enabled=settings.notifications)
 
     # -- control (signal handlers, other threads) ----------------------------------------
@@ -209,6 +213,7 @@ class Daemon:
             if schedule.is_stopped:
                 return
             self._check_pause(session, schedule)
+            self._check_excludes(session, schedule)
             if self._fatal is not None:
                 raise self._fatal
             if self._reload.is_set():
@@ -257,6 +262,16 @@ class Daemon:
         if not self.started.is_set():  # started paused: ready all the same (systemd waits)
             self.started.set()
             self.notifier.ready(self.board.text())
+
+    def _check_excludes(self, session: Session, schedule: Schedule) -> None:
+        """Follow ``syncd exclude add|remove``: a full pass when the rules changed."""
+        rules = exclude_rules.read(session.store)
+        if self._excludes is not None and rules != self._excludes:
+            added = ",".join(sorted(set(rules) - set(self._excludes))) or "-"
+            removed = ",".join(sorted(set(self._excludes) - set(rules))) or "-"
+            log.info("event=excludes_changed added=%s removed=%s", added, removed)
+            schedule.excludes_changed()
+        self._excludes = rules
 
     def _run(self, session: Session, schedule: Schedule, run: Pass) -> None:
         """One pass, its outcome told to the schedule; the feed starts after the first."""

@@ -91,6 +91,11 @@ class Schedule:
         self.rescan_interval = rescan_interval
         self.poll_interval = poll_interval
 
+    def excludes_changed(self) -> None:
+        """This device's exclude rules changed (``syncd exclude``): a full pass now, since
+        no file event names what they take out or let in."""
+        self._has_event = self._is_loud = self._is_full = True
+
     def ignore_changed(self) -> None:
         """The pass in flight read new root rules: it is a full one, and so is each retry
         until one succeeds, since no event names the paths the new rules let in."""

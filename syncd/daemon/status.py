@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from syncd.state.schema import DaemonState
 
 log = logging.getLogger("syncd.daemon")
@@ -137,8 +139,10 @@ class StatusBoard:
         if self._store is not None:
             try:
                 self._store.daemon_status.write(self._state, transfers=transfers)
-            except Exception:  # a status write must never stop a transfer
-                log.debug("status: could not write the status row", exc_info=True)
+            except (SQLAlchemyError, OSError) as exc:  # busy or gone: the next write tries
+                log.warning("event=status_write_failed error=%s", type(exc).__name__)
+            except Exception:  # a bug; still, a status write must never stop a transfer
+                log.exception("status: could not write the status row")
         if self._notifier is not None:
             self._notifier.status(self.text())
             self._notifier.watchdog()
@@ -153,6 +157,8 @@ class StatusBoard:
             try:
                 self._store.daemon_status.clear()
                 self._store.meta.set_json(DETAIL_KEY, None)
-            except Exception:
-                log.debug("status: could not clear the status row", exc_info=True)
+            except (SQLAlchemyError, OSError) as exc:  # status then says "not running" late
+                log.warning("event=status_clear_failed error=%s", type(exc).__name__)
+            except Exception:  # a bug: the daemon still ends
+                log.exception("status: could not clear the status row")
         self._store = None

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from syncd.paths import ancestors, is_within
@@ -145,7 +146,7 @@ def _room(tree: dict, dest: str) -> bool:
     return all(a not in tree or tree[a].is_dir for a in ancestors(dest))
 
 
-def _disk_keys(local: dict[str, LocalNode], policy: Policy) -> set[str]:
+def _disk_keys(local: Iterable[str], policy: Policy) -> set[str]:
     """Fold keys of every local name and its ancestors (what the disk holds or will)."""
     keys = set()
     for path in local:
@@ -197,13 +198,18 @@ def find_local_moves(trees: Trees, policy: Policy) -> list[MoveRemote]:
     return ops
 
 
-def find_remote_moves(trees: Trees, policy: Policy) -> list[MoveLocal]:
-    """Server renames become local renames; ``trees.local`` and ``trees.base`` follow."""
+def find_remote_moves(trees: Trees, policy: Policy, disk: Iterable[str] = ()) -> list[MoveLocal]:
+    """Server renames become local renames; ``trees.local`` and ``trees.base`` follow.
+
+    ``disk``: every name on disk, those left out of ``trees.local`` included (a name held
+    in two spellings this round, an excluded folder not yet in the trash): a move must not
+    land on any of them either.
+    """
     trees.renames = []
     ops: list[MoveLocal] = []
     unknown = policy.local_unknown | policy.remote_unknown
     pairs = sorted(_remote_pairs(trees), key=lambda p: (_depth(p[1]), p[1]))
-    keys = _disk_keys(trees.local, policy) if pairs else set()
+    keys = _disk_keys([*disk, *trees.local], policy) if pairs else set()
     for old, dest in pairs:
         src = trees.translate(old)
         base = trees.base.get(src)
@@ -226,7 +232,7 @@ def find_remote_moves(trees: Trees, policy: Policy) -> list[MoveLocal]:
         assert local is not None
         ops.append(MoveLocal(src, Reason.REMOTE_MOVED, dest=dest, local=local))
         _apply(trees, "local", src, dest)
-        keys |= _disk_keys({p: n for p, n in trees.local.items() if is_within(p, dest)}, policy)
+        keys |= _disk_keys([p for p in trees.local if is_within(p, dest)], policy)
     return ops
 
 

@@ -205,7 +205,8 @@ def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -
     seen = Trees(dict(trees.local), dict(trees.remote), dict(trees.base))  # moves edit trees
     moves: list[Op] = []
     if not policy.is_merge:  # a merge deletes nothing, and a move deletes the old name
-        moves = [*find_local_moves(trees, policy), *find_remote_moves(trees, policy)]
+        on_disk = [*local, *(op.dest for op in twins if isinstance(op, MoveLocal))]
+        moves = [*find_local_moves(trees, policy), *find_remote_moves(trees, policy, on_disk)]
     kinds = resolve_type_changes(trees, policy, names)
     held = [p for p in local if any(is_within(p, t) for t in twice)] if policy.folds_case else []
     clashes, trees.remote, clashed = resolve_clashes(trees.local, trees.remote, policy, names, held)

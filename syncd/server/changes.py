@@ -16,11 +16,12 @@
    report that entry's deletion to a client that never saw it). Such a page ends earlier,
    or later by up to ``limit`` items (``REACH_MIN`` at least). Only where every end in
    that reach cuts such a life (lives longer than a page, or overlapping without pause)
-   does it end at ``limit`` anyway: the integer cursor cannot tell a page's end from a
-   client that synced there, so the next page reports those deletions, and a client that
-   never saw the entries has nothing to delete.
-6. A page reads about its reach in rows plus its last revision, never the whole history
-   after the cursor, so a full listing of N entries costs O(N) over all its pages.
+   does it run on further, to the first revision that cuts none: the integer cursor
+   cannot tell a page's end from a client that synced there, so no page may end inside
+   such a life, however long the page grows.
+6. A page reads about its reach in rows plus its last revision (plus its run-on, the rare
+   time it needs one), never the whole history after the cursor, so a full listing of N
+   entries costs O(N) over all its pages.
 """
 
 from __future__ import annotations
@@ -91,9 +92,13 @@ def changes(conn: Connection, workspace_id: str, from_revision: int, limit: int)
         live = [item for item in live_head if item[0] <= last]
     else:
         live = _live(conn, workspace_id, from_revision, up_to=last)
-    deleted = [item for item in read if item[0] <= last]
-    if len(deleted) == len(read):  # the last revision may go on past the window
-        deleted += takewhile(lambda item: item[0] <= last, deletions)
+    if bound is not None and last > bound:  # ran on past what was read: read up to its end
+        found = _deletions(conn, workspace_id, from_revision, up_to=last) if from_revision else None
+        deleted = list(found or ())
+    else:
+        deleted = [item for item in read if item[0] <= last]
+        if len(deleted) == len(read):  # the last revision may go on past the window
+            deleted += takewhile(lambda item: item[0] <= last, deletions)
     _fill(page, heapq.merge(live, deleted, key=_order))
     if _has_live_after(conn, workspace_id, last) or (
         from_revision and _has_deletion_after(conn, workspace_id, from_revision, last)
@@ -116,7 +121,7 @@ def _boundary(
     Without lives to mind, the revision of the ``limit``-th item. Else the latest revision
     up to that one where no life is cut, if the page keeps at least half its items, or
     else the earliest such revision after it in the window; when every revision in reach
-    cuts one, the ``limit``-th item's after all.
+    cuts one, the first revision past the window that cuts none.
     """
     natural = window[limit - 1][0]
     ends = {item[0] for item in window}
@@ -145,7 +150,15 @@ def _boundary(
     revisions = [item[0] for item in window]
     if earlier and (bisect_right(revisions, earlier[-1]) * 2 >= limit or not later):
         return earlier[-1]  # at least half a page
-    return later[0] if later else natural
+    return later[0] if later else _past_lives(conn, workspace_id, from_revision, natural)
+
+
+def _past_lives(conn: Connection, workspace_id: str, from_revision: int, end: int) -> int:
+    """The first end from ``end`` on that cuts no life: each life it cuts runs on to its
+    deletion, and so on (lives that overlap without pause make one long page)."""
+    while lives := _lives_across(conn, workspace_id, from_revision, end, end):
+        end = max(died for _, died in lives)
+    return end
 
 
 def _lives_across(

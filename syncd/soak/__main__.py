@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from syncd.soak.runner import run_many, summary_line
@@ -19,6 +20,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--daemons", type=int, default=0, help="clients that run `syncd run` throughout"
     )
     parser.add_argument("--faults", action="store_true", help="server faults, restarts, restores")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("SYNCD_SOAK_DATABASE_URL"),
+        help="a PostgreSQL cluster (postgresql://USER@HOST/DB): each schedule's server keeps "
+        "its metadata in a fresh database there (default: SQLite; env SYNCD_SOAK_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="server processes on one database, in turn"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="schedules run at once")
     parser.add_argument("--shrink", type=int, default=16, help="runs spent shrinking a failure")
     parser.add_argument("--keep", action="store_true", help="keep every schedule's folders")
@@ -34,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         faults=args.faults,
         keep=args.keep,
         daemons=args.daemons,
+        processes=args.processes,
+        database_url=args.database_url,
     )
 
     done: list[Result] = []
@@ -55,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  replay: python -m syncd.soak --schedules 1 --seed-start {result.seed}"
             f"{' --faults' if args.faults else ''} --steps {args.steps} --clients {args.clients}"
-            f" --daemons {args.daemons}"
+            f" --daemons {args.daemons} --processes {args.processes}"
+            f"{' --database-url URL' if args.database_url else ''}"
         )
     print(summary_line(results))
     return 1 if failed else 0

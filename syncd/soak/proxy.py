@@ -45,13 +45,15 @@ class FaultProxy:
     that the failures it saw were the injected ones.
     """
 
-    def __init__(self, upstream: str, seed: int = 0) -> None:
+    def __init__(self, upstream: str | list[str], seed: int = 0) -> None:
         self.seed = seed
         self.url = ""
         self.log: list[LogEntry] = []
         self.connections = 0
         self.errors: list[BaseException] = []
-        self._upstream = split_url(upstream)
+        urls = [upstream] if isinstance(upstream, str) else list(upstream)
+        self._upstreams = [split_url(url) for url in urls]
+        self._turn = 0
         self._lock = threading.Lock()
         self._armed: list[Armed] = []
         self._added = 0
@@ -100,7 +102,7 @@ class FaultProxy:
         """Retarget the next requests; kept-alive connections to the old target are dropped."""
         target = split_url(url)
         with self._lock:
-            self._upstream = target
+            self._upstreams = [target]
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """How many requests the proxy has seen that match, as a Fault would match them."""
@@ -180,9 +182,15 @@ class FaultProxy:
         return client.conn.our_state is not h11.MUST_CLOSE
 
     async def _connect(self, upstream: list[Peer | None], fresh: bool) -> Peer | None:
-        """Reuse the kept-alive upstream connection when it still points at the target."""
+        """Reuse the kept-alive upstream connection when it still points at the target.
+
+        With several upstreams (server processes on one database), each request goes to
+        the next one in turn, so an upload begun on one process goes on at another and a
+        client's long poll waits on a process other than the one its writes reach.
+        """
         with self._lock:
-            target = self._upstream
+            target = self._upstreams[self._turn % len(self._upstreams)]
+            self._turn += 1
         old = upstream[0]
         if old is not None:
             if not fresh and old.target == target and old.is_reusable():

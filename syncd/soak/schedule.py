@@ -37,6 +37,8 @@ class Options:
     base_only_every: int = 4  # every 4th seed runs against a base-only server
     daemons: int = 0  # how many clients (the first ones) run ``syncd run`` throughout
     keep: bool = False
+    processes: int = 1  # server processes on one database, behind the proxy in turn
+    database_url: str | None = None  # a PostgreSQL cluster: a fresh database per schedule
 
 
 @dataclass
@@ -84,7 +86,7 @@ def run_schedule(seed: int, steps: Sequence[Step], options: Options) -> Result:
     (root / SENTINEL).mkdir()
     (root / SENTINEL / "keep.txt").write_text("must not change")
     (root / SENTINEL / "x").write_text("a hostile ../x would land here")
-    world = World(root, base_only)
+    world = World(root, base_only, options.processes, options.database_url)
     try:
         world.start(options.clients, seed, daemons=options.daemons)
         inside = {c.folder.name for c in world.clients} | {c.state_dir.name for c in world.clients}

@@ -2,6 +2,9 @@
 
 1. Every client talks to the server through one proxy whose address never changes, so a
    server restart or an armed fault is invisible to the client's state database path.
+   With ``cluster_url`` the server keeps its metadata in a fresh PostgreSQL database on
+   that cluster, and ``processes`` server processes share it and one data directory; the
+   proxy sends each request to the next process in turn, as a load balancer would.
 2. ``ledger`` records every version a step wrote, and ``superseded`` every version a
    client deliberately removed: only a version that was on that client's disk when it was
    deleted or overwritten counts as seen, so "overwritten after seeing it" is not a loss.
@@ -24,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syncd.soak import userfs
+from syncd.soak.database import create_database, drop_database
 from syncd.soak.harness import (
     DaemonProcess,
     DidNotStop,
     ServerProcess,
     client_argv,
     create_workspace,
-    run_admin,
 )
 from syncd.soak.proxy import FaultProxy
 from syncd.soak.trees import entries, file_hashes, local_tree, remote_tree
@@ -79,8 +82,12 @@ class Client:
 class World:
     root: Path
     base_only: bool
+    processes: int = 1
+    cluster_url: str | None = None  # a PostgreSQL cluster; None: SQLite in the data dir
+    database_url: str | None = None  # this schedule's own database on that cluster
     clients: list[Client] = field(default_factory=list)
-    server: ServerProcess | None = None
+    server: ServerProcess | None = None  # the first process: admin, listings, checks
+    servers: list[ServerProcess] = field(default_factory=list)
     proxy: FaultProxy | None = None
     api_key: str = ""
     workspace: str = ""
@@ -98,8 +105,13 @@ class World:
     def start(self, clients: int, seed: int, daemons: int = 0) -> World:
         """Start the server and the proxy, create the account, workspace and folders."""
         extra = ["--base-only"] if self.base_only else []
-        self.server = ServerProcess(self.root / "server", extra_args=extra).start()
-        self.proxy = FaultProxy(self.server.url, seed=seed).start()
+        if self.cluster_url is not None:
+            self.database_url = create_database(self.cluster_url, seed)
+        for _ in range(max(1, self.processes)):
+            server = ServerProcess(self.root / "server", extra, self.database_url)
+            self.servers.append(server.start())
+        self.server = self.servers[0]
+        self.proxy = FaultProxy([s.url for s in self.servers], seed=seed).start()
         self.api_key = self.server.create_account("soak")
         self.workspace = create_workspace(self.server, self.api_key, "soak")
         for i in range(clients):
@@ -140,8 +152,11 @@ class World:
                     client.daemon.stop()
         if self.proxy is not None:
             self.proxy.stop()
-        if self.server is not None:
-            self.server.stop()
+        for server in self.servers:
+            server.stop()
+        if self.cluster_url is not None and self.database_url is not None:
+            drop_database(self.cluster_url, self.database_url)
+            self.database_url = None
 
     # -- the ledger ----------------------------------------------------------------
 
@@ -266,8 +281,8 @@ class World:
     # -- the server side -----------------------------------------------------------
 
     def restart_server(self) -> None:
-        assert self.server is not None
-        self.server.restart(keep_port=True)
+        for server in self.servers:
+            server.restart(keep_port=True)
         self.disturbed = True
 
     def take_backup(self) -> None:
@@ -275,13 +290,13 @@ class World:
         self.backup = self.root / "backups" / "ws.backup"
         if self.backup.exists():
             self.backup.unlink()
-        run_admin(self.server.data_dir, "backup", self.workspace, str(self.backup))
+        self.server.admin("backup", self.workspace, str(self.backup))
 
     def restore_backup(self) -> bool:
         assert self.server is not None
         if self.backup is None:
             return False
-        run_admin(self.server.data_dir, "restore", str(self.backup))
+        self.server.admin("restore", str(self.backup))
         self.disturbed = True
         return True
 

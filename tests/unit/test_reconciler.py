@@ -61,6 +61,9 @@ class FakeLocal:
     def tidy(self, scanned: ScanResult) -> None:
         self.tidied += 1
 
+    def ignored_remote(self, entries: Iterable[tuple[str, bool]]) -> set[str]:
+        return {path for path, is_dir in entries if self.ignore.matches(path, is_dir)}
+
 
 @dataclass
 class FakeRemote:

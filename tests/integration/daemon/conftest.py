@@ -16,10 +16,20 @@ from syncd.soak.harness import ServerProcess, create_workspace, free_port
 from tests.integration.daemon.daemons import FastDaemon
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets ``PROTOCOLS = ("full", "base-only")`` runs on both servers."""
+    protocols = getattr(metafunc.module, "PROTOCOLS", None)
+    if protocols and "server" in metafunc.fixturenames:
+        metafunc.parametrize("server", protocols, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A full-protocol server shared by the tests of one module."""
-    with ServerProcess(tmp_path_factory.mktemp("daemon-server")) as proc:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server shared by the tests of one module: full protocol unless parametrised."""
+    extra = ["--base-only"] if getattr(request, "param", "full") == "base-only" else []
+    with ServerProcess(tmp_path_factory.mktemp("daemon-server"), extra_args=extra) as proc:
         yield proc
 
 

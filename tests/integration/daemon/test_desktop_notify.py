@@ -9,6 +9,8 @@ from pathlib import Path
 from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import SyncClient, remote_tree
 
+PROTOCOLS = ("full", "base-only")  # each test runs on both servers
+
 FAKE = """#!/bin/sh
 for arg in "$@"; do printf '%s\\n' "$arg"; done >> "$NOTICE_LOG"
 echo --- >> "$NOTICE_LOG"

@@ -274,3 +274,25 @@ def test_tombstones_of_an_older_data_directory_are_kept(tmp_path) -> None:
         delete(http, wid, "b")
         assert paths(feed(http, wid, cursor), "deleted") == {"a", "b"}
         assert paths(feed(http, wid, cursor + 1), "deleted") == {"b"}
+
+
+def test_lives_that_overlap_past_every_reach_run_the_page_on(client: httpx.Client, ws: str) -> None:
+    """Temporary files whose lives overlap without pause for longer than a page can grow:
+    every end a page could have cuts one, so the page runs on to where none is cut, and no
+    page reports the deletion of a file its client never saw."""
+    put(client, ws, "keep.txt", b"1")
+    cursor = cursor_of(client, ws)
+    put(client, ws, "tmp/0", b"t")
+    for i in range(1, 130):
+        put(client, ws, f"tmp/{i}", b"t")
+        put(client, ws, f"kept/{i}", b"k")
+        delete(client, ws, f"tmp/{i - 1}")
+    delete(client, ws, "tmp/129")
+    put(client, ws, "after.txt", b"a")
+    pages = walk(client, ws, cursor, 1)
+    assert [item for page in pages for item in page["deleted"]] == [], pages[-1]
+    created = [item["path"] for page in pages for item in page["created"]]
+    assert sorted(created) == sorted(
+        ["tmp", "kept", "after.txt", *(f"kept/{i}" for i in range(1, 130))]
+    )
+    assert len(pages) >= 2  # the run-on ends, and the page after it starts where it ended

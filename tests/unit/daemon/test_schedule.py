@@ -81,6 +81,15 @@ def test_lost_local_events_are_a_full_pass() -> None:
     assert schedule.take_pass(START + 7) == SCOPED
 
 
+def test_changed_exclude_rules_are_a_full_pass_at_once() -> None:
+    schedule = started()
+    schedule.excludes_changed()
+    assert schedule.next_due(START + 2) == START + 2
+    assert schedule.take_pass(START + 2) == FULL
+    schedule.pass_ended(PassResult.DONE, START + 3)
+    assert schedule.take_pass(START + 4) is None
+
+
 def test_a_remote_change_is_a_scoped_pass_at_once() -> None:
     schedule = started()
     schedule.remote_changed(START + 3)

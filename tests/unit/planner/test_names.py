@@ -3,6 +3,8 @@ second Unicode spellings of one name on disk (renamed beside it, then synced).""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from syncd.planner.names import Names, conflict_name, fold
@@ -11,6 +13,7 @@ from syncd.planner.plan import plan
 from tests.unit.planner.build import (
     bdir,
     bfile,
+    files,
     ldir,
     lfile,
     rdir,
@@ -232,3 +235,17 @@ def test_a_first_sync_renames_twins_too():
         Policy(is_merge=True),
     )
     assert _moves(plans[0]) == [(NFC, TWIN_DEST, "UNICODE_TWIN", NFD)]
+
+
+def test_a_remote_move_never_lands_on_a_name_held_twice():
+    """A name held in two spellings is left out of this round's trees, but it is still on
+    disk: on a case-folding disk the server's move of ``b`` to ``a`` must not land on
+    ``A``, which the twin's round only set aside."""
+    local = tree(lfile("A", "x", inode=100), lfile("b", "x", inode=101))
+    base = tree(bfile("A", "x", inode=100), bfile("b", "x", inode=101))
+    remote = tree(rfile("A", "x"), rfile("a", "x", rev=2))
+    folding = Policy(folds_case=True, now=POLICY.now, host=POLICY.host)
+    result = plan(local, remote, base, replace(folding, local_twins=(twin("A", "A~2", "t"),)))
+    assert not any(isinstance(o, MoveLocal) and o.dest == "a" for o in result.ops)
+    _, world = run_rounds(local, remote, base, [twin("A", "A~2", "t")], folding)
+    assert files(world.local) == files(world.remote)
