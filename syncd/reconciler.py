@@ -245,8 +245,11 @@ class Engine:
             report.skipped.extend(
                 (p, "excluded on this device") for p in _unsynced_under(excluded, local, base)
             )
+        # A first sync merges; a scoped round with no base under its scope, in a folder
+        # synced before, is no first sync (its new paths are LOCAL_NEW, not merged).
+        first_sync = not base and (scope is None or not self.store.has_base())
         policy = replace(
-            self._policy(is_merge=not base or self.store.meta.is_merge_pending()),
+            self._policy(is_merge=first_sync or self.store.meta.is_merge_pending()),
             excluded=frozenset(excluded),
             local_unknown=frozenset(scanned.unknown | scanned.ignored),
             remote_unknown=frozenset(view.unknown | self._ignored(remote)),

@@ -46,7 +46,8 @@ class Report:
         }
 
     def changes(self) -> list[dict[str, str]]:
-        """What this sync changed, one entry per done op a person cares about."""
+        """What this sync changed, one entry per done op a person cares about, with the
+        op and the rule (``Reason``) that chose it."""
         words: list[tuple[type[ops.Op] | tuple[type[ops.Op], ...], str]] = [
             (ops.Upload, "uploaded"),
             (ops.Download, "downloaded"),
@@ -60,12 +61,21 @@ class Report:
                 continue
             what = next((w for kinds, w in words if isinstance(o.op, kinds)), None)
             if what is not None:
-                entry = {"what": what, "path": o.path}
+                entry = {"what": what, "path": o.path, "op": type(o.op).__name__}
+                entry["reason"] = str(o.op.reason)  # the rule that chose it, for `explain`
                 if isinstance(o.op, (ops.MoveLocal, ops.MoveRemote)):
                     entry["dest"] = o.op.dest
                 found.append(entry)
             if o.conflict:
-                found.append({"what": "conflict copy", "path": o.conflict})
+                found.append(
+                    {
+                        "what": "conflict copy",
+                        "path": o.conflict,
+                        "of": o.path,
+                        "op": type(o.op).__name__,
+                        "reason": str(o.op.reason),
+                    }
+                )
         return found
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,11 +289,21 @@ def check_state_dir(state_dir: Path) -> None:
 
 @contextmanager
 def open_session(
-    settings: Settings, *, progress: SyncDisplay | None = None, command: str = "syncd"
+    settings: Settings,
+    *,
+    progress: SyncDisplay | None = None,
+    command: str = "syncd",
+    beside_daemon: bool = False,
 ) -> Iterator[Session]:
     """The parts for one sync, with the folder's lock held for ``command`` before the
-    state database is opened (a dry run only checks the lock: ``daemon.lock``)."""
+    state database is opened (a dry run only checks the lock: ``daemon.lock``).
+
+    ``beside_daemon`` (a dry run only, for ``syncd explain``) does not even check the
+    lock: it plans from a copy of the state as it is now, also while a daemon runs.
+    """
     require(settings, "server", "workspace", "dir", "api_key")
+    if beside_daemon and not settings.dry_run:
+        raise ValueError("only a dry run may plan beside a running daemon")
     root = Path(settings.dir).expanduser().resolve()
     state_dir = Path(settings.state_dir).expanduser().resolve()
     if state_dir == root or root in state_dir.parents:
@@ -309,7 +319,7 @@ def open_session(
             # folder that is gone is the engine's to refuse (exit 5), from its state.
             raise UsageError(f"local folder {root} does not exist", hint="create it first")
         with (
-            folder_lock(db_path, command, dry_run=dry_run),
+            nullcontext() if beside_daemon else folder_lock(db_path, command, dry_run=dry_run),
             Store.open_copy(db_path) if dry_run else Store.open(db_path) as store,
         ):
             store.meta.bind(settings.server, workspace_id, root)

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "resume": "syncd.cli.pause:resume",
     "trash": "syncd.cli.trash:trash",
     "conflicts": "syncd.cli.conflicts:conflicts",
+    "explain": "syncd.cli.explain:explain",
 }
 
 

@@ -60,12 +60,14 @@ __all__ = [
     "MARKER_NAME",
     "TEMP_PREFIX",
     "Ignore",
+    "IgnoreMatch",
     "is_builtin_ignored",
     "is_builtin_name",
     "is_our_temp_file",
     "is_temp_name",
     "new_temp_name",
     "read_rules",
+    "rule_line",
 ]
 
 
@@ -117,6 +119,45 @@ def read_rules(root: Path) -> str | None:
         raise item_error(exc, IGNORE_FILE, "read") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class IgnoreMatch:
+    """Which rule ignores a path, for ``syncd explain``.
+
+    ``path`` is the path the rule matched: the one asked about, or an ancestor folder
+    (nothing below an ignored folder is synced). ``source`` is the ``.syncdignore`` that
+    holds the rule, or ``built-in``; ``index`` the rule's place among that file's
+    patterns (its non-empty lines, see ``rule_line``); ``why`` what a built-in name is.
+    """
+
+    path: str
+    source: str
+    pattern: str | None = None
+    index: int | None = None
+    why: str | None = None
+
+
+def rule_line(text: str, index: int) -> int | None:
+    """The 1-based line of the ``index``-th pattern of a ``.syncdignore`` with this text
+    (pathspec makes one pattern per non-empty line, comments included)."""
+    seen = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line:
+            seen += 1
+            if seen == index:
+                return number
+    return None
+
+
+def _builtin_match(rel_path: str) -> IgnoreMatch | None:
+    if rel_path == MARKER_NAME:
+        return IgnoreMatch(rel_path, "built-in", why="syncd's marker of this folder")
+    name = rel_path.rpartition("/")[2]
+    for pattern, why in BUILTIN_PATTERNS:
+        if re.fullmatch(pattern, name, re.DOTALL):
+            return IgnoreMatch(rel_path, "built-in", why=why)
+    return None
+
+
 @dataclass(frozen=True)
 class Ignore:
     """The ignore rules of one folder. ``specs`` maps a folder ("" = root) to its rules."""
@@ -165,6 +206,36 @@ class Ignore:
             if result.include is not None:
                 return result.include
         return False
+
+    def rule_for(self, rel_path: str, is_dir: bool) -> IgnoreMatch | None:
+        """The rule that ignores ``rel_path`` (itself or through an ancestor folder), as
+        ``matches`` decides it; None when nothing ignores it."""
+        parts = rel_path.split("/")
+        for i in range(1, len(parts) + 1):
+            here = "/".join(parts[:i])
+            found = self._rule_here(here, True if i < len(parts) else is_dir)
+            if found is not None:
+                return found
+        return None
+
+    def _rule_here(self, rel_path: str, is_dir: bool) -> IgnoreMatch | None:
+        builtin = _builtin_match(rel_path)
+        if builtin is not None:
+            return builtin
+        for folder in sorted(self.specs, key=len, reverse=True):  # as ``matches_rules``
+            if folder and not rel_path.startswith(folder + "/"):
+                continue
+            inner = rel_path[len(folder) + 1 :] if folder else rel_path
+            spec = self.specs[folder]
+            result = spec.check_file(inner + "/" if is_dir else inner)
+            if result.include is None:
+                continue
+            if not result.include or result.index is None:
+                return None
+            source = f"{folder}/{IGNORE_FILE}" if folder else IGNORE_FILE
+            pattern = spec.patterns[result.index].pattern
+            return IgnoreMatch(rel_path, source, str(pattern), result.index)
+        return None
 
     def matches(self, rel_path: str, is_dir: bool) -> bool:
         """Whether ``rel_path`` is ignored, itself or through an ignored ancestor folder

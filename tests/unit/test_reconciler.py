@@ -329,6 +329,15 @@ def test_a_scoped_sync_passes_the_scope_to_both_sources_and_the_base(parts: Part
     assert trace(plan) == [("Upload", "docs/a.txt", "LOCAL_NEW")]
 
 
+def test_a_scoped_sync_with_no_base_under_its_scope_is_no_merge(parts: Parts) -> None:
+    parts.local.tree = {"new/a.txt": local_file("new/a.txt", "h1")}
+    parts.store.rows = {"old.txt": base_file("old.txt", "h")}
+    parts.remote.tree_now = {"old.txt": remote_file("old.txt", "h")}
+    parts.engine.sync(scope={"new/a.txt"})
+    (plan,) = parts.executor.plans
+    assert trace(plan) == [("Upload", "new/a.txt", "LOCAL_NEW")]
+
+
 def test_nothing_to_do_runs_no_executor(parts: Parts) -> None:
     parts.store.rows = {"a.txt": base_file("a.txt", "h")}
     parts.local.tree = {"a.txt": local_file("a.txt", "h")}

@@ -13,7 +13,8 @@ PROBE = """
 import sys
 from unittest import mock
 from syncd.cli.main import main
-with mock.patch.object(sys, "argv", ["syncd", "sync", "--help"]):
+command = sys.argv[1] if len(sys.argv) > 1 else "sync"
+with mock.patch.object(sys, "argv", ["syncd", command, "--help"]):
     try:
         main()
     except SystemExit as exc:
@@ -38,5 +39,12 @@ def loaded_modules(*argv: str) -> set[str]:
 def test_sync_help_imports_no_heavy_module() -> None:
     modules = loaded_modules()
     assert "syncd.cli.sync" in modules  # the probe did reach the sync command
+    heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    assert heavy == []
+
+
+def test_explain_help_imports_no_heavy_module() -> None:
+    modules = loaded_modules("explain")
+    assert "syncd.cli.explain" in modules
     heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert heavy == []
