@@ -55,9 +55,10 @@ class RemoteIgnore:
             return self._rules[folder]
         above = self._folder_rules(parent(folder))
         rules = above
-        if above is not None:
+        file = self.root / folder / IGNORE_FILE
+        if above is not None and not file.is_symlink():  # the scanner reads no linked rules
             try:
-                text = (self.root / folder / IGNORE_FILE).read_text(encoding="utf-8")
+                text = file.read_text(encoding="utf-8")
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 pass
             except (OSError, UnicodeDecodeError):

@@ -61,3 +61,10 @@ def test_no_files_on_disk_means_the_root_rules_alone(tmp_path: Path) -> None:
         "proj/build/deep/x.o",
         "other/build/out.o",
     }
+
+
+def test_a_linked_rules_file_is_not_read_as_the_scanner_does_not(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.txt").write_text("build/\n")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj/.syncdignore").symlink_to(tmp_path / "elsewhere.txt")
+    assert ignored_remote(tmp_path, Ignore(), ENTRIES) == set()
