@@ -1,7 +1,8 @@
 """Workspace backups: one self-contained tar file per snapshot, and their restore.
 
-1. A backup is consistent: its manifest is read in one transaction and the blobs it names
-   are pinned (collection skips them) until they are copied, so a running server can go on.
+1. A backup is consistent: its manifest is read in one transaction, with the workspace
+   held (``storage.hold``), and the blobs it names are pinned (collection skips them)
+   until they are copied, so running servers can go on.
 2. The file is written under a temp name, fsynced and renamed: a crash leaves no half backup.
 3. A restore gives the workspace back its id, contents and name, and starts a new revision
    lineage: the revision and the history floor jump above every revision ever issued, so
@@ -122,6 +123,7 @@ def backup_workspace(db: Database, store: BlobStore, workspace_id: str, target: 
     """A consistent snapshot of one workspace into ``target`` (PROMISES 1 and 2)."""
     holder = secrets.token_hex(8)
     with db.write() as conn:
+        storage.hold(conn, workspace_id)  # no last reference drops before the pins
         manifest = _manifest(conn, workspace_id)
         hashes = {item["hash"] for item in manifest["entries"] if item["hash"]}
         expires = later_iso(24 * 3600)
@@ -153,6 +155,7 @@ def delete_with_backup(
     """``DELETE`` of a workspace: back it up, then delete it, in one transaction."""
     with db.write() as conn:
         storage.get_workspace(conn, account_id, workspace_id)
+        storage.hold(conn, workspace_id, exclusive=True)  # the backup holds what is deleted
         manifest = _manifest(conn, workspace_id)
         stamp = manifest["create_time"].replace(":", "").replace("-", "")[:15]
         target = backup_dir / f"{workspace_id}-{stamp}-{secrets.token_hex(3)}.tar"
@@ -240,6 +243,7 @@ def _restore_rows(
                 total_active_days=0,
             )
         )
+    storage.hold(conn, ws["id"], exclusive=True)  # the servers' writes to it wait
     existing = conn.execute(select(workspaces).where(workspaces.c.id == ws["id"])).first()
     revision = max(ws["revision"], existing.revision if existing else 0) + 1
     values = {

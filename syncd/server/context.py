@@ -151,7 +151,7 @@ class ServerContext:
             self.store.collect(conn)
 
     def housekeeping(self) -> None:
-        """Expired upload sessions, orphan upload files, unreferenced blobs."""
+        """Expired upload sessions, orphan upload files, old temp files, unreferenced blobs."""
         with self.db.write() as conn:
             for upload_id in uploads.expired(conn):
                 (self.settings.upload_dir / upload_id).unlink(missing_ok=True)
@@ -161,6 +161,7 @@ class ServerContext:
                 else:
                     orphan.unlink(missing_ok=True)
             self.store.collect(conn)
+        self.store.sweep_temps()
 
     def startup(self) -> None:
         """Crash leftovers: orphan blob files, then the usual housekeeping."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 
 from syncd.errors import UsageError
 from syncd.server.compiled import Compiled
@@ -107,9 +107,19 @@ class ChangeListener:
         self._thread.join(timeout=5)
 
 
-def is_shared(conn: Connection) -> bool:
-    """Whether other server processes may write this database (PostgreSQL) at the same time."""
-    return conn.dialect.name == "postgresql"
+def insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose key is not taken yet (``ON CONFLICT DO NOTHING``, both engines).
+
+    On PostgreSQL a row another transaction is inserting or deleting makes this wait for
+    it, so the caller then sees the winner's row, or inserts its own.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def default_url(data_dir: Path) -> str:

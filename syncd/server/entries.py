@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
@@ -169,13 +170,15 @@ def put_file(
     *,
     account_id: str,
     data: bytes | None = None,
+    copy: Path | None = None,
     revision: int | None = None,
 ) -> tuple[Entry, bool]:
     """Publish a blob (sha256 hex, size) at ``path``; return (entry, blob freed).
 
     The workspace must be live and ``account_id``'s. The blob is either placed already
-    (inside ``BlobStore.publishing``, which removes it again if this refuses) or ``data``,
-    stored with the reference in this transaction. Eight statements for a new file: this
+    (inside ``BlobStore.publishing``, which yields the ``copy`` to pass here and removes
+    the blob again if this refuses) or ``data``, stored with the reference in this
+    transaction. Eight statements for a new file: this
     is the hot path of every upload, run under the write lock. A ``revision`` issued by
     the caller (who checked the workspace with it) is used instead of a new one.
     """
@@ -190,7 +193,7 @@ def put_file(
     parents = _missing_parents(found, path)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
-    store.add_ref(conn, digest, size, data)
+    store.add_ref(conn, digest, size, data, copy)
     entry = Entry(
         workspace_id,
         path,
@@ -219,14 +222,18 @@ def delete_path(
     *,
     revision: int | None = None,
 ) -> bool:
-    """Delete a file, or a directory with its contents; True when blobs were freed."""
+    """Delete a file, or a directory with its contents; True when blobs were freed.
+
+    The revision comes first: it orders this after the workspace's other writers
+    (``storage`` PROMISE 4), so the rows read next are the ones deleted and unreferenced.
+    """
+    if revision is None:
+        revision = bump(conn, workspace_id, history)
     existing = get_entry(conn, workspace_id, path)
     condition.check(existing)
     if existing is None:
         raise NotFound(f"no entry {path!r}")
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, path))))
-    if revision is None:
-        revision = bump(conn, workspace_id, history)
     conn.execute(delete(entries).where(subtree(workspace_id, path)))
     _tombstone(conn, workspace_id, rows, revision)
     return store.unref(conn, [row.hash for row in rows if row.hash])
@@ -271,7 +278,12 @@ def transfer(
     *,
     is_move: bool,
 ) -> None:
-    """Move or copy a file or a whole subtree onto a path that does not exist yet."""
+    """Move or copy a file or a whole subtree onto a path that does not exist yet.
+
+    The revision comes first, as in ``delete_path``: a copy must not reference a blob
+    whose entry another process deleted after it was read.
+    """
+    revision = bump(conn, workspace_id, history)
     existing = get_entry(conn, workspace_id, source)
     condition.check(existing)
     if existing is None:
@@ -282,7 +294,6 @@ def transfer(
         raise Conflict(f"{dest!r} exists already")
     parents = _missing_parents(_with_ancestors(conn, workspace_id, dest), dest)
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, source))))
-    revision = bump(conn, workspace_id, history)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
     if is_move:

@@ -105,7 +105,7 @@ async def receive(
 
 
 def discard(staged: list[Staged]) -> None:
-    """Remove what is left of the temp files (a placed blob has moved away already)."""
+    """Remove what is left of the temp files (``publishing`` removed those it placed)."""
     for item in staged:
         if item.temp is not None:
             item.temp.discard()
@@ -152,7 +152,11 @@ def _commit_placed(
             assert item.temp is not None and item.digest is not None
             stack.enter_context(store.publishing(db, item.temp.path, item.digest))
         outcome = db.grouped(mutation)
-    refused = [staged[i].digest for i in placed if outcome.results[i].error is not None]
+    refused = [
+        (staged[i].digest, staged[i].record.size)
+        for i in placed
+        if outcome.results[i].error is not None
+    ]
     if refused:
         store.discard_unreferenced(db, refused)  # type: ignore[arg-type]
     return outcome
@@ -248,6 +252,7 @@ def _apply_one(
             history,
             account_id=account_id,
             data=item.data,
+            copy=item.temp.path if item.temp is not None else None,
             revision=revision,
         )
         return entry, True, freed

@@ -2,8 +2,9 @@
 
 1. ``snapshot`` reads the entries of every asked path and pins the blobs of the files
    among them (``blob_pins``, as a backup does) in one transaction, run as a mutation of
-   the group commit: no write can land between the read and the pins, and the answer
-   starts only once both are committed. The records all show that one state.
+   the group commit, with the workspace held (``storage.hold``): no write of any server
+   process can land between the read and the pins, and the answer starts only once both
+   are committed. The records all show that one state.
 2. Collection and the clean-up of small blobs in ``BlobStore.unref`` both skip pinned
    blobs, in whichever server process they run, so every blob the snapshot names is still
    there while the answer is sent: blobs are immutable, so reading them after the
@@ -52,6 +53,7 @@ def snapshot(
 ) -> tuple[list[Found], bool]:
     """The entries of ``paths`` and pins on their blobs (PROMISE 1); True when pinned."""
     storage.get_workspace(conn, account_id, workspace_id)
+    storage.hold(conn, workspace_id)  # no other process's write lands before the pins
     rows: dict[str, Row] = {}
     for start in range(0, len(paths), IN_LIST):
         query = select(entries).where(

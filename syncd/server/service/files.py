@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Literal
 
 from sqlalchemy import Connection, Row
@@ -144,8 +145,8 @@ async def put_temp(
     def work() -> bool:
         digest = temp.finish()
         blob = (digest, temp.size)
-        publish = _publisher(ctx, account_id, workspace_id, path, condition, blob)
-        with ctx.store.publishing(ctx.db, temp.path, digest):
+        with ctx.store.publishing(ctx.db, temp.path, digest) as copy:
+            publish = _publisher(ctx, account_id, workspace_id, path, condition, blob, copy=copy)
             return ctx.db.grouped(publish)
 
     await ctx.changed(workspace_id, await ctx.run(work))
@@ -159,6 +160,7 @@ def _publisher(
     condition: entries.Condition,
     blob: tuple[str, int],
     data: bytes | None = None,
+    copy: Path | None = None,
 ) -> Callable[[Connection], bool]:
     """A PUT's share of a group commit: publish ``blob`` at ``path``; True if one was freed."""
 
@@ -173,6 +175,7 @@ def _publisher(
             ctx.settings.history,
             account_id=account_id,
             data=data,
+            copy=copy,
         )
         return freed
 

@@ -180,6 +180,7 @@ async def commit(
                 condition,
                 ctx.settings.history,
                 account_id=account_id,
+                copy=staged,
             )
             sessions.remove(conn, upload_id)
             return published

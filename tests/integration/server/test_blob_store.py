@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from syncd.server.blobs import BlobStore
+from syncd.server import blobs as blobs_module
+from syncd.server.blobs import INLINE_MAX, BlobStore
 from syncd.server.db import Database, open_database
 from syncd.server.schema import blob_bytes, blob_pins, blobs
 
@@ -72,3 +73,60 @@ def test_an_unreferenced_blob_gets_its_bytes_back_when_reused(
     assert state(db, digest) == (1, b"again")
     with db.read() as conn:
         assert store.inline_bytes(conn, digest) == b"again"
+
+
+def placed(store: BlobStore, data: bytes) -> tuple[Path, str]:
+    """A temp file holding ``data``, fsynced: what a PUT hands to ``publishing``."""
+    temp = store.temp()
+    temp.write(data)
+    return temp.path, temp.finish()
+
+
+def test_a_reference_brings_back_a_file_collected_after_its_placement(
+    db: Database, store: BlobStore
+) -> None:
+    data = b"F" * (INLINE_MAX + 1)
+    digest, size = blob(data)
+    db.grouped(lambda conn: store.add_ref(conn, digest, size, copy=placed(store, data)[0]))
+    assert db.grouped(lambda conn: store.unref(conn, [digest])) is True  # refcount 0, a file
+    source, _ = placed(store, data)
+    with store.publishing(db, source, digest) as copy:
+        with db.write() as conn:  # as any server process may, while this one publishes
+            assert store.collect(conn) == 1
+        assert not store.path_of(digest).exists()
+        db.grouped(lambda conn: store.add_ref(conn, digest, size, copy=copy))
+    assert not source.exists()  # the publisher's copy goes once the reference is in
+    assert store.path_of(digest).read_bytes() == data
+    assert state(db, digest) == (1, None)
+
+
+def test_an_orphan_file_goes_but_a_later_reference_links_it_again(
+    db: Database, store: BlobStore
+) -> None:
+    data = b"O" * (INLINE_MAX + 1)
+    digest, size = blob(data)
+    source, _ = placed(store, data)
+    with store.publishing(db, source, digest) as copy:
+        with db.write() as conn:  # a server starting meanwhile sees a file without a row
+            assert store.sweep_orphans(conn) == 1
+        assert not store.path_of(digest).exists()
+        db.grouped(lambda conn: store.add_ref(conn, digest, size, copy=copy))
+    assert store.path_of(digest).read_bytes() == data
+
+
+def test_a_refused_publication_leaves_no_file_and_no_row(db: Database, store: BlobStore) -> None:
+    data = b"R" * (INLINE_MAX + 1)
+    digest, _ = blob(data)
+    source, _ = placed(store, data)
+    with pytest.raises(RuntimeError), store.publishing(db, source, digest):
+        assert store.path_of(digest).exists()
+        raise RuntimeError("refused")
+    assert not store.path_of(digest).exists() and not source.exists()
+    assert state(db, digest) == (None, None)
+
+
+def test_only_old_temp_files_are_swept(store: BlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    young, _ = placed(store, b"a body another server process is receiving")
+    assert store.sweep_temps() == 0 and young.exists()
+    monkeypatch.setattr(blobs_module, "TEMP_AGE", -1.0)  # everything counts as old now
+    assert store.sweep_temps() == 1 and not young.exists()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
-from syncd.soak.harness import ServerProcess
+from syncd.soak.harness import ServerProcess, wait_until
 from tests.integration.server.conftest import files_url, listing, put
 from tests.support.postgres import fresh_database
 
@@ -101,3 +103,78 @@ def test_an_upload_begun_on_one_process_commits_on_the_other(pair) -> None:
         done = b.post(f"{url}/commit", json={})
         assert done.status_code in (200, 201), done.text
         assert a.get(files_url(ws, "big")).content == body
+
+
+def _sql(url: str, query: str, *params: object) -> list[tuple]:
+    """Rows of ``query`` on its own connection, committed at once."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _waiting_on_a_lock(url: str) -> bool:
+    query = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return _sql(url, query)[0][0] > 0
+
+
+def _commit_upload(http: httpx.Client, ws: str, path: str, body: bytes) -> httpx.Response:
+    """An E3 upload of ``body`` in two chunks, committed; the commit's answer."""
+    begun = http.post(f"/api/v1/workspaces/{ws}/uploads", json={"path": path, "size": len(body)})
+    assert begun.status_code == 201, begun.text
+    url = f"/api/v1/workspaces/{ws}/uploads/{begun.json()['upload_id']}"
+    half = len(body) // 2
+    for offset, chunk in ((0, body[:half]), (half, body[half:])):
+        answer = http.put(f"{url}?offset={offset}", content=chunk)
+        assert answer.status_code in (200, 204), answer.text
+    return http.post(f"{url}/commit", json={})
+
+
+@pytest.mark.parametrize("how", ["put", "upload"])
+def test_a_collection_on_one_process_spares_a_blob_the_other_is_committing(pair, how: str) -> None:
+    """Process two has placed a blob and waits to commit its reference while process one
+    collects that very blob (its last entry deleted): the reference still finds its bytes.
+
+    The test holds the workspace row of process two's write (every write locks it first),
+    so process two stops exactly between placing the blob and committing it.
+    """
+    one, two = pair
+    url = one.database_url
+    assert url is not None
+    key = one.create_account("collector")
+    body = bytes(range(256)) * 4096  # 1 MiB: a blob file, not kept in the database
+    digest = hashlib.sha256(body).hexdigest()
+    blob_file = one.data_dir / "blobs" / digest[:2] / digest[2:4] / digest
+    answer: dict[str, httpx.Response] = {}
+    with one.client(key) as a, two.client(key) as b:
+        here, there = workspace(a), workspace(a)
+        assert put(a, here, "old", body).status_code == 204
+        with psycopg.connect(url) as holder:
+            holder.execute("SELECT id FROM workspaces WHERE id = %s FOR UPDATE", (there,))
+
+            def write() -> None:
+                if how == "put":
+                    answer["new"] = put(b, there, "new", body)
+                else:
+                    answer["new"] = _commit_upload(b, there, "new", body)
+
+            writer = threading.Thread(target=write)
+            writer.start()
+            assert wait_until(lambda: _waiting_on_a_lock(url), 30), "the write never waited"
+            assert a.delete(files_url(here, "old")).status_code == 204  # the last reference
+            gone = "SELECT hash FROM blobs WHERE hash = %s"
+            assert wait_until(lambda: not _sql(url, gone, digest), 30), "nothing collected"
+            holder.rollback()  # process two's write goes on
+        writer.join(timeout=60)
+        assert not writer.is_alive()
+        assert answer["new"].status_code in (200, 201, 204), answer["new"].text
+        assert _sql(url, "SELECT refcount FROM blobs WHERE hash = %s", digest) == [(1,)]
+        assert blob_file.exists()
+        # another collection, now that the reference is in: the blob stays
+        assert put(a, here, "other", b"O" * len(body)).status_code == 204
+        assert a.delete(files_url(here, "other")).status_code == 204
+        other = hashlib.sha256(b"O" * len(body)).hexdigest()
+        assert wait_until(lambda: not _sql(url, gone, other), 30)
+        for http in (a, b):
+            assert http.get(files_url(there, "new")).content == body
