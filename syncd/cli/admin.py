@@ -15,12 +15,12 @@ from syncd.cli.serve import database_url, prepare_data_dir
 
 class _Admin:
     def __init__(self, data_dir: Path, url: str | None, check: bool = True) -> None:
-        from syncd.server.blobs import BlobStore
+        from syncd.server.blobs import on_disk
         from syncd.server.db import open_database
 
         self.data_dir = prepare_data_dir(data_dir)
         self.db = open_database(database_url(self.data_dir, url), check=check)
-        self.store = BlobStore(self.data_dir / "blobs", is_server=False)
+        self.blobs = on_disk(self.data_dir / "blobs", is_server=False)
 
 
 @click.group("admin")
@@ -108,7 +108,7 @@ def backup(ctx: click.Context, workspace_id: str, file: Path) -> None:
 
     state = _open(ctx)
     try:
-        manifest = backups.backup_workspace(state.db, state.store, workspace_id, file)
+        manifest = backups.backup_workspace(state.db, state.blobs, workspace_id, file)
     except WorkspaceNotFound as exc:
         raise UsageError(f"no workspace {workspace_id!r}") from exc
     except OSError as exc:
@@ -128,7 +128,7 @@ def restore(ctx: click.Context, file: Path) -> None:
     from syncd.server import backup as backups
 
     state = _open(ctx)
-    result = backups.restore(state.db, state.store, file, state.data_dir / "uploads")
+    result = backups.restore(state.db, state.blobs, file, state.data_dir / "uploads")
     click.echo(
         f"restored {result['workspace_id']}: {result['entries']} entries, "
         f"new revision lineage from {result['revision']}"

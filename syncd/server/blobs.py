@@ -1,11 +1,14 @@
-"""Content-addressed file store: every file's bytes live once, named by their sha256.
+"""Content-addressed blobs: every file's bytes live once, named by their sha256.
 
 Several server processes may share the database and the data directory; the database
 alone decides when a blob file may go, so collection is safe whichever process runs it.
+The files themselves are kept by a ``BlobStore`` (``blobstore.py``); nothing else in the
+server touches them.
 
-1. A blob is written to a temp file, fsynced, then hard-linked to ``blobs/ab/cd/<hex>``
-   (its folder fsynced), so a crash never leaves half a blob under a real name. The temp
-   file is the publisher's own copy: it stays until the reference is committed.
+1. A blob is written to a temp file in the staging folder, fsynced, then put into the
+   store (``FileBlobStore`` links it to ``blobs/ab/cd/<hex>``), so a crash never leaves
+   half a blob under a real name. The temp file is the publisher's own copy: it stays
+   until the reference is committed.
 2. A blob row with ``refcount > 0`` always has its bytes: a ``blob_bytes`` row or its
    file. The transaction that takes a reference holds the row's lock (its ``UPDATE``);
    when the blob was unreferenced or new, it checks the file there and, if collection
@@ -35,11 +38,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -54,6 +56,7 @@ from sqlalchemy import (
     select,
 )
 
+from syncd.server.blobstore import BlobStore, FileBlobStore
 from syncd.server.compiled import Compiled
 from syncd.server.db import Database, insert_missing
 from syncd.server.schema import blob_bytes, blob_pins, blobs
@@ -62,7 +65,6 @@ from syncd.server.timefmt import now_iso
 TEMP_AGE = 3600.0  # seconds; far longer than a body goes without a byte (PROMISE 5)
 INLINE_MAX = 64 << 10  # PROMISE 6: small enough that a commit carries it at no extra fsync
 IN_LIST = 500  # hashes per IN (...)
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 # Compiled once and run on the DBAPI cursor (``compiled.py``): a PUT runs these under the
 # write lock, where SQLAlchemy's execution layer cost more than SQLite itself.
@@ -113,12 +115,12 @@ class TempBlob:
         self.path.unlink(missing_ok=True)
 
 
-class BlobStore:
-    """The ``blobs/`` folder of a data directory and the rules of PROMISES 1-6."""
+class Blobs:
+    """The blobs of one database and its store, and the rules of PROMISES 1-6."""
 
-    def __init__(self, root: Path, *, is_server: bool = True) -> None:
-        self.root = root
-        self.tmp = root / "tmp"
+    def __init__(self, store: BlobStore, staging: Path, *, is_server: bool = True) -> None:
+        self.store = store
+        self.tmp = staging  # on the store's file system, so a body is linked, not copied
         self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
         if is_server:  # an admin command leaves temp files to the servers
             self.sweep_temps()
@@ -166,9 +168,7 @@ class BlobStore:
             self._remove(conn, [digest for digest, _ in placed], skip_locked=False)
 
     def _place(self, source: Path, digest: str) -> None:
-        target = self.path_of(digest)
-        if not target.exists():  # identical contents are shared; the file there is complete
-            _link_durably(source, target)
+        self.store.put(digest, source)  # identical contents are shared: one file
 
     def add_ref(
         self,
@@ -192,18 +192,28 @@ class BlobStore:
         if data is not None:
             if not rows or not _HAS_BYTES.run(conn, {"digest": digest}):
                 _INSERT_BYTES.run(conn, {"hash": digest, "data": data})
-        elif copy is not None:
-            target = self.path_of(digest)
-            if not target.exists():  # collected since it was placed
-                _link_durably(copy, target)
+        elif copy is not None and not self.store.exists(digest):
+            self.store.put(digest, copy)  # collected since it was placed
 
     def inline_bytes(self, conn: Connection, digest: str) -> bytes | None:
         """The bytes of a blob kept in the database, or None when they are in a file."""
         row = conn.execute(_BYTES, {"digest": digest}).first()
         return None if row is None else bytes(row.data)
 
-    def path_of(self, digest: str) -> Path:
-        return self.root / digest[:2] / digest[2:4] / digest
+    def open(self, digest: str) -> BinaryIO:
+        """A blob file for reading; ``BlobMissing`` if collection took it meanwhile."""
+        return self.store.open(digest)
+
+    def stage(self, source: Path, name: str) -> Path:
+        """A second name for ``source`` in the staging folder, to publish from.
+
+        An upload commit publishes this one, so the session keeps its bytes if the commit
+        is refused; ``publishing`` removes it.
+        """
+        staged = self.tmp / f"{name}.commit"
+        staged.unlink(missing_ok=True)
+        os.link(source, staged)
+        return staged
 
     def temp(self) -> TempBlob:
         """A new temp file for a body that is about to arrive."""
@@ -274,7 +284,7 @@ class BlobStore:
             pinned = {row.hash for row in conn.execute(pins)}
             gone = [digest for digest in locked if digest not in pinned]
             for digest in gone:
-                self.path_of(digest).unlink(missing_ok=True)  # before the commit: PROMISE 3
+                self.store.delete(digest)  # before the commit: PROMISE 3
             if gone:
                 conn.execute(delete(blobs).where(blobs.c.hash.in_(gone)))
                 conn.execute(delete(blob_bytes).where(blob_bytes.c.hash.in_(gone)))
@@ -289,14 +299,7 @@ class BlobStore:
         commit, which checks its file under the row's lock, links its copy in again.
         """
         known = {row.hash for row in conn.execute(select(blobs.c.hash))}
-        orphans: dict[str, int] = {}
-        for first in self.root.iterdir():
-            if first == self.tmp or not first.is_dir():
-                continue
-            for second in first.iterdir():
-                for item in second.iterdir():
-                    if item.name not in known and HEX64.match(item.name):
-                        orphans[item.name] = _size(item)
+        orphans = {digest: size for digest, size in self.store.stored() if digest not in known}
         if not orphans:
             return 0
         rows = [{"hash": digest, "size": size, "refcount": 0} for digest, size in orphans.items()]
@@ -307,6 +310,11 @@ class BlobStore:
         return int(conn.execute(select(func.count()).select_from(blobs)).scalar_one())
 
 
+def on_disk(root: Path, *, is_server: bool = True) -> Blobs:
+    """The blobs of a data directory: files under ``root``, bodies staged in ``root/tmp``."""
+    return Blobs(FileBlobStore(root), root / "tmp", is_server=is_server)
+
+
 def _changed(path: Path) -> float:
     """When the file last changed, linking included (its ctime); 0 if it is gone."""
     try:
@@ -315,46 +323,9 @@ def _changed(path: Path) -> float:
         return 0.0
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _link_durably(source: Path, target: Path) -> None:
-    """Link ``source`` as ``target`` so that a crash after return keeps the name.
-
-    ``source`` keeps its name (PROMISE 1). The link's folder is fsynced; of the fan-out
-    folders above it, only those this call created are recorded (their parents fsynced):
-    folders that existed already are durable. Two publishers of equal contents may link
-    at once: the second finds the name taken, which is as good.
-    """
-    created: list[Path] = []
-    folder = target.parent
-    while not folder.is_dir():
-        created.append(folder)
-        folder = folder.parent
-    for new_folder in reversed(created):
-        new_folder.mkdir(mode=0o700, exist_ok=True)
-    with suppress(FileExistsError):  # equal contents, linked by another publisher
-        os.link(source, target)
-    _fsync_dir(target.parent)
-    for new_folder in created:
-        _fsync_dir(new_folder.parent)
-
-
 def private_opener(path: str, flags: int) -> int:
     """For ``open(..., opener=)``: a new file is 0600, whatever the umask (it holds contents)."""
     return os.open(path, flags, 0o600)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def blob_digest(path: Path, block: int = 1 << 20) -> tuple[str, int]:

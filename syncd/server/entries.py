@@ -20,7 +20,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
 
 from syncd.paths import ancestors, is_within
-from syncd.server.blobs import BlobStore
+from syncd.server.blobs import Blobs
 from syncd.server.compiled import Compiled
 from syncd.server.schema import entries, tombstones
 from syncd.server.service.errors import Conflict, NotFound, PreconditionFailed
@@ -161,7 +161,7 @@ def _tombstone(conn: Connection, workspace_id: str, rows: list[Row], revision: i
 
 def put_file(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     workspace_id: str,
     path: str,
     blob: tuple[str, int],
@@ -176,7 +176,7 @@ def put_file(
     """Publish a blob (sha256 hex, size) at ``path``; return (entry, blob freed).
 
     The workspace must be live and ``account_id``'s. The blob is either placed already
-    (inside ``BlobStore.publishing``, which yields the ``copy`` to pass here and removes
+    (inside ``Blobs.publishing``, which yields the ``copy`` to pass here and removes
     the blob again if this refuses) or ``data``, stored with the reference in this
     transaction. Eight statements for a new file: this
     is the hot path of every upload, run under the write lock. A ``revision`` issued by
@@ -193,7 +193,7 @@ def put_file(
     parents = _missing_parents(found, path)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
-    store.add_ref(conn, digest, size, data, copy)
+    blobs.add_ref(conn, digest, size, data, copy)
     entry = Entry(
         workspace_id,
         path,
@@ -209,12 +209,12 @@ def put_file(
         return entry, False
     values = {"type": FILE, "size": size, "hash": digest, "modified_time": now}
     _UPDATE.run(conn, {"ws": workspace_id, "at": path, "revision": revision, **values})
-    return entry, store.unref(conn, [existing.hash])  # type: ignore[list-item]
+    return entry, blobs.unref(conn, [existing.hash])  # type: ignore[list-item]
 
 
 def delete_path(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     workspace_id: str,
     path: str,
     condition: Condition,
@@ -236,7 +236,7 @@ def delete_path(
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, path))))
     conn.execute(delete(entries).where(subtree(workspace_id, path)))
     _tombstone(conn, workspace_id, rows, revision)
-    return store.unref(conn, [row.hash for row in rows if row.hash])
+    return blobs.unref(conn, [row.hash for row in rows if row.hash])
 
 
 def mkdir(
@@ -269,7 +269,7 @@ def mkdir(
 
 def transfer(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     workspace_id: str,
     source: str,
     dest: str,
@@ -314,10 +314,10 @@ def transfer(
             )
         )
         if row.hash and not is_move:
-            store.ref(conn, row.hash)
+            blobs.ref(conn, row.hash)
 
 
-def drop_all(conn: Connection, store: BlobStore, workspace_id: str) -> bool:
+def drop_all(conn: Connection, blobs: Blobs, workspace_id: str) -> bool:
     """Remove every entry and tombstone of a workspace (DELETE, restore)."""
     hashes = [
         row.hash
@@ -329,4 +329,4 @@ def drop_all(conn: Connection, store: BlobStore, workspace_id: str) -> bool:
     ]
     conn.execute(delete(entries).where(entries.c.workspace_id == workspace_id))
     conn.execute(delete(tombstones).where(tombstones.c.workspace_id == workspace_id))
-    return store.unref(conn, hashes)
+    return blobs.unref(conn, hashes)

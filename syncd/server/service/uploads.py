@@ -165,15 +165,13 @@ async def commit(
             raise InvalidParameter("the uploaded bytes do not match the declared hash")
         with ctx.db.read() as conn:  # refuse before the bytes leave the session
             condition.check(entries.get_entry(conn, workspace_id, row.path))
-        staged = ctx.store.tmp / f"{upload_id}.commit"
-        staged.unlink(missing_ok=True)
-        os.link(file, staged)  # the session keeps its bytes if the commit is refused
+        staged = ctx.blobs.stage(file, upload_id)  # the session keeps its bytes if refused
 
         def publish(conn: Connection) -> tuple[entries.Entry, bool]:
             sessions.get(conn, workspace_id, upload_id)
             published = entries.put_file(
                 conn,
-                ctx.store,
+                ctx.blobs,
                 workspace_id,
                 row.path,
                 (digest, size),
@@ -185,7 +183,7 @@ async def commit(
             sessions.remove(conn, upload_id)
             return published
 
-        with ctx.store.publishing(ctx.db, staged, digest):
+        with ctx.blobs.publishing(ctx.db, staged, digest):
             entry, freed = ctx.db.grouped(publish)
         file.unlink(missing_ok=True)
         ctx.upload_hashes.forget(upload_id)
