@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from syncd.cli.serve import database_url, prepare_data_dir
+from syncd.cli.serve import config_option, database_url, prepare_data_dir
 
 
 class _Admin:
@@ -24,6 +24,7 @@ class _Admin:
 
 
 @click.group("admin")
+@config_option
 @click.option(
     "--data-dir",
     required=True,
@@ -35,7 +36,7 @@ class _Admin:
     default=None,
     envvar="SYNCD_DATABASE_URL",
     help="The server's database, when not SQLite in the data directory "
-    "(postgresql://USER@HOST/DB; env SYNCD_DATABASE_URL).",
+    "(postgresql://USER@HOST/DB; env SYNCD_DATABASE_URL, config database_url).",
 )
 @click.pass_context
 def admin(ctx: click.Context, data_dir: Path, database_url: str | None) -> None:
