@@ -210,9 +210,8 @@ class Blobs:
         An upload commit publishes this one, so the session keeps its bytes if the commit
         is refused; ``publishing`` removes it.
         """
-        staged = self.tmp / f"{name}.commit"
-        staged.unlink(missing_ok=True)
-        os.link(source, staged)
+        staged = self.tmp / f"{name}.{secrets.token_hex(4)}.commit"  # two processes may
+        os.link(source, staged)  # commit one session at once: each has its own name
         return staged
 
     def temp(self) -> TempBlob:

@@ -59,8 +59,10 @@ class FileBlobStore:
 
     def put(self, digest: str, source: Path) -> None:
         target = self.path_of(digest)
-        if not target.exists():
-            _link_durably(source, target)
+        if target.exists():  # perhaps linked a moment ago by another process, whose
+            _fsync_dir(target.parent)  # folder fsync may not have run yet
+            return
+        _link_durably(source, target)
 
     def exists(self, digest: str) -> bool:
         return self.path_of(digest).exists()

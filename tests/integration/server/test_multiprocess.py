@@ -236,3 +236,62 @@ def test_mixed_writes_on_two_processes_keep_every_reference_counted(pair) -> Non
                 for http in (a, b):
                     body = http.get(files_url(ws, path)).content
                     assert f"sha256:{hashlib.sha256(body).hexdigest()}" == entry["hash"]
+
+
+def _flocks(path: Path) -> tuple[int, int]:
+    """(held, waiting) flocks on ``path``'s inode, from /proc/locks (Linux)."""
+    inode = f":{path.stat().st_ino} "
+    held = waiting = 0
+    for line in Path("/proc/locks").read_text().splitlines():
+        if "FLOCK" in line and inode in line:
+            if "->" in line:
+                waiting += 1
+            else:
+                held += 1
+    return held, waiting
+
+
+def test_a_chunk_retried_on_the_other_process_waits_for_the_first_and_spares_its_bytes(
+    pair,
+) -> None:
+    """A client gives up on a slow chunk and sends it again to the other process: the
+    second waits for the first, then refuses (offset moved), and never truncates it."""
+    one, two = pair
+    key = one.create_account("retrier")
+    body = bytes(range(256)) * 8192  # 2 MiB, in two chunks
+    half = len(body) // 2
+    release = threading.Event()
+    answers: dict[str, httpx.Response] = {}
+    with one.client(key) as a, two.client(key) as b:
+        ws = workspace(a)
+        begun = a.post(f"/api/v1/workspaces/{ws}/uploads", json={"path": "f", "size": len(body)})
+        upload = begun.json()["upload_id"]
+        url = f"/api/v1/workspaces/{ws}/uploads/{upload}"
+        session_file = one.data_dir / "uploads" / upload
+
+        def slow() -> Iterator[bytes]:
+            yield body[: half // 2]
+            release.wait(30)
+            yield body[half // 2 : half]
+
+        def first() -> None:
+            answers["first"] = a.put(f"{url}?offset=0", content=slow())
+
+        def second() -> None:
+            answers["second"] = b.put(f"{url}?offset=0", content=body[:half])
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        threads[0].start()
+        assert wait_until(lambda: _flocks(session_file)[0] == 1, 30), "no lock on the file"
+        threads[1].start()
+        assert wait_until(lambda: _flocks(session_file)[1] == 1, 30), "the retry did not wait"
+        release.set()
+        for thread in threads:
+            thread.join(60)
+        assert answers["first"].status_code == 200, answers["first"].text
+        assert answers["second"].status_code == 409, answers["second"].text
+        assert answers["second"].json()["error"] == "offset_mismatch"
+        assert b.put(f"{url}?offset={half}", content=body[half:]).status_code == 200
+        done = b.post(f"{url}/commit", json={})
+        assert done.status_code == 200, done.text
+        assert a.get(files_url(ws, "f")).content == body
