@@ -176,11 +176,11 @@ def put_file(
     """Publish a blob (sha256 hex, size) at ``path``; return (entry, blob freed).
 
     The workspace must be live and ``account_id``'s. The blob is either placed already
-    (inside ``Blobs.publishing``, which yields the ``copy`` to pass here and removes
-    the blob again if this refuses) or ``data``, stored with the reference in this
-    transaction. Eight statements for a new file: this
-    is the hot path of every upload, run under the write lock. A ``revision`` issued by
-    the caller (who checked the workspace with it) is used instead of a new one.
+    (inside ``Blobs.publishing``, which yields the ``copy`` to pass here and removes the
+    blob again if this refuses) or ``data``, stored with the reference in this
+    transaction. Eight statements for a new file: this is the hot path of every upload,
+    run under the write lock. A ``revision`` issued by the caller (who checked the
+    workspace with it) is used instead of a new one.
     """
     digest, size = blob
     if revision is None:
