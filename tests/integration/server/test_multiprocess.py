@@ -295,3 +295,34 @@ def test_a_chunk_retried_on_the_other_process_waits_for_the_first_and_spares_its
         done = b.post(f"{url}/commit", json={})
         assert done.status_code == 200, done.text
         assert a.get(files_url(ws, "f")).content == body
+
+
+def test_a_batch_read_on_one_process_keeps_its_blobs_while_the_other_collects(pair) -> None:
+    """The pins of an answer being sent by process one are seen by process two's
+    collection: the old contents it names stay until the answer is over."""
+    one, two = pair
+    url = one.database_url
+    assert url is not None
+    key = one.create_account("reader")
+    first = b"F" * (24 << 20)  # larger than the socket buffers: the answer stalls in it
+    old = b"L" * (INLINE_MAX * 2)
+    canary = b"C" * (INLINE_MAX * 2)  # not asked for: its collection shows one ran
+    gone = "SELECT hash FROM blobs WHERE hash = %s"
+    with one.client(key) as a, two.client(key) as b:
+        ws = workspace(a)
+        for path, data in (("first", first), ("large", old), ("canary", canary)):
+            assert put(a, ws, path, data).status_code == 204
+        read = f"/api/v1/workspaces/{ws}/batch-read"
+        with a.stream("POST", read, json={"paths": ["first", "large"]}) as response:
+            chunks = response.iter_raw()
+            head = next(chunks)
+            assert put(b, ws, "large", b"new").status_code == 204  # on process two
+            assert b.delete(files_url(ws, "canary")).status_code == 204
+            canary_hash = hashlib.sha256(canary).hexdigest()
+            assert wait_until(lambda: not _sql(url, gone, canary_hash), 30), "no collection"
+            assert _sql(url, gone, hashlib.sha256(old).hexdigest())  # pinned: still there
+            answer = b"".join([head, *chunks])
+        assert old in answer and answer.count(b"F" * 4096) >= (24 << 20) // 4096
+        old_hash = hashlib.sha256(old).hexdigest()
+        assert b.delete(files_url(ws, "first")).status_code == 204  # a collection on two
+        assert wait_until(lambda: not _sql(url, gone, old_hash), 30), "the pin never went"
