@@ -10,20 +10,21 @@ from pathlib import Path
 
 import click
 
-from syncd.cli.serve import database_url, prepare_data_dir
+from syncd.cli.serve import config_option, database_url, prepare_data_dir
 
 
 class _Admin:
     def __init__(self, data_dir: Path, url: str | None, check: bool = True) -> None:
-        from syncd.server.blobs import BlobStore
+        from syncd.server.blobs import on_disk
         from syncd.server.db import open_database
 
         self.data_dir = prepare_data_dir(data_dir)
         self.db = open_database(database_url(self.data_dir, url), check=check)
-        self.store = BlobStore(self.data_dir / "blobs", is_server=False)
+        self.blobs = on_disk(self.data_dir / "blobs", is_server=False)
 
 
 @click.group("admin")
+@config_option
 @click.option(
     "--data-dir",
     required=True,
@@ -35,7 +36,7 @@ class _Admin:
     default=None,
     envvar="SYNCD_DATABASE_URL",
     help="The server's database, when not SQLite in the data directory "
-    "(postgresql://USER@HOST/DB; env SYNCD_DATABASE_URL).",
+    "(postgresql://USER@HOST/DB; env SYNCD_DATABASE_URL, config database_url).",
 )
 @click.pass_context
 def admin(ctx: click.Context, data_dir: Path, database_url: str | None) -> None:
@@ -108,7 +109,7 @@ def backup(ctx: click.Context, workspace_id: str, file: Path) -> None:
 
     state = _open(ctx)
     try:
-        manifest = backups.backup_workspace(state.db, state.store, workspace_id, file)
+        manifest = backups.backup_workspace(state.db, state.blobs, workspace_id, file)
     except WorkspaceNotFound as exc:
         raise UsageError(f"no workspace {workspace_id!r}") from exc
     except OSError as exc:
@@ -128,7 +129,7 @@ def restore(ctx: click.Context, file: Path) -> None:
     from syncd.server import backup as backups
 
     state = _open(ctx)
-    result = backups.restore(state.db, state.store, file, state.data_dir / "uploads")
+    result = backups.restore(state.db, state.blobs, file, state.data_dir / "uploads")
     click.echo(
         f"restored {result['workspace_id']}: {result['entries']} entries, "
         f"new revision lineage from {result['revision']}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,7 +36,48 @@ def database_url(data_dir: Path, url: str | None) -> str:
     return url or default_url(data_dir)
 
 
+def read_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """``--config FILE``: a TOML table of server options, keyed as the long options
+    (``database_url``, ``data_dir``, ``port``...). They become the command's defaults, so
+    the command line, then ``SYNCD_DATABASE_URL``, beat the file. ``admin`` reads the
+    same file and takes ``data_dir`` and ``database_url`` from it.
+    """
+    if value is None:
+        return
+    import tomllib
+
+    from syncd.errors import UsageError
+
+    try:
+        with open(value, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {value}: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"config file {value}: invalid TOML: {exc}") from exc
+    names = {param.name for param in serve.params if param.name != "config"}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise UsageError(f"config file {value}: unknown key {unknown[0]!r}")
+    own = {param.name for param in ctx.command.params}
+    ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, v in data.items() if k in own}}
+
+
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--config`` option of ``serve`` and ``admin`` (read before the others)."""
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        is_eager=True,
+        expose_value=False,
+        callback=read_config,
+        help="TOML file of server options, keyed as the long options with _ "
+        "(database_url, data_dir, port, ...); command line and environment beat it.",
+    )(fn)
+
+
 @click.command("serve")
+@config_option
 @click.option(
     "--data-dir",
     required=True,
@@ -89,7 +132,7 @@ def database_url(data_dir: Path, url: str | None) -> str:
     default=None,
     envvar="SYNCD_DATABASE_URL",
     help="Metadata database: postgresql://USER@HOST/DB, or a SQLAlchemy URL "
-    "(default: SQLite in the data directory; env SYNCD_DATABASE_URL).",
+    "(default: SQLite in the data directory; env SYNCD_DATABASE_URL, config database_url).",
 )
 @click.option(
     "--metrics/--no-metrics",

@@ -1,7 +1,8 @@
 """Workspace backups: one self-contained tar file per snapshot, and their restore.
 
-1. A backup is consistent: its manifest is read in one transaction and the blobs it names
-   are pinned (collection skips them) until they are copied, so a running server can go on.
+1. A backup is consistent: its manifest is read in one transaction, with the workspace
+   held (``storage.hold``), and the blobs it names are pinned (collection skips them)
+   until they are copied, so running servers can go on.
 2. The file is written under a temp name, fsynced and renamed: a crash leaves no half backup.
 3. A restore gives the workspace back its id, contents and name, and starts a new revision
    lineage: the revision and the history floor jump above every revision ever issued, so
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from syncd.errors import UsageError  # admin commands only: the CLI's exit 2
 from syncd.server import entries, storage, strictjson
 from syncd.server import uploads as sessions
-from syncd.server.blobs import BlobStore, private_opener
+from syncd.server.blobs import Blobs, private_opener
 from syncd.server.db import Database
 from syncd.server.schema import accounts, backups, blob_pins, workspaces
 from syncd.server.schema import entries as entries_table
@@ -69,7 +70,7 @@ def _manifest(conn: Connection, workspace_id: str, include_deleted: bool = False
     }
 
 
-def _write_tar(manifest: dict, store: BlobStore, conn: Connection, target: Path) -> None:
+def _write_tar(manifest: dict, blobs: Blobs, conn: Connection, target: Path) -> None:
     """PROMISE 2: temp name, fsync, rename; the manifest comes first in the archive.
 
     ``conn`` reads the blobs kept in the database; the others are copied from their files.
@@ -88,11 +89,13 @@ def _write_tar(manifest: dict, store: BlobStore, conn: Connection, target: Path)
                     digest = entry["hash"]
                     if digest and digest not in seen:
                         seen.add(digest)
-                        inline = store.inline_bytes(conn, digest)
-                        if inline is None:
-                            tar.add(store.path_of(digest), arcname=f"blobs/{digest}")
-                            continue
+                        inline = blobs.inline_bytes(conn, digest)
                         info = tarfile.TarInfo(f"blobs/{digest}")
+                        if inline is None:
+                            with blobs.open(digest) as handle:
+                                info.size = entry["size"]
+                                tar.addfile(info, handle)
+                            continue
                         info.size = len(inline)
                         tar.addfile(info, io.BytesIO(inline))
             raw.flush()
@@ -118,10 +121,11 @@ def _record(conn: Connection, manifest: dict, target: Path, reason: str) -> None
     )
 
 
-def backup_workspace(db: Database, store: BlobStore, workspace_id: str, target: Path) -> dict:
+def backup_workspace(db: Database, blobs: Blobs, workspace_id: str, target: Path) -> dict:
     """A consistent snapshot of one workspace into ``target`` (PROMISES 1 and 2)."""
     holder = secrets.token_hex(8)
     with db.write() as conn:
+        storage.hold(conn, workspace_id)  # no last reference drops before the pins
         manifest = _manifest(conn, workspace_id)
         hashes = {item["hash"] for item in manifest["entries"] if item["hash"]}
         expires = later_iso(24 * 3600)
@@ -132,19 +136,19 @@ def backup_workspace(db: Database, store: BlobStore, workspace_id: str, target: 
             )
     try:
         with db.read() as conn:  # a snapshot: writers go on, pinned blobs stay
-            _write_tar(manifest, store, conn, target)
+            _write_tar(manifest, blobs, conn, target)
     finally:
         with db.write() as conn:
             conn.execute(delete(blob_pins).where(blob_pins.c.holder == holder))
             if os.path.exists(target):
                 _record(conn, manifest, target, "manual")
-            store.collect(conn)
+            blobs.collect(conn)
     return manifest
 
 
 def delete_with_backup(
     db: Database,
-    store: BlobStore,
+    blobs: Blobs,
     backup_dir: Path,
     upload_dir: Path,
     account_id: str,
@@ -153,12 +157,13 @@ def delete_with_backup(
     """``DELETE`` of a workspace: back it up, then delete it, in one transaction."""
     with db.write() as conn:
         storage.get_workspace(conn, account_id, workspace_id)
+        storage.hold(conn, workspace_id, exclusive=True)  # the backup holds what is deleted
         manifest = _manifest(conn, workspace_id)
         stamp = manifest["create_time"].replace(":", "").replace("-", "")[:15]
         target = backup_dir / f"{workspace_id}-{stamp}-{secrets.token_hex(3)}.tar"
-        _write_tar(manifest, store, conn, target)
+        _write_tar(manifest, blobs, conn, target)
         _record(conn, manifest, target, "deleted")
-        entries.drop_all(conn, store, workspace_id)
+        entries.drop_all(conn, blobs, workspace_id)
         for row in conn.execute(
             select(uploads_table.c.id).where(uploads_table.c.workspace_id == workspace_id)
         ):
@@ -174,7 +179,7 @@ def list_backups(db: Database) -> list[dict]:
         return [dict(row._mapping) for row in rows]
 
 
-def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple[Path, int]]]:
+def _read_archive(source: Path, blobs: Blobs) -> tuple[dict, dict[str, tuple[Path, int]]]:
     """The manifest and every blob of an archive, each blob in a verified temp file."""
     staged: dict[str, tuple[Path, int]] = {}
     manifest = None
@@ -190,7 +195,7 @@ def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple
                 digest = member.name.removeprefix("blobs/")
                 if not HEX64.match(digest):
                     raise UsageError(f"{source}: unexpected member {member.name!r}")
-                temp = store.temp()
+                temp = blobs.temp()
                 while chunk := handle.read(1 << 20):
                     temp.write(chunk)
                 if temp.finish() != digest:
@@ -207,9 +212,9 @@ def _read_archive(source: Path, store: BlobStore) -> tuple[dict, dict[str, tuple
     return manifest, staged
 
 
-def restore(db: Database, store: BlobStore, source: Path, upload_dir: Path) -> dict:
+def restore(db: Database, blobs: Blobs, source: Path, upload_dir: Path) -> dict:
     """Put a backup back under its workspace id, as a new revision lineage (PROMISE 3)."""
-    manifest, staged = _read_archive(source, store)
+    manifest, staged = _read_archive(source, blobs)
     try:
         for item in manifest["entries"]:
             try:
@@ -219,14 +224,14 @@ def restore(db: Database, store: BlobStore, source: Path, upload_dir: Path) -> d
             if item["hash"] and item["hash"] not in staged:
                 raise UsageError(f"{source}: blob of {item['path']!r} is missing")
         with db.write() as conn:
-            return _restore_rows(conn, store, manifest, staged, upload_dir)
+            return _restore_rows(conn, blobs, manifest, staged, upload_dir)
     finally:
         for path, _ in staged.values():
             path.unlink(missing_ok=True)
 
 
 def _restore_rows(
-    conn: Connection, store: BlobStore, manifest: dict, staged: dict, upload_dir: Path
+    conn: Connection, blobs: Blobs, manifest: dict, staged: dict, upload_dir: Path
 ) -> dict:
     account, ws = manifest["account"], manifest["workspace"]
     if conn.execute(select(accounts.c.id).where(accounts.c.id == account["id"])).first() is None:
@@ -240,6 +245,7 @@ def _restore_rows(
                 total_active_days=0,
             )
         )
+    storage.hold(conn, ws["id"], exclusive=True)  # the servers' writes to it wait
     existing = conn.execute(select(workspaces).where(workspaces.c.id == ws["id"])).first()
     revision = max(ws["revision"], existing.revision if existing else 0) + 1
     values = {
@@ -256,7 +262,7 @@ def _restore_rows(
     else:
         if existing.account_id != account["id"]:
             raise UsageError(f"workspace {ws['id']} belongs to another account here")
-        entries.drop_all(conn, store, ws["id"])
+        entries.drop_all(conn, blobs, ws["id"])
         for row in conn.execute(
             select(uploads_table.c.id).where(uploads_table.c.workspace_id == ws["id"])
         ):
@@ -268,10 +274,10 @@ def _restore_rows(
         digest = item["hash"]
         if digest:
             if digest in adopted:
-                store.ref(conn, digest)
+                blobs.ref(conn, digest)
             else:
                 path, size = staged[digest]
-                store.adopt(conn, path, digest, size)
+                blobs.adopt(conn, path, digest, size)
                 adopted.add(digest)
         conn.execute(
             insert(entries_table).values(
@@ -285,5 +291,5 @@ def _restore_rows(
                 created_revision=revision,
             )
         )
-    store.collect(conn)
+    blobs.collect(conn)
     return {"workspace_id": ws["id"], "revision": revision, "entries": len(manifest["entries"])}

@@ -21,7 +21,7 @@ from typing import Protocol, TypeVar
 import anyio.to_thread
 
 from syncd.server import auth, uploads
-from syncd.server.blobs import BlobStore
+from syncd.server.blobs import Blobs, on_disk
 from syncd.server.db import ChangeListener, Database, open_database
 from syncd.server.feed import FeedEvents
 from syncd.server.health import HealthCheck
@@ -49,7 +49,7 @@ class ServerContext:
         settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         settings.backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.db: Database = open_database(settings.database_url)
-        self.store = BlobStore(settings.blob_dir)
+        self.blobs: Blobs = on_disk(settings.blob_dir)
         self.notifier = FeedEvents()
         self.metrics = ServerMetrics()
         self.metrics.watch_pool(self.db.engine)
@@ -148,10 +148,10 @@ class ServerContext:
 
     def collect(self) -> None:
         with self.db.write() as conn:
-            self.store.collect(conn)
+            self.blobs.collect(conn)
 
     def housekeeping(self) -> None:
-        """Expired upload sessions, orphan upload files, unreferenced blobs."""
+        """Expired upload sessions, orphan upload files, old temp files, unreferenced blobs."""
         with self.db.write() as conn:
             for upload_id in uploads.expired(conn):
                 (self.settings.upload_dir / upload_id).unlink(missing_ok=True)
@@ -160,12 +160,13 @@ class ServerContext:
                     shutil.rmtree(orphan, ignore_errors=True)
                 else:
                     orphan.unlink(missing_ok=True)
-            self.store.collect(conn)
+            self.blobs.collect(conn)
+        self.blobs.sweep_temps()
 
     def startup(self) -> None:
         """Crash leftovers: orphan blob files, then the usual housekeeping."""
         with self.db.write() as conn:
-            self.store.sweep_orphans(conn)
+            self.blobs.sweep_orphans(conn)
         self.housekeeping()
 
     def close(self) -> None:

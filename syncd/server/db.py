@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 
 from syncd.errors import UsageError
 from syncd.server.compiled import Compiled
@@ -99,7 +100,8 @@ class ChangeListener:
                         for note in conn.notifies(timeout=0.5):
                             self._on_change(note.payload)
             except Exception as exc:  # the database went away: listen again shortly
-                log.warning("change notifications interrupted: %s", _first_line(exc))
+                reason = scrub(_first_line(exc), self._conninfo)
+                log.warning("change notifications interrupted: %s", reason)
                 self._stop.wait(1.0)
 
     def stop(self) -> None:
@@ -107,9 +109,19 @@ class ChangeListener:
         self._thread.join(timeout=5)
 
 
-def is_shared(conn: Connection) -> bool:
-    """Whether other server processes may write this database (PostgreSQL) at the same time."""
-    return conn.dialect.name == "postgresql"
+def insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose key is not taken yet (``ON CONFLICT DO NOTHING``, both engines).
+
+    On PostgreSQL a row another transaction is inserting or deleting makes this wait for
+    it, so the caller then sees the winner's row, or inserts its own.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def default_url(data_dir: Path) -> str:
@@ -315,14 +327,14 @@ def open_database(url: str, *, check: bool = True) -> Database:
     try:
         engine = create_engine(engine_url(url), pool_pre_ping=_is_postgres(url), **kwargs)
     except Exception as exc:
-        raise UsageError(f"cannot use database {_redact(url)}: {exc}") from exc
+        raise UsageError(f"cannot use database {redact(url)}: {scrub(str(exc), url)}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         _create_private(engine.url.database)
     elif engine.dialect.name != "postgresql":
         engine.dispose()
-        raise UsageError(f"unsupported database {_redact(url)}: use sqlite:/// or postgresql://")
+        raise UsageError(f"unsupported database {redact(url)}: use sqlite:/// or postgresql://")
     db = Database(engine)
     try:
         with db.write() as conn:
@@ -334,7 +346,8 @@ def open_database(url: str, *, check: bool = True) -> Database:
         raise
     except Exception as exc:
         engine.dispose()
-        raise UsageError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from exc
+        reason = scrub(_first_line(exc), url)
+        raise UsageError(f"cannot open database {redact(url)}: {reason}") from exc
     return db
 
 
@@ -389,11 +402,42 @@ def _create_private(database: str | None) -> None:
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _redact(url: str) -> str:
-    """A database URL without its password, for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep or "://" not in head:
+def redact(url: str) -> str:
+    """A database URL for messages: no password, neither in the user part nor the query.
+
+    The user part ends at the last ``@`` before the host, so a password holding an
+    unescaped ``@`` is hidden whole.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    scheme, _, creds = head.partition("://")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{tail}"
+    main, question, query = rest.partition("?")
+    at = main.rfind("@")
+    if at >= 0 and ":" in main[:at]:
+        user = main[:at].split(":", 1)[0]
+        main = f"{user}:***@{main[at + 1 :]}"
+    query = _QUERY_PASSWORD.sub(r"\1***", query)
+    return f"{scheme}://{main}{question}{query}"
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error) with every piece of ``url``'s password replaced by ``***``.
+
+    A driver that split the URL differently may quote part of the password as a host
+    name, so each ``@``-separated piece goes too.
+    """
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return text
+    main, _, query = rest.partition("?")
+    secrets: list[str] = [match.group(2) for match in _QUERY_PASSWORD.finditer(query)]
+    at = main.rfind("@")
+    if at >= 0 and ":" in main[:at]:
+        password = main[:at].split(":", 1)[1]
+        secrets += [password, *password.split("@")]
+    for secret in sorted({item for item in secrets if item}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)([^&]*)")

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
 
 from syncd.paths import ancestors, is_within
-from syncd.server.blobs import BlobStore
+from syncd.server.blobs import Blobs
 from syncd.server.compiled import Compiled
 from syncd.server.schema import entries, tombstones
 from syncd.server.service.errors import Conflict, NotFound, PreconditionFailed
@@ -160,7 +161,7 @@ def _tombstone(conn: Connection, workspace_id: str, rows: list[Row], revision: i
 
 def put_file(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     workspace_id: str,
     path: str,
     blob: tuple[str, int],
@@ -169,15 +170,17 @@ def put_file(
     *,
     account_id: str,
     data: bytes | None = None,
+    copy: Path | None = None,
     revision: int | None = None,
 ) -> tuple[Entry, bool]:
     """Publish a blob (sha256 hex, size) at ``path``; return (entry, blob freed).
 
     The workspace must be live and ``account_id``'s. The blob is either placed already
-    (inside ``BlobStore.publishing``, which removes it again if this refuses) or ``data``,
-    stored with the reference in this transaction. Eight statements for a new file: this
-    is the hot path of every upload, run under the write lock. A ``revision`` issued by
-    the caller (who checked the workspace with it) is used instead of a new one.
+    (inside ``Blobs.publishing``, which yields the ``copy`` to pass here and removes the
+    blob again if this refuses) or ``data``, stored with the reference in this
+    transaction. Eight statements for a new file: this is the hot path of every upload,
+    run under the write lock. A ``revision`` issued by the caller (who checked the
+    workspace with it) is used instead of a new one.
     """
     digest, size = blob
     if revision is None:
@@ -190,7 +193,7 @@ def put_file(
     parents = _missing_parents(found, path)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
-    store.add_ref(conn, digest, size, data)
+    blobs.add_ref(conn, digest, size, data, copy)
     entry = Entry(
         workspace_id,
         path,
@@ -206,12 +209,12 @@ def put_file(
         return entry, False
     values = {"type": FILE, "size": size, "hash": digest, "modified_time": now}
     _UPDATE.run(conn, {"ws": workspace_id, "at": path, "revision": revision, **values})
-    return entry, store.unref(conn, [existing.hash])  # type: ignore[list-item]
+    return entry, blobs.unref(conn, [existing.hash])  # type: ignore[list-item]
 
 
 def delete_path(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     workspace_id: str,
     path: str,
     condition: Condition,
@@ -219,17 +222,21 @@ def delete_path(
     *,
     revision: int | None = None,
 ) -> bool:
-    """Delete a file, or a directory with its contents; True when blobs were freed."""
+    """Delete a file, or a directory with its contents; True when blobs were freed.
+
+    The revision comes first: it orders this after the workspace's other writers
+    (``storage`` PROMISE 4), so the rows read next are the ones deleted and unreferenced.
+    """
+    if revision is None:
+        revision = bump(conn, workspace_id, history)
     existing = get_entry(conn, workspace_id, path)
     condition.check(existing)
     if existing is None:
         raise NotFound(f"no entry {path!r}")
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, path))))
-    if revision is None:
-        revision = bump(conn, workspace_id, history)
     conn.execute(delete(entries).where(subtree(workspace_id, path)))
     _tombstone(conn, workspace_id, rows, revision)
-    return store.unref(conn, [row.hash for row in rows if row.hash])
+    return blobs.unref(conn, [row.hash for row in rows if row.hash])
 
 
 def mkdir(
@@ -262,7 +269,7 @@ def mkdir(
 
 def transfer(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     workspace_id: str,
     source: str,
     dest: str,
@@ -271,7 +278,12 @@ def transfer(
     *,
     is_move: bool,
 ) -> None:
-    """Move or copy a file or a whole subtree onto a path that does not exist yet."""
+    """Move or copy a file or a whole subtree onto a path that does not exist yet.
+
+    The revision comes first, as in ``delete_path``: a copy must not reference a blob
+    whose entry another process deleted after it was read.
+    """
+    revision = bump(conn, workspace_id, history)
     existing = get_entry(conn, workspace_id, source)
     condition.check(existing)
     if existing is None:
@@ -282,7 +294,6 @@ def transfer(
         raise Conflict(f"{dest!r} exists already")
     parents = _missing_parents(_with_ancestors(conn, workspace_id, dest), dest)
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, source))))
-    revision = bump(conn, workspace_id, history)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
     if is_move:
@@ -303,10 +314,10 @@ def transfer(
             )
         )
         if row.hash and not is_move:
-            store.ref(conn, row.hash)
+            blobs.ref(conn, row.hash)
 
 
-def drop_all(conn: Connection, store: BlobStore, workspace_id: str) -> bool:
+def drop_all(conn: Connection, blobs: Blobs, workspace_id: str) -> bool:
     """Remove every entry and tombstone of a workspace (DELETE, restore)."""
     hashes = [
         row.hash
@@ -318,4 +329,4 @@ def drop_all(conn: Connection, store: BlobStore, workspace_id: str) -> bool:
     ]
     conn.execute(delete(entries).where(entries.c.workspace_id == workspace_id))
     conn.execute(delete(tombstones).where(tombstones.c.workspace_id == workspace_id))
-    return store.unref(conn, hashes)
+    return blobs.unref(conn, hashes)

@@ -5,6 +5,10 @@
    increasing, never reused (the row outlives DELETE so a restore continues the count).
 3. With a history limit, ``bump`` raises the history floor and drops older tombstones in
    the same transaction, so a pruned cursor is refused rather than answered wrongly.
+4. Every change to a workspace's entries begins with ``bump`` (or ``hold``), whose row
+   lock orders it after every other such change on any server process: what it reads
+   next is committed and stays so until it commits. ``hold`` gives a reader (a batch read,
+   a backup) the same footing: no write to the workspace lands until the reader commits.
 """
 
 from __future__ import annotations
@@ -55,6 +59,16 @@ def get_workspace(conn: Connection, account_id: str, workspace_id: str) -> Row:
     if row is None:
         raise NotFound(f"no workspace {workspace_id!r}")
     return row
+
+
+def hold(conn: Connection, workspace_id: str, *, exclusive: bool = False) -> None:
+    """Lock the workspace's row until commit (PROMISE 4): its writers wait, readers not.
+
+    ``FOR SHARE`` (``FOR UPDATE`` when ``exclusive``) on PostgreSQL; SQLite's write
+    transactions are one at a time already, so there it adds nothing.
+    """
+    query = select(workspaces.c.id).where(workspaces.c.id == workspace_id)
+    conn.execute(query.with_for_update(read=not exclusive))
 
 
 def list_workspaces(conn: Connection, account_id: str) -> list[Row]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from syncd.server.service.errors import InvalidParameter, NotFound, OffsetMismat
 from syncd.server.timefmt import later_iso, now_iso
 
 HASH_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
+ORPHAN_AGE = 3600.0  # seconds an upload file without a session row is left alone
 
 
 def parse_hash(value: object) -> str | None:
@@ -94,10 +96,22 @@ def expired(conn: Connection) -> list[str]:
     return ids
 
 
-def orphan_files(conn: Connection, folder: Path) -> list[Path]:
-    """Files in ``uploads/`` with no session row (expired while no server ran, or aborted)."""
+def orphan_files(conn: Connection, folder: Path, min_age: float = ORPHAN_AGE) -> list[Path]:
+    """Files in ``uploads/`` with no session row (expired while no server ran, or aborted).
+
+    Only those unchanged for ``min_age`` seconds: another server process may have made a
+    session's file a moment ago, in a transaction this one cannot see yet.
+    """
+    cutoff = time.time() - min_age
     known = {row.id for row in conn.execute(select(uploads.c.id))}
-    return [item for item in folder.iterdir() if item.name not in known]
+    return [item for item in folder.iterdir() if item.name not in known and _changed(item) < cutoff]
+
+
+def _changed(path: Path) -> float:
+    try:
+        return path.stat().st_ctime
+    except OSError:
+        return float("inf")  # gone already
 
 
 def session_json(row: Row, chunk_size: int) -> dict[str, object]:

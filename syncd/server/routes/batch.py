@@ -60,11 +60,11 @@ async def batch_write(request: Request, workspace_id: str) -> Response:
         max_payload=settings.max_body,
         max_total=settings.batch_max_bytes,
     )
-    staged = await batch.receive(request.stream(), ctx.store, limits, ctx.run)
+    staged = await batch.receive(request.stream(), ctx.blobs, limits, ctx.run)
     try:
         outcome = await batch.commit(
             ctx.db,
-            ctx.store,
+            ctx.blobs,
             staged,
             ctx.run,
             workspace_id=workspace_id,
@@ -131,5 +131,5 @@ async def batch_read_files(request: Request, workspace_id: str) -> Response:
             ctx.collect_soon()
 
     return _PinnedAnswer(
-        batch_read.answer(ctx.db, ctx.store, found), media_type=MEDIA_TYPE, on_close=unpin
+        batch_read.answer(ctx.db, ctx.blobs, found), media_type=MEDIA_TYPE, on_close=unpin
     )

@@ -133,7 +133,7 @@ async def put_file(request: Request, workspace_id: str, file_path: str) -> Respo
         return Response(status_code=204)
     if length is None or length > files.SMALL:
         await files.check_workspace(ctx, account_id, workspace_id)
-    temp = ctx.store.temp()
+    temp = ctx.blobs.temp()
     try:
         await receive_body(request, temp, ctx.settings.max_body)
         await files.put_temp(ctx, account_id, workspace_id, path, condition, temp)

@@ -32,7 +32,7 @@ from syncd.protocol.batch import DeleteRecord, MkdirRecord, PutRecord, WriteReco
 from syncd.protocol.records import Limits, RecordDecoder
 from syncd.protocol.streams import aiter_records
 from syncd.server import entries, storage
-from syncd.server.blobs import INLINE_MAX, BlobStore, TempBlob
+from syncd.server.blobs import INLINE_MAX, Blobs, TempBlob
 from syncd.server.compiled import Compiled
 from syncd.server.db import Database
 from syncd.server.service.errors import InvalidParameter, ServerError, shared_rules
@@ -70,7 +70,7 @@ class BatchOutcome:
 
 
 async def receive(
-    chunks: AsyncIterable[bytes], store: BlobStore, limits: Limits, run: Runner
+    chunks: AsyncIterable[bytes], blobs: Blobs, limits: Limits, run: Runner
 ) -> list[Staged]:
     """Every record of the stream with its payload (PROMISE 1); temp files on any refusal
     are removed before the error goes on."""
@@ -89,7 +89,7 @@ async def receive(
                     item.data = payload.data
                     item.digest = hashlib.sha256(payload.data).hexdigest()
                 else:
-                    item.temp = store.temp()
+                    item.temp = blobs.temp()
                     async for chunk in payload:
                         item.temp.write(chunk)
                     item.digest = await run(item.temp.finish)
@@ -105,7 +105,7 @@ async def receive(
 
 
 def discard(staged: list[Staged]) -> None:
-    """Remove what is left of the temp files (a placed blob has moved away already)."""
+    """Remove what is left of the temp files (``publishing`` removed those it placed)."""
     for item in staged:
         if item.temp is not None:
             item.temp.discard()
@@ -113,7 +113,7 @@ def discard(staged: list[Staged]) -> None:
 
 async def commit(
     db: Database,
-    store: BlobStore,
+    blobs: Blobs,
     staged: list[Staged],
     run: Runner,
     *,
@@ -124,7 +124,7 @@ async def commit(
     """Place the spooled blobs, apply everything in one group commit (PROMISES 2 and 4)."""
     mutation = partial(
         apply,
-        store=store,
+        blobs=blobs,
         staged=staged,
         workspace_id=workspace_id,
         account_id=account_id,
@@ -132,7 +132,7 @@ async def commit(
     )
     if not any(_is_placed(item) for item in staged):
         return await db.submit(mutation)  # nothing to place: no worker thread needed
-    return await run(_commit_placed, db, store, staged, mutation)
+    return await run(_commit_placed, db, blobs, staged, mutation)
 
 
 def _is_placed(item: Staged) -> bool:
@@ -141,7 +141,7 @@ def _is_placed(item: Staged) -> bool:
 
 def _commit_placed(
     db: Database,
-    store: BlobStore,
+    blobs: Blobs,
     staged: list[Staged],
     mutation: Callable[[Connection], BatchOutcome],
 ) -> BatchOutcome:
@@ -150,11 +150,15 @@ def _commit_placed(
         for index in placed:
             item = staged[index]
             assert item.temp is not None and item.digest is not None
-            stack.enter_context(store.publishing(db, item.temp.path, item.digest))
+            stack.enter_context(blobs.publishing(db, item.temp.path, item.digest))
         outcome = db.grouped(mutation)
-    refused = [staged[i].digest for i in placed if outcome.results[i].error is not None]
+    refused = [
+        (staged[i].digest, staged[i].record.size)
+        for i in placed
+        if outcome.results[i].error is not None
+    ]
     if refused:
-        store.discard_unreferenced(db, refused)  # type: ignore[arg-type]
+        blobs.discard_unreferenced(db, refused)  # type: ignore[arg-type]
     return outcome
 
 
@@ -184,7 +188,7 @@ _RECORD = _Savepoint("batch_record")
 def apply(
     conn: Connection,
     *,
-    store: BlobStore,
+    blobs: Blobs,
     staged: list[Staged],
     workspace_id: str,
     account_id: str,
@@ -203,7 +207,7 @@ def apply(
             _RECORD.begin(conn)
             try:
                 entry, did_change, did_free = _apply_one(
-                    conn, store, item, workspace_id, account_id, history, revision
+                    conn, blobs, item, workspace_id, account_id, history, revision
                 )
             except ServerError as exc:  # this record's refusal; the others go on
                 _RECORD.rollback(conn)
@@ -226,7 +230,7 @@ def apply(
 
 def _apply_one(
     conn: Connection,
-    store: BlobStore,
+    blobs: Blobs,
     item: Staged,
     workspace_id: str,
     account_id: str,
@@ -240,7 +244,7 @@ def _apply_one(
         condition = entries.Condition(if_match=record.if_match, must_not_exist=record.if_none_match)
         entry, freed = entries.put_file(
             conn,
-            store,
+            blobs,
             workspace_id,
             record.path,
             (item.digest, record.size),
@@ -248,13 +252,14 @@ def _apply_one(
             history,
             account_id=account_id,
             data=item.data,
+            copy=item.temp.path if item.temp is not None else None,
             revision=revision,
         )
         return entry, True, freed
     if isinstance(record, DeleteRecord):
         condition = entries.Condition(if_match=record.if_match)
         freed = entries.delete_path(
-            conn, store, workspace_id, record.path, condition, history, revision=revision
+            conn, blobs, workspace_id, record.path, condition, history, revision=revision
         )
         return None, True, freed
     assert isinstance(record, MkdirRecord)

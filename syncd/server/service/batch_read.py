@@ -2,9 +2,10 @@
 
 1. ``snapshot`` reads the entries of every asked path and pins the blobs of the files
    among them (``blob_pins``, as a backup does) in one transaction, run as a mutation of
-   the group commit: no write can land between the read and the pins, and the answer
-   starts only once both are committed. The records all show that one state.
-2. Collection and the clean-up of small blobs in ``BlobStore.unref`` both skip pinned
+   the group commit, with the workspace held (``storage.hold``): no write of any server
+   process can land between the read and the pins, and the answer starts only once both
+   are committed. The records all show that one state.
+2. Collection and the clean-up of small blobs in ``Blobs.unref`` both skip pinned
    blobs, in whichever server process they run, so every blob the snapshot names is still
    there while the answer is sent: blobs are immutable, so reading them after the
    snapshot's transaction sends exactly the snapshot's bytes.
@@ -18,7 +19,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -28,9 +28,10 @@ from syncd.protocol.batch import ReadRecord
 from syncd.protocol.errors import WireCode
 from syncd.protocol.records import PayloadSource, encode_stream
 from syncd.server import storage
-from syncd.server.blobs import INLINE_MAX, BlobStore
+from syncd.server.blobs import INLINE_MAX, Blobs
 from syncd.server.db import Database
-from syncd.server.schema import blob_bytes, blob_pins, blobs, entries
+from syncd.server.schema import blob_bytes, blob_pins, entries
+from syncd.server.schema import blobs as blob_rows
 from syncd.server.timefmt import later_iso
 
 PIN_TTL = 24 * 3600.0
@@ -52,6 +53,7 @@ def snapshot(
 ) -> tuple[list[Found], bool]:
     """The entries of ``paths`` and pins on their blobs (PROMISE 1); True when pinned."""
     storage.get_workspace(conn, account_id, workspace_id)
+    storage.hold(conn, workspace_id)  # no other process's write lands before the pins
     rows: dict[str, Row] = {}
     for start in range(0, len(paths), IN_LIST):
         query = select(entries).where(
@@ -75,7 +77,7 @@ def unpin(conn: Connection, *, holder: str) -> bool:
     conn.execute(delete(blob_pins).where(_held(holder)))
     for start in range(0, len(pinned), IN_LIST):
         query = select(func.count()).where(
-            blobs.c.hash.in_(pinned[start : start + IN_LIST]), blobs.c.refcount <= 0
+            blob_rows.c.hash.in_(pinned[start : start + IN_LIST]), blob_rows.c.refcount <= 0
         )
         if conn.execute(query).scalar_one():
             return True
@@ -86,13 +88,13 @@ def _held(holder: str):
     return blob_pins.c.holder == holder
 
 
-def answer(db: Database, store: BlobStore, found: list[Found]) -> Iterator[bytes]:
+def answer(db: Database, blobs: Blobs, found: list[Found]) -> Iterator[bytes]:
     """The answer's byte chunks (PROMISE 3)."""
-    return encode_stream(_records(db, store, found))
+    return encode_stream(_records(db, blobs, found))
 
 
 def _records(
-    db: Database, store: BlobStore, found: list[Found]
+    db: Database, blobs: Blobs, found: list[Found]
 ) -> Iterator[tuple[ReadRecord, PayloadSource]]:
     window: dict[str, bytes] = {}
     fetched_to = 0  # found[:fetched_to] have had their small blobs looked up
@@ -115,7 +117,7 @@ def _records(
             modified_time=row.modified_time,
         )
         data = window.get(row.hash)
-        yield record, data if data is not None else _blob_blocks(store, row.hash, row.size)
+        yield record, data if data is not None else _blob_blocks(blobs, row.hash, row.size)
 
 
 def _fetch_window(db: Database, found: list[Found], start: int) -> tuple[dict[str, bytes], int]:
@@ -134,13 +136,12 @@ def _fetch_window(db: Database, found: list[Found], start: int) -> tuple[dict[st
         return {row.hash: bytes(row.data) for row in conn.execute(query)}, end
 
 
-def _blob_blocks(store: BlobStore, digest: str, size: int) -> Iterator[bytes]:
+def _blob_blocks(blobs: Blobs, digest: str, size: int) -> Iterator[bytes]:
     """A blob's file in blocks; pinned, so it is there (a short one ends the answer)."""
-    with open(store.path_of(digest), "rb") as handle:
-        fd = handle.fileno()
+    with blobs.open(digest) as handle:
         position = 0
         while position < size:
-            chunk = os.pread(fd, min(BLOCK, size - position), position)
+            chunk = handle.read(min(BLOCK, size - position))
             if not chunk:
                 break
             position += len(chunk)

@@ -12,15 +12,16 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Literal
 
 from sqlalchemy import Connection, Row
 
 from syncd.server import entries, storage
 from syncd.server.blobs import TempBlob
+from syncd.server.blobstore import BlobMissing
 from syncd.server.context import ServerContext
 from syncd.server.service.errors import Conflict, NotFound
 
@@ -78,15 +79,15 @@ async def open_download(
                     raise NotFound(f"no entry {path!r}")
                 if row.type != "file":
                     raise Conflict(f"{path!r} is a directory, not a file")
-                data = ctx.store.inline_bytes(conn, row.hash)
+                data = ctx.blobs.inline_bytes(conn, row.hash)
             span = span_of(row.size)
             if data is not None:
                 if isinstance(span, tuple):
                     data = data[span[0] : span[1]]
                 return Download(row.size, row.revision, span, data=data)
             try:
-                handle = open(ctx.store.path_of(row.hash), "rb")  # noqa: SIM115
-            except FileNotFoundError:
+                handle = ctx.blobs.open(row.hash)
+            except BlobMissing:
                 continue  # replaced and collected meanwhile: look again
             if row.size <= SMALL or span == "unsatisfiable":
                 with handle:
@@ -104,11 +105,11 @@ async def open_download(
 
 def blocks(handle: BinaryIO, start: int, end: int) -> Iterator[bytes]:
     """The bytes [start, end) of an open blob, in blocks; closes the file at the end."""
-    fd = handle.fileno()
     try:
+        handle.seek(start)
         position = start
         while position < end:
-            chunk = os.pread(fd, min(BLOCK, end - position), position)
+            chunk = handle.read(min(BLOCK, end - position))
             if not chunk:
                 break
             position += len(chunk)
@@ -144,8 +145,8 @@ async def put_temp(
     def work() -> bool:
         digest = temp.finish()
         blob = (digest, temp.size)
-        publish = _publisher(ctx, account_id, workspace_id, path, condition, blob)
-        with ctx.store.publishing(ctx.db, temp.path, digest):
+        with ctx.blobs.publishing(ctx.db, temp.path, digest) as copy:
+            publish = _publisher(ctx, account_id, workspace_id, path, condition, blob, copy=copy)
             return ctx.db.grouped(publish)
 
     await ctx.changed(workspace_id, await ctx.run(work))
@@ -159,13 +160,14 @@ def _publisher(
     condition: entries.Condition,
     blob: tuple[str, int],
     data: bytes | None = None,
+    copy: Path | None = None,
 ) -> Callable[[Connection], bool]:
     """A PUT's share of a group commit: publish ``blob`` at ``path``; True if one was freed."""
 
     def publish(conn: Connection) -> bool:
         _, freed = entries.put_file(
             conn,
-            ctx.store,
+            ctx.blobs,
             workspace_id,
             path,
             blob,
@@ -173,6 +175,7 @@ def _publisher(
             ctx.settings.history,
             account_id=account_id,
             data=data,
+            copy=copy,
         )
         return freed
 
@@ -191,7 +194,7 @@ async def delete(
     def mutate(conn: Connection) -> bool:
         storage.get_workspace(conn, account_id, workspace_id)
         return entries.delete_path(
-            conn, ctx.store, workspace_id, path, condition, ctx.settings.history
+            conn, ctx.blobs, workspace_id, path, condition, ctx.settings.history
         )
 
     await ctx.changed(workspace_id, await ctx.db.submit(mutate))
@@ -216,7 +219,7 @@ async def apply_op(
             entries.mkdir(conn, workspace_id, path, condition, history)
         else:
             entries.transfer(
-                conn, ctx.store, workspace_id, path, dest, condition, history, is_move=is_move
+                conn, ctx.blobs, workspace_id, path, dest, condition, history, is_move=is_move
             )
 
     await ctx.db.submit(mutate)

@@ -2,7 +2,10 @@
 
 1. A chunk is written at its offset, fsynced, then the new offset is recorded (in a group
    commit); a chunk at any other offset is ``OffsetMismatch`` carrying the server's offset.
-2. One chunk at a time per session (an asyncio lock), so two racing chunks cannot interleave.
+2. One chunk at a time per session: an asyncio lock in the process, and an exclusive
+   ``flock`` on the session's file for server processes sharing the data directory (a
+   chunk retried on another process while the first still runs). The offset is read
+   again under the lock, so a chunk never truncates bytes another one recorded.
 3. Commit checks the bytes on disk against the declared size and hash, and publishes them
    like a PUT, honouring the condition. The hash is the one kept while the chunks arrived,
    or, after a restart, a pass over the file.
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import AsyncIterable
 from typing import Any
@@ -20,7 +24,7 @@ from syncd.server import entries, storage
 from syncd.server import uploads as sessions
 from syncd.server.blobs import blob_digest
 from syncd.server.context import ServerContext
-from syncd.server.service.errors import InvalidParameter, TooLarge
+from syncd.server.service.errors import InvalidParameter, OffsetMismatch, TooLarge
 
 
 async def begin(
@@ -86,11 +90,14 @@ async def write_chunk(
     async with ctx.upload_lock(upload_id):
         row = await session(ctx, account_id, workspace_id, upload_id)
         sessions.check_offset(row, offset)
-        if length is not None and offset + length > row.size:
-            raise InvalidParameter(f"the chunk would pass the declared size {row.size}")
-        hasher = ctx.upload_hashes.resume(upload_id, offset)
         fd = os.open(ctx.settings.upload_dir / upload_id, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            await ctx.run(fcntl.flock, fd, fcntl.LOCK_EX)  # PROMISE 2, across processes
+            row = await session(ctx, account_id, workspace_id, upload_id)  # after the lock:
+            sessions.check_offset(row, offset)  # another process's chunk may have landed
+            if length is not None and offset + length > row.size:
+                raise InvalidParameter(f"the chunk would pass the declared size {row.size}")
+            hasher = ctx.upload_hashes.resume(upload_id, offset)
             os.ftruncate(fd, offset)
             position = offset
             written = offset
@@ -118,11 +125,13 @@ async def write_chunk(
 
             await ctx.db.submit(advance)
             ctx.upload_hashes.keep(upload_id, position, hasher)
+        except OffsetMismatch:
+            raise  # refused before a byte was written: the bytes there are someone's
         except BaseException:
             os.ftruncate(fd, offset)
             raise
         finally:
-            os.close(fd)
+            os.close(fd)  # and the lock with it
     return position
 
 
@@ -165,26 +174,25 @@ async def commit(
             raise InvalidParameter("the uploaded bytes do not match the declared hash")
         with ctx.db.read() as conn:  # refuse before the bytes leave the session
             condition.check(entries.get_entry(conn, workspace_id, row.path))
-        staged = ctx.store.tmp / f"{upload_id}.commit"
-        staged.unlink(missing_ok=True)
-        os.link(file, staged)  # the session keeps its bytes if the commit is refused
+        staged = ctx.blobs.stage(file, upload_id)  # the session keeps its bytes if refused
 
         def publish(conn: Connection) -> tuple[entries.Entry, bool]:
             sessions.get(conn, workspace_id, upload_id)
             published = entries.put_file(
                 conn,
-                ctx.store,
+                ctx.blobs,
                 workspace_id,
                 row.path,
                 (digest, size),
                 condition,
                 ctx.settings.history,
                 account_id=account_id,
+                copy=staged,
             )
             sessions.remove(conn, upload_id)
             return published
 
-        with ctx.store.publishing(ctx.db, staged, digest):
+        with ctx.blobs.publishing(ctx.db, staged, digest):
             entry, freed = ctx.db.grouped(publish)
         file.unlink(missing_ok=True)
         ctx.upload_hashes.forget(upload_id)

@@ -86,7 +86,7 @@ async def delete(ctx: ServerContext, account_id: str, workspace_id: str) -> None
     await ctx.run(
         backup.delete_with_backup,
         ctx.db,
-        ctx.store,
+        ctx.blobs,
         settings.backup_dir,
         settings.upload_dir,
         account_id,

@@ -32,3 +32,11 @@ def test_nothing_outside_the_server_imports_the_http_server() -> None:
         if server in source.parents:
             continue
         assert not _imports(source) & HTTP, f"{source.relative_to(PACKAGE)} imports {HTTP}"
+
+
+def test_routes_and_services_reach_blob_files_only_through_the_blob_store() -> None:
+    server = PACKAGE / "server"
+    for source in sorted([*(server / "service").rglob("*.py"), *(server / "routes").rglob("*.py")]):
+        text = source.read_text()
+        for name in ("path_of", "blob_dir", ".tmp", "FileBlobStore"):
+            assert name not in text, f"{source.name} uses {name}: go through Blobs / BlobStore"
