@@ -114,6 +114,14 @@ class Settings:
         )
         return f"Settings({shown})"
 
+    def tls_verify(self) -> bool | str:
+        """What the transport verifies against: ``verify = false`` (``--no-verify-tls``)
+        turns verification off even where a ``ca_bundle`` is set, else the bundle, else
+        the system's CAs."""
+        if not self.verify:
+            return False
+        return str(self.ca_bundle) if self.ca_bundle is not None else True
+
     def transport(self) -> TransportSettings:
         """The transport's knobs; needs ``server`` and ``api_key``."""
         if not self.server:
@@ -137,7 +145,7 @@ class Settings:
             deadline=self.deadline,
             chunk_size=self.chunk_size,
             upload_threshold=self.upload_threshold,
-            verify=str(self.ca_bundle) if self.ca_bundle is not None else self.verify,
+            verify=self.tls_verify(),
             client_cert=cert,
             concurrency=self.transfers,
             bandwidth_limit=self.bandwidth_limit,
@@ -201,6 +209,14 @@ def parse_duration(value: Any) -> float:
     seconds = _number(value, _TIME_UNITS, "a duration like 30, '500ms' or '6h'")
     if seconds < 0:
         raise ValueError("must not be negative")
+    return seconds
+
+
+def parse_timeout(value: Any) -> float:
+    """A duration above zero: a timeout of 0 would fail every request at once."""
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("must be more than 0 seconds")
     return seconds
 
 
@@ -331,7 +347,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "allow_mass_delete": parse_bool,
     "dry_run": parse_bool,
     "transfers": lambda v: parse_count(v, 1),
-    "timeout": parse_duration,
+    "timeout": parse_timeout,
     "max_retries": parse_count,
     "deadline": parse_duration,
     "chunk_size": parse_size,

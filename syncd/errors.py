@@ -6,7 +6,8 @@
     │   ├── Unauthorized
     │   └── WorkspaceNotFound
     ├── ServerUnreachable       exit 4   only after retries ran out
-    │   └── ServerProtocolError          an answer that breaks the protocol as a whole
+    │   ├── ServerProtocolError          an answer that breaks the protocol as a whole
+    │   └── TlsFailed                    the certificate check failed; never retried
     ├── SafetyStop              exit 5   nothing was changed
     │   ├── MassDelete                   planner guard ``mass_delete``
     │   ├── RootVanished                 planner guard ``root_vanished``, or no folder
@@ -106,6 +107,13 @@ class ServerProtocolError(ServerUnreachable):
     it, so the run stops before changing anything; a later run asks again."""
 
     title = "protocol error"
+
+
+class TlsFailed(ServerUnreachable):
+    """The TLS handshake failed (an untrusted or mismatched certificate): retrying cannot
+    cure it, so it is raised at once, naming the cause and the options that change it."""
+
+    title = "TLS failure"
 
 
 class SafetyStop(SyncdError):

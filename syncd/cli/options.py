@@ -60,7 +60,6 @@ def safety_options(fn: F) -> F:
             default=None,
             help="Consent, for this run, to deletes above the threshold.",
         ),
-        click.option("--transfers", type=click.IntRange(1, 64), help="Transfers in flight (4)."),
         click.option(
             "--mode",
             type=click.Choice(["two-way", "upload-only", "download-only"]),
@@ -96,6 +95,64 @@ def local_options(fn: F) -> F:
             "--trash-max-size",
             help="Trash size cap: '2GiB', '10%' of the disk (default) or 'unlimited'; "
             "entries younger than a day are kept above it.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def transport_options(fn: F) -> F:
+    """Add the connection's knobs of ``sync`` and ``run``.
+
+    Values stay text here so that a flag, its ``SYNCD_*`` variable and its config key are
+    parsed and refused by one parser each (``syncd.config``), with one wording.
+    """
+    file = click.Path(dir_okay=False)
+    decorators = [
+        click.option("--transfers", type=click.IntRange(1, 64), help="Transfers in flight (4)."),
+        click.option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Seconds to connect, or between two reads or writes of a request (30).",
+        ),
+        click.option(
+            "--max-retries",
+            metavar="N",
+            help="Retries of one request after a transient failure (5).",
+        ),
+        click.option(
+            "--bandwidth-limit",
+            metavar="SIZE",
+            help="Bytes per second for all transfers together, e.g. '2MB', '512KiB' "
+            "(default unlimited; 0 or 'unlimited' for none). The daemon takes a change on SIGHUP.",
+        ),
+        click.option(
+            "--chunk-size",
+            metavar="SIZE",
+            help="Upload session chunk, e.g. '4MiB' (default; never above the server's limit).",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=file,
+            help="PEM file of the CAs to trust instead of the system's.",
+        ),
+        click.option(
+            "--client-cert",
+            type=file,
+            help="PEM client certificate for TLS (may hold its key too).",
+        ),
+        click.option(
+            "--client-key",
+            type=file,
+            help="The client certificate's key, when it is a separate file.",
+        ),
+        click.option(
+            "--verify-tls/--no-verify-tls",
+            "verify",
+            default=None,
+            help="Verify the server's TLS certificate (default); --no-verify-tls is for "
+            "testing only and also ignores --ca-bundle.",
         ),
     ]
     for decorator in reversed(decorators):

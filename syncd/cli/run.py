@@ -6,7 +6,13 @@ from typing import Any
 
 import click
 
-from syncd.cli.options import common_options, flags_of, local_options, safety_options
+from syncd.cli.options import (
+    common_options,
+    flags_of,
+    local_options,
+    safety_options,
+    transport_options,
+)
 from syncd.config import load_settings
 
 
@@ -14,6 +20,7 @@ from syncd.config import load_settings
 @common_options
 @safety_options
 @local_options
+@transport_options
 @click.pass_context
 def run(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """Watch the folder and follow the server's change feed until stopped.

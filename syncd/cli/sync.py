@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncd.cli.options import common_options, flags_of, local_options, safety_options
+from syncd.cli.options import (
+    common_options,
+    flags_of,
+    local_options,
+    safety_options,
+    transport_options,
+)
 
 if TYPE_CHECKING:
     from syncd.report import Report
@@ -21,6 +27,7 @@ def summary(report: Report) -> str:
 @common_options
 @safety_options
 @local_options
+@transport_options
 @click.pass_context
 def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     """Bring the local folder and the workspace into agreement, then exit.

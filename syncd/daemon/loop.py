@@ -426,7 +426,9 @@ class Daemon:
             return
         change = reload.diff(self.settings, new)
         log.info("event=reload %s", reload.describe(self.settings, new, change))
-        reload.apply_live(session.engine, self.coalescer, new)
+        reload.apply_live(
+            session.engine, self.coalescer, new, throttle=session.client.connection.throttle
+        )
         self.settings = reload.merge(self.settings, new, change)
         self.desktop.enabled = new.notifications
         if self.remote is not None:

@@ -19,6 +19,7 @@ from syncd.planner.ops import Mode
 
 if TYPE_CHECKING:
     from syncd.reconciler import Engine
+    from syncd.transport.throttle import Throttle
     from syncd.watcher import Coalescer
 
 log = logging.getLogger("syncd.daemon")
@@ -38,6 +39,7 @@ LIVE = frozenset(
         "mode",
         "propagate_deletes",
         "exclude",
+        "bandwidth_limit",
     }
 )
 SECRET = frozenset({"api_key"})
@@ -70,8 +72,11 @@ def describe(old: Settings, new: Settings, change: Change) -> str:
     return " ".join(parts) or "nothing changed"
 
 
-def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
-    """Push the live settings into the running parts (the loop reads its own timers)."""
+def apply_live(
+    engine: Engine, coalescer: Coalescer, new: Settings, throttle: Throttle | None = None
+) -> None:
+    """Push the live settings into the running parts (the loop reads its own timers);
+    ``throttle`` is the running client's, shared by all its transfers."""
     coalescer.debounce = new.debounce
     coalescer.max_latency = max(new.debounce, 10 * new.debounce)
     engine.delete_limit = new.max_delete
@@ -82,6 +87,8 @@ def apply_live(engine: Engine, coalescer: Coalescer, new: Settings) -> None:
     engine.exclude = new.exclude
     engine.trash.retention_days = new.trash_retention_days
     engine.trash.max_size = new.trash_max_size
+    if throttle is not None and throttle.rate != new.bandwidth_limit:
+        throttle.set_rate(new.bandwidth_limit)
     set_log_level(new.log_level)
 
 

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
@@ -34,6 +35,7 @@ from syncd.errors import (
     ServerFault,
     ServerProtocolError,
     SyncdError,
+    TlsFailed,
     TooLarge,
     Transient,
     Unauthorized,
@@ -149,6 +151,13 @@ def error_for_status(
 def error_for_exception(exc: httpx.HTTPError, what: str, secret: str | None) -> SyncdError:
     """Map an httpx transport failure; only a failed connect is known not to have been sent."""
     detail = redact(str(exc) or type(exc).__name__, secret)[:MAX_MESSAGE]
+    tls = _tls_cause(exc)
+    if tls is not None:
+        reason = redact(getattr(tls, "verify_message", None) or tls.reason or str(tls), secret)
+        return TlsFailed(
+            f"{what}: TLS certificate check failed: {reason}",
+            hint="trust the server's CA with --ca-bundle; --no-verify-tls only for testing",
+        )
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return ConnectionLost(f"{what}: cannot connect: {detail}", ambiguous=False)
     if isinstance(exc, httpx.LocalProtocolError):  # our request cannot be sent: no retry helps
@@ -158,6 +167,20 @@ def error_for_exception(exc: httpx.HTTPError, what: str, secret: str | None) -> 
     if isinstance(exc, httpx.TransportError | httpx.DecodingError | httpx.StreamError):
         return ConnectionLost(f"{what}: connection lost: {detail}", ambiguous=True)
     return ProtocolViolation(f"{what}: {detail}")
+
+
+def _tls_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The certificate failure behind an httpx error, if that is what it is: only a
+    verification failure, which no retry cures (a handshake cut short is a lost
+    connection and is retried)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx -> httpcore -> ssl; bounded against a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def is_ambiguous(exc: BaseException) -> bool:

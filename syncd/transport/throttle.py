@@ -3,6 +3,10 @@
 1. ``consume(n)`` returns once ``n`` bytes fit under the limit; with no limit it is free.
 2. The bucket holds at most one second of bytes, so an idle spell does not buy a burst.
 3. Thread-safe: the worker runs several transfers through one Client.
+4. ``set_rate`` changes the limit of a running client (the daemon's SIGHUP): later
+   ``consume`` calls wait at the new rate; a wait already begun is not cut short.
+5. ``passed`` and ``waited`` count the bytes let through and the seconds slept for
+   them, so a caller (and a test) can see the limit at work without timing it.
 """
 
 from __future__ import annotations
@@ -13,22 +17,35 @@ import time
 
 class Throttle:
     def __init__(self, rate: int | None) -> None:
+        self._lock = threading.Lock()
+        self.rate: int | None = None
+        self.passed = 0
+        self.waited = 0.0
+        self.set_rate(rate)
+
+    def set_rate(self, rate: int | None) -> None:
+        """Bytes per second from now on (None: unlimited); the bucket starts full."""
         if rate is not None and rate <= 0:
             raise ValueError("bandwidth limit must be positive")
-        self.rate = rate
-        self._lock = threading.Lock()
-        self._tokens = float(rate or 0)
-        self._stamp = time.monotonic()
+        with self._lock:
+            self.rate = rate
+            self._tokens = float(rate or 0)
+            self._stamp = time.monotonic()
 
     def consume(self, nbytes: int) -> None:
         """Block until ``nbytes`` may pass (a large request is allowed to go into debt)."""
-        if self.rate is None or nbytes <= 0:
+        if nbytes <= 0:
             return
         with self._lock:
+            self.passed += nbytes
+            rate = self.rate
+            if rate is None:
+                return
             now = time.monotonic()
-            self._tokens = min(float(self.rate), self._tokens + (now - self._stamp) * self.rate)
+            self._tokens = min(float(rate), self._tokens + (now - self._stamp) * rate)
             self._stamp = now
             self._tokens -= nbytes
-            debt = -self._tokens
-        if debt > 0:
-            time.sleep(debt / self.rate)
+            wait = -self._tokens / rate if self._tokens < 0 else 0.0
+            self.waited += wait
+        if wait > 0:
+            time.sleep(wait)

@@ -10,6 +10,7 @@ from syncd.daemon import reload
 from syncd.daemon.steps import Backoff, is_covered, run_full, run_scoped
 from syncd.local.trash import Trash
 from syncd.report import Report
+from syncd.transport.throttle import Throttle
 from syncd.watcher import Coalescer
 
 
@@ -130,4 +131,21 @@ def test_reload_pushes_live_settings_into_the_running_parts():
     assert engine.delete_limit == DeleteLimit(count=0, ratio=0.1)
     assert engine.allow_mass_delete is True
     assert (engine.trash.retention_days, engine.trash.max_size) == (7, 2**30)
+    reload.set_log_level("info")
+
+
+def test_reload_gives_the_running_client_its_new_bandwidth_limit():
+    @dataclass
+    class Engine:
+        trash: Trash = field(default_factory=lambda: Trash(Path("/nowhere")))
+
+    throttle = Throttle(None)
+    old, new = Settings(), Settings(bandwidth_limit=200_000)
+    change = reload.diff(old, new)
+    assert change.applied == ("bandwidth_limit",) and not change.needs_restart
+    assert "bandwidth_limit=None->200000" in reload.describe(old, new, change)
+    reload.apply_live(Engine(), Coalescer(0.5), new, throttle=throttle)
+    assert throttle.rate == 200_000
+    reload.apply_live(Engine(), Coalescer(0.5), Settings(), throttle=throttle)
+    assert throttle.rate is None
     reload.set_log_level("info")
