@@ -287,6 +287,19 @@ def check_state_dir(state_dir: Path) -> None:
         )
 
 
+def _log_throttle(client: Client) -> None:
+    """One line on what the bandwidth limit cost this run, when one was set: the user
+    sees why a sync took long, and a test sees the limit at work without timing it."""
+    throttle = client.connection.throttle
+    if throttle.rate is not None or throttle.waited > 0:
+        log.info(
+            "event=bandwidth_limit rate=%s passed=%d waited=%.2fs",
+            throttle.rate if throttle.rate is not None else "unlimited",
+            throttle.passed,
+            throttle.waited,
+        )
+
+
 @contextmanager
 def open_session(
     settings: Settings,
@@ -361,3 +374,4 @@ def open_session(
                 folds_unicode=bool(traits and traits.folds_unicode),
             )
             yield Session(client, store, engine, workspace_id, db_path)
+            _log_throttle(client)
