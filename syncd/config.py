@@ -103,6 +103,7 @@ class Settings:
     symlinks: str = "skip"  # "follow": links to files inside the folder sync their content
     trash_retention_days: int = 30
     trash_max_size: int | str | None = "10%"  # bytes, "N%" of the disk, or None: no cap
+    min_free_space: int | str | None = None  # bytes, "N%"; None: 1 GiB or 5%; 0: no guard
     mode: str = "two-way"  # "upload-only" / "download-only": write one side only
     propagate_deletes: bool = False  # upload-only: a local delete deletes the remote file
     exclude: tuple[str, ...] = ()  # folder-relative paths this device does not sync
@@ -317,6 +318,32 @@ def parse_trash_max_size(value: Any) -> int | str | None:
     return parse_size(value)
 
 
+def parse_min_free_space(value: Any) -> int | str | None:
+    """Space a download must leave free: a size (``"2GiB"``), a share of the disk
+    (``"5%"``), ``"auto"`` (1 GiB or 5%, whichever is less) or ``0`` / ``"off"``."""
+    text = str(value).strip().lower()
+    if isinstance(value, bool):
+        raise ValueError("expected a size like '2GiB', a share like '5%', 'auto' or 'off'")
+    if text == "auto":
+        return None
+    if text in ("0", "off"):
+        return 0
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1])
+        except ValueError:
+            share = -1.0
+        if not 0 <= share < 100:
+            raise ValueError("expected a size like '2GiB', a share like '5%', 'auto' or 'off'")
+        return f"{share:g}%"
+    try:
+        return parse_size(value)
+    except ValueError:
+        raise ValueError(
+            "expected a size like '2GiB', a share like '5%', 'auto' or 'off'"
+        ) from None
+
+
 def _path(value: Any) -> Path:
     text = str(value).strip()
     if not text:
@@ -368,6 +395,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "symlinks": parse_symlinks,
     "trash_retention_days": lambda v: parse_count(v, 1),
     "trash_max_size": parse_trash_max_size,
+    "min_free_space": parse_min_free_space,
     "mode": parse_mode,
     "propagate_deletes": parse_bool,
     "exclude": parse_exclude,
@@ -393,7 +421,14 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
     "notifications": _BOOL,
     **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
     **dict.fromkeys(
-        ("chunk_size", "upload_threshold", "bandwidth_limit", "trash_max_size", "batch_threshold"),
+        (
+            "chunk_size",
+            "upload_threshold",
+            "bandwidth_limit",
+            "trash_max_size",
+            "batch_threshold",
+            "min_free_space",
+        ),
         _COUNT,
     ),
     **dict.fromkeys(

@@ -120,6 +120,18 @@ class Engine:
     def transfers(self, count: int) -> None:
         self.executor.transfers = count
 
+    @property
+    def min_free_space(self) -> int | str | None:
+        """The worker's low-disk guard (``syncd.local.space``); set live on reload."""
+        space = getattr(self.executor, "space", None)
+        return space.min_free if space is not None else None
+
+    @min_free_space.setter
+    def min_free_space(self, value: int | str | None) -> None:
+        from syncd.local.space import SpaceGuard
+
+        self.executor.space = SpaceGuard(value)  # type: ignore[attr-defined]
+
     # -- facts -------------------------------------------------------------------------
     def check_root(self, *, dry_run: bool = False) -> None:
         """Refuse (exit 5) when the folder or its identity vanished while the base is full.

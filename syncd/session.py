@@ -29,6 +29,7 @@ from syncd.local.hashing import hash_file
 from syncd.local.ignore import Ignore
 from syncd.local.remote_ignore import ignored_remote
 from syncd.local.scan import ScanResult, scan
+from syncd.local.space import SpaceGuard
 from syncd.local.trash import Trash
 from syncd.local.write import remove_temp_files
 from syncd.paths import is_within_any
@@ -142,6 +143,7 @@ class WorkerExecutor:
         progress: SyncDisplay | None = None,
         transfers: int = 4,
         batch_threshold: int = DEFAULT_THRESHOLD,
+        space: SpaceGuard | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.client = client
@@ -154,6 +156,7 @@ class WorkerExecutor:
         self.progress = progress
         self.transfers = transfers
         self.batch_threshold = batch_threshold  # smaller files go in batches (0: never)
+        self.space = space or SpaceGuard()  # min_free_space; the daemon's reload replaces it
         self.on_outcome = on_outcome
 
     def run(
@@ -178,6 +181,7 @@ class WorkerExecutor:
             downloads=self.downloads,
             batching=Batching.for_server(caps, self.batch_threshold, self.transfers),
             links=links,
+            space=self.space,
         )
         worker = Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
@@ -360,6 +364,7 @@ def open_session(
                     progress=progress,
                     transfers=settings.transfers,
                     batch_threshold=settings.batch_threshold,
+                    space=SpaceGuard(settings.min_free_space),
                 ),
                 root=root,
                 trash=trash,

@@ -96,6 +96,12 @@ def local_options(fn: F) -> F:
             help="Trash size cap: '2GiB', '10%' of the disk (default) or 'unlimited'; "
             "entries younger than a day are kept above it.",
         ),
+        click.option(
+            "--min-free-space",
+            metavar="SIZE|N%",
+            help="Free space a download must leave on the folder's disk: '2GiB', '5%', "
+            "'auto' (default: 1 GiB or 5%, whichever is less) or 'off'.",
+        ),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)

@@ -49,6 +49,7 @@ from syncd.daemon.desktop import DesktopNotifier
 from syncd.daemon.remote import RemoteWatcher
 from syncd.daemon.schedule import Pass, Schedule
 from syncd.daemon.signals import SignalHandlers
+from syncd.daemon.space_watch import SpaceWatch
 from syncd.daemon.status import StatusBoard, StopRequested
 from syncd.daemon.steps import Backoff, PassReport, PassResult, run_full, run_scoped
 from syncd.errors import SafetyStop, ServerRefused, ServerUnreachable, SyncdError, Transient
@@ -91,6 +92,7 @@ class Daemon:
         self.remote: RemoteWatcher | None = None
         self._feed_client: Client | None = None
         self.session: Session | None = None
+        self.space_watch = SpaceWatch()  # downloads refused for low disk space
         self.started = threading.Event()  # set after the first full sync was attempted
         self.syncs = 0
         self._ignore_text: object = _UNREAD
@@ -223,6 +225,7 @@ class Daemon:
                     rescan_interval=self.settings.rescan_interval,
                     poll_interval=self.settings.poll_interval,
                 )
+                schedule.retry_now(self._clock())  # a new setting may cure failed items
             batch = self.coalescer.take_ready()
             if batch.paths:
                 store.dirty.mark(batch.paths)  # recorded before anything acts on them
@@ -232,6 +235,9 @@ class Daemon:
             if self._remote_hit.is_set():
                 self._remote_hit.clear()
                 schedule.remote_changed(now)
+            if self.space_watch.is_freed():
+                log.info("event=disk_space_freed action=retry")
+                schedule.retry_now(now)
             if schedule.take_prune(now):
                 self._prune(session)
             run = schedule.take_pass(now)
@@ -333,6 +339,7 @@ class Daemon:
             self.desktop.notify("error", "sync failed", f"{type(exc).__name__}: {exc}"[:200])
             return PassResult.ERROR
         self._tell_desktop(session, report)
+        self.space_watch.arm(o for r in report.reports for o in r.outcomes)
         failed = len(report.failed)
         self.board.set_state(DaemonState.IDLE, f"{failed} failed" if failed else None)
         if self.remote is not None:

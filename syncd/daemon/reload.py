@@ -40,6 +40,7 @@ LIVE = frozenset(
         "propagate_deletes",
         "exclude",
         "bandwidth_limit",
+        "min_free_space",
     }
 )
 SECRET = frozenset({"api_key"})
@@ -87,6 +88,7 @@ def apply_live(
     engine.exclude = new.exclude
     engine.trash.retention_days = new.trash_retention_days
     engine.trash.max_size = new.trash_max_size
+    engine.min_free_space = new.min_free_space
     if throttle is not None and throttle.rate != new.bandwidth_limit:
         throttle.set_rate(new.bandwidth_limit)
     set_log_level(new.log_level)

@@ -86,6 +86,12 @@ class Schedule:
         if not has_feed:
             self._poll_at = now + self.poll_interval
 
+    def retry_now(self, now: float) -> None:
+        """What made items fail may be cured (disk space freed, a reload): the retry of a
+        pass that left failed items is due now, not at the end of its backoff."""
+        if self._retry_at is not None:
+            self._retry_at = now
+
     def reloaded(self, *, rescan_interval: float, poll_interval: float) -> None:
         """New intervals, counted from when each timer was last armed (as if they had
         been set then): a shorter one may be due at once, a longer one waits longer."""

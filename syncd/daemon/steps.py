@@ -4,7 +4,9 @@
    (``Report.remote_changed``), in at most ``FOLLOW_ROUNDS`` further scoped passes; remote
    paths are marked dirty first, so a crash between the passes forgets none of them.
 2. A path leaves the dirty set only when the pass that covered it did not fail on it;
-   marks that arrived during the pass stay (``DirtyPaths.clear`` drops exactly these).
+   marks that arrived during the pass stay (``DirtyPaths.clear`` drops exactly these). A
+   path that failed without being dirty (a full pass found it) is marked, so the retry of
+   failed items covers it.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ def is_covered(path: str, covered: set[str]) -> bool:
 def _finish(session: Session, result: PassReport, kind: str) -> None:
     failed = {path for path, _ in result.failed}
     session.store.dirty.clear(p for p in result.covered if p not in failed)
+    if failed - result.covered:  # failed in a full pass: the retry is a scoped one
+        session.store.dirty.mark(failed - result.covered)
     totals = result.totals()
     if any(totals.values()):
         shown = " ".join(f"{k}={v}" for k, v in totals.items())

@@ -116,6 +116,7 @@ def _keep_link(ctx: OpContext, op: ops.Download | ops.KeepBoth, link: Path) -> O
         )
     copy_path = _copy_name(ctx, op)
     copy = ctx.local_path(copy_path)
+    ctx.check_space(copy, remote.size or 0, path=op.path)
     make_dirs_durably(copy.parent)
     temp = write.temp_path_for(copy)
     try:

@@ -22,6 +22,7 @@ from syncd.errors import ItemError, Replan
 from syncd.local import write
 from syncd.local.downloads import Downloads
 from syncd.local.hashing import StatSig
+from syncd.local.space import SpaceGuard
 from syncd.local.trash import Trash, TrashReason, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
@@ -55,6 +56,7 @@ class OpContext:
     downloads: Downloads | None = None  # where large downloads wait out a restart
     batching: Batching | None = None  # small files in E5/E6 batches; None: one request each
     links: frozenset[str] = frozenset()  # followed symbolic links: their ops run alone
+    space: SpaceGuard = field(default_factory=SpaceGuard)  # min_free_space, before downloads
 
     def transfer_progress(self) -> PerTransfer | None:
         """A per-transfer reporter onto the shared display (None: nobody is watching)."""
@@ -64,6 +66,14 @@ class OpContext:
         """The plan's local nodes below a folder: only these may go to the trash with it."""
         prefix = rel + "/"
         return {p: n for p, n in self.local_tree.items() if p.startswith(prefix)}
+
+    def check_space(self, target: Path, incoming: int, *, path: str, what: str | None = None):
+        """``LowDiskSpace`` before anything is written when ``incoming`` bytes would leave
+        less than ``min_free_space`` on the disk that will hold ``target``."""
+        folder = target.parent
+        while not folder.is_dir() and folder != self.root and self.root in folder.parents:
+            folder = folder.parent
+        self.space.check(folder, incoming, path=path, what=what)
 
     def local_path(self, rel: str, node: LocalNode | None = None) -> Path:
         """Where ``rel`` is (or goes) on disk, spelled as the disk spells what exists.
@@ -149,6 +159,7 @@ def download(
     """
     assert remote is not None
     target = ctx.local_path(path, local)
+    ctx.check_space(target, remote.size or 0, path=path)
     make_dirs_durably(target.parent)
     staged = ctx.downloads.stage(path, remote, target.parent) if ctx.downloads else None
     temp = staged.part if staged is not None else write.temp_path_for(target)
