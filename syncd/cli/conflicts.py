@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from syncd.cli import complete
 from syncd.cli.options import common_options, flags_of
 from syncd.cli.state_access import FolderState, find_state, remember_group_options
 from syncd.errors import UsageError
@@ -61,7 +62,7 @@ def conflicts(ctx: click.Context, config_file: str | None, as_json: bool, **kwar
 
 @conflicts.command()
 @common_options
-@click.argument("path")
+@click.argument("path", shell_complete=complete.conflicted)
 @click.option(
     "--keep",
     type=click.Choice(["mine", "theirs", "both"]),

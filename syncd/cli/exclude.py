@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from syncd.cli import complete
 from syncd.cli.options import common_options, flags_of
 from syncd.cli.state_access import state_db
 from syncd.config import Settings, load_settings
@@ -79,7 +80,7 @@ def add(path: str, **kwargs: Any) -> None:
 
 @exclude.command("remove")
 @common_options
-@click.argument("path")
+@click.argument("path", shell_complete=complete.excluded)
 def remove(path: str, **kwargs: Any) -> None:
     """Sync PATH on this device again: the next sync downloads it."""
     _edit(kwargs, path, add=False)

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "trash": "syncd.cli.trash:trash",
     "conflicts": "syncd.cli.conflicts:conflicts",
     "explain": "syncd.cli.explain:explain",
+    "completion": "syncd.cli.completion:completion",
 }
 
 

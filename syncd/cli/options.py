@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from syncd.cli import complete
 from syncd.planner.ops import MASS_DELETE_COUNT, MASS_DELETE_RATIO
 
 F = Callable[..., Any]
@@ -22,7 +23,11 @@ def common_options(fn: F) -> F:
             help="TOML config file (default: $XDG_CONFIG_HOME/syncd/config.toml).",
         ),
         click.option("--server", help="Base URL of the server."),
-        click.option("--workspace", help="Workspace id, or a name to resolve."),
+        click.option(
+            "--workspace",
+            help="Workspace id, or a name to resolve.",
+            shell_complete=complete.workspaces,
+        ),
         click.option("--dir", "dir", type=click.Path(file_okay=False), help="The local folder."),
         click.option(
             "--api-key-file",

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from syncd.cli import complete
 from syncd.cli.options import common_options, flags_of
 from syncd.cli.state_access import find_state, remember_group_options
 from syncd.errors import UsageError
@@ -117,7 +118,7 @@ def _pick(entries: list[TrashEntry], path: str, at: str | None) -> list[TrashEnt
 
 @trash.command()
 @common_options
-@click.argument("path")
+@click.argument("path", shell_complete=complete.trashed)
 @click.option("--at", help="The version trashed at this time (a prefix such as 2026-12-03T09:15).")
 @click.option("--to", "dest", help="Restore here instead (a path inside the folder).")
 @click.pass_context
