@@ -10,13 +10,17 @@
    time space may have been freed.
 4. A file system that cannot be asked is no refusal: it is logged and the download goes
    on, meeting ENOSPC as it would without the guard.
+5. Downloads in flight claim their bytes until they end, so several transfers at once
+   cannot each pass the check on the same free space and fill the disk together.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from syncd.errors import ItemError
@@ -76,11 +80,19 @@ def _size(nbytes: int) -> str:
     raise AssertionError("unreachable")
 
 
-@dataclass(frozen=True)
 class SpaceGuard:
-    """``min_free``: bytes, ``"N%"`` of the disk, None for the default rule, 0 for off."""
+    """``min_free``: bytes, ``"N%"`` of the disk, None for the default rule, 0 for off.
 
-    min_free: int | str | None = None
+    One guard is shared by every transfer of a sync (thread-safe); ``claim`` is the door.
+    """
+
+    def __init__(self, min_free: int | str | None = None) -> None:
+        self.min_free = min_free
+        self._lock = threading.Lock()
+        self.claimed = 0  # bytes of downloads in flight that passed the check
+
+    def __repr__(self) -> str:
+        return f"SpaceGuard(min_free={self.min_free!r})"
 
     def reserve(self, total: int) -> int:
         """The bytes to keep free on a file system of ``total`` bytes."""
@@ -90,10 +102,33 @@ class SpaceGuard:
             return int(total * float(self.min_free.rstrip("%")) / 100)
         return self.min_free
 
-    def check(self, folder: Path, incoming: int, *, path: str, what: str | None = None) -> None:
-        """Raise ``LowDiskSpace`` unless ``incoming`` bytes still leave the reserve free on
-        the file system of ``folder``; ``what`` names a batch in the message (the path is
-        the caller's to show, as every item error's is)."""
+    @contextmanager
+    def claim(
+        self, folder: Path, incoming: int, *, path: str, what: str | None = None
+    ) -> Iterator[None]:
+        """Hold ``incoming`` bytes of the disk of ``folder`` while the body runs, or raise
+        ``LowDiskSpace`` before it runs; ``what`` names a batch in the message (the path
+        is the caller's to show, as every item error's is)."""
+        with self._lock:
+            self.check(folder, incoming, path=path, what=what, pending=self.claimed)
+            self.claimed += incoming
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.claimed -= incoming
+
+    def check(
+        self,
+        folder: Path,
+        incoming: int,
+        *,
+        path: str,
+        what: str | None = None,
+        pending: int = 0,
+    ) -> None:
+        """Raise ``LowDiskSpace`` unless ``incoming`` bytes, after the ``pending`` bytes
+        of downloads in flight, still leave the reserve free on the disk of ``folder``."""
         if self.min_free == 0:
             return
         try:
@@ -103,12 +138,14 @@ class SpaceGuard:
             return
         free = st.f_bavail * st.f_frsize
         reserve = self.reserve(st.f_blocks * st.f_frsize)
-        if free - incoming >= reserve:
+        if free - pending - incoming >= reserve:
             return
-        left = max(0, free - incoming)
+        left = max(0, free - pending - incoming)
+        also = f", with {_size(pending)} of other downloads under way" if pending else ""
         raise LowDiskSpace(
-            f"not downloaded{f' ({what})' if what else ''}: {_size(incoming)} would leave {_size(left)} "
-            f"free, less than the {_size(reserve)} kept free (min_free_space)",
+            f"not downloaded{f' ({what})' if what else ''}: {_size(incoming)} would leave "
+            f"{_size(left)} free{also}, less than the {_size(reserve)} kept free "
+            "(min_free_space)",
             path=path,
             hint="free some disk space or lower min_free_space; it is tried again next sync",
             folder=folder,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from syncd.errors import ConnectionLost, ItemError, NotFound, Replan, SyncdError
@@ -37,13 +38,21 @@ log = logging.getLogger("syncd.worker")
 def run_reads(ctx: OpContext, group: Sequence[ops.Download]) -> list[Outcome]:
     """Fetch ``group`` (ops ``Batching.takes_read`` accepted) in one E6 read; one Outcome
     per op, in order. ``ServerRefused`` / ``ServerUnreachable`` propagate (fatal)."""
+    targets = [ctx.local_path(op.path, op.local) for op in group]
+    total = sum(op.remote.size or 0 for op in group if op.remote is not None)
+    what = f"with its batch of {len(group)} files" if len(group) > 1 else None
+    with ExitStack() as held:
+        try:  # the whole batch counts against min_free_space, before any temp file exists
+            held.enter_context(ctx.claim_space(targets[0], total, path=group[0].path, what=what))
+        except LowDiskSpace as exc:
+            return [Outcome(op, Status.FAILED, error=for_path(exc, op.path)) for op in group]
+        return _read(ctx, group, targets)
+
+
+def _read(ctx: OpContext, group: Sequence[ops.Download], targets: list[Path]) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     index_of = {op.path: index for index, op in enumerate(group)}
-    targets = [ctx.local_path(op.path, op.local) for op in group]
     fetched: dict[int, tuple[Path, Entry]] = {}
-    refused = _check_space(ctx, group, targets)
-    if refused is not None:
-        return refused
     try:
         for folder in sorted({target.parent for target in targets}):
             make_dirs_durably(folder)
@@ -68,20 +77,6 @@ def run_reads(ctx: OpContext, group: Sequence[ops.Download]) -> list[Outcome]:
         outcomes.get(i) or Outcome(op, Status.REPLAN, detail=f"{op.path}: not in the answer")
         for i, op in enumerate(group)
     ]
-
-
-def _check_space(
-    ctx: OpContext, group: Sequence[ops.Download], targets: list[Path]
-) -> list[Outcome] | None:
-    """The whole batch counts against ``min_free_space``, before any temp file exists;
-    a refusal fails each of its files with the same numbers (retried next sync)."""
-    total = sum(op.remote.size or 0 for op in group if op.remote is not None)
-    what = f"with its batch of {len(group)} files" if len(group) > 1 else None
-    try:
-        ctx.check_space(targets[0], total, path=group[0].path, what=what)
-    except LowDiskSpace as exc:
-        return [Outcome(op, Status.FAILED, error=for_path(exc, op.path)) for op in group]
-    return None
 
 
 def _forget(fetched: dict[int, tuple[Path, Entry]], outcomes: dict[int, Outcome], index: int):

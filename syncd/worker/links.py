@@ -116,26 +116,26 @@ def _keep_link(ctx: OpContext, op: ops.Download | ops.KeepBoth, link: Path) -> O
         )
     copy_path = _copy_name(ctx, op)
     copy = ctx.local_path(copy_path)
-    ctx.check_space(copy, remote.size or 0, path=op.path)
-    make_dirs_durably(copy.parent)
     temp = write.temp_path_for(copy)
     try:
-        result = ctx.client.files.download(
-            ctx.workspace_id,
-            op.path,
-            temp,
-            expected_hash=remote.hash,
-            progress=ctx.transfer_progress(),
-        )
-        sig = write.install(
-            temp,
-            copy,
-            expected=None,
-            expected_hash=result.hash,
-            verified_hash=result.hash,
-            trash=ctx.trash,
-            rel_path=copy_path,
-        )
+        with ctx.claim_space(copy, remote.size or 0, path=op.path):
+            make_dirs_durably(copy.parent)
+            result = ctx.client.files.download(
+                ctx.workspace_id,
+                op.path,
+                temp,
+                expected_hash=remote.hash,
+                progress=ctx.transfer_progress(),
+            )
+            sig = write.install(
+                temp,
+                copy,
+                expected=None,
+                expected_hash=result.hash,
+                verified_hash=result.hash,
+                trash=ctx.trash,
+                rel_path=copy_path,
+            )
     finally:
         temp.unlink(missing_ok=True)
     log.info("op=%s path=%s link=kept remote_copy=%s", type(op).__name__, op.path, copy_path)

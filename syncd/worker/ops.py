@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,13 +68,15 @@ class OpContext:
         prefix = rel + "/"
         return {p: n for p, n in self.local_tree.items() if p.startswith(prefix)}
 
-    def check_space(self, target: Path, incoming: int, *, path: str, what: str | None = None):
-        """``LowDiskSpace`` before anything is written when ``incoming`` bytes would leave
-        less than ``min_free_space`` on the disk that will hold ``target``."""
+    def claim_space(
+        self, target: Path, incoming: int, *, path: str, what: str | None = None
+    ) -> AbstractContextManager[None]:
+        """Hold ``incoming`` bytes of the disk that will hold ``target`` for a download,
+        or ``LowDiskSpace`` before anything is written (``syncd.local.space``)."""
         folder = target.parent
         while not folder.is_dir() and folder != self.root and self.root in folder.parents:
             folder = folder.parent
-        self.space.check(folder, incoming, path=path, what=what)
+        return self.space.claim(folder, incoming, path=path, what=what)
 
     def local_path(self, rel: str, node: LocalNode | None = None) -> Path:
         """Where ``rel`` is (or goes) on disk, spelled as the disk spells what exists.
@@ -159,7 +162,13 @@ def download(
     """
     assert remote is not None
     target = ctx.local_path(path, local)
-    ctx.check_space(target, remote.size or 0, path=path)
+    with ctx.claim_space(target, remote.size or 0, path=path):
+        return _fetch_and_install(ctx, path, remote, local, target)
+
+
+def _fetch_and_install(
+    ctx: OpContext, path: str, remote: RemoteNode, local: LocalNode | None, target: Path
+) -> Outcome:
     make_dirs_durably(target.parent)
     staged = ctx.downloads.stage(path, remote, target.parent) if ctx.downloads else None
     temp = staged.part if staged is not None else write.temp_path_for(target)

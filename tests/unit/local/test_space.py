@@ -67,3 +67,24 @@ def test_the_file_takes_a_number_or_a_string(tmp_path: Path) -> None:
     config.write_text("min_free_space = true\n")
     with pytest.raises(UsageError, match="min_free_space"):
         load_settings({}, config_file=config, env={"HOME": str(tmp_path)})
+
+
+def test_downloads_in_flight_claim_their_bytes(tmp_path: Path) -> None:
+    """Two transfers at once cannot both pass on the same free space (nothing is written:
+    the claims are of gibibytes around the real free space, far from its drift)."""
+    free = free_bytes(tmp_path)
+    assert free is not None
+    guard = SpaceGuard(max(0, free - 10 * GIB) or 1)
+    if free < 11 * GIB:
+        pytest.skip("needs some gibibytes free to measure around")
+    with guard.claim(tmp_path, 6 * GIB, path="first.iso"):
+        assert guard.claimed == 6 * GIB
+        with (
+            pytest.raises(LowDiskSpace, match="of other downloads under way"),
+            guard.claim(tmp_path, 6 * GIB, path="second.iso"),
+        ):
+            pass
+        assert guard.claimed == 6 * GIB
+    assert guard.claimed == 0
+    with guard.claim(tmp_path, 6 * GIB, path="second.iso"):
+        pass  # the first one ended: its bytes are free again
