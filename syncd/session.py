@@ -297,10 +297,11 @@ def _log_throttle(client: Client) -> None:
     throttle = client.connection.throttle
     if throttle.rate is not None or throttle.waited > 0:
         log.info(
-            "event=bandwidth_limit rate=%s passed=%d waited=%.2fs",
+            "event=bandwidth_limit rate=%s passed=%d waited=%.2fs span=%.2fs",
             throttle.rate if throttle.rate is not None else "unlimited",
             throttle.passed,
             throttle.waited,
+            throttle.span,
         )
 
 

@@ -24,17 +24,35 @@ def test_unlimited_counts_but_never_waits() -> None:
     assert (throttle.passed, throttle.waited) == (10**12, 0.0)
 
 
-def test_a_new_rate_applies_to_the_next_bytes() -> None:
+def test_a_new_rate_applies_to_the_next_bytes_and_starts_its_own_count() -> None:
     throttle = Throttle(None)
     throttle.consume(10**9)
     throttle.set_rate(100_000)
+    assert (throttle.passed, throttle.waited, throttle.span) == (0, 0.0, 0.0)
     throttle.consume(100_000)  # the full bucket of the new rate
     throttle.consume(10_000)
     assert throttle.rate == 100_000 and throttle.waited >= 0.09
+    assert throttle.passed == 110_000
     throttle.set_rate(None)
-    before = throttle.waited
     throttle.consume(10**9)
-    assert throttle.waited == before
+    assert throttle.waited == 0.0 and throttle.passed == 10**9
+
+
+def test_what_passed_never_outruns_the_rate_however_slow_the_caller() -> None:
+    """The invariant the end-to-end tests check: passed <= rate * (span + 1 s)."""
+    rate = 200_000
+    throttle = Throttle(rate)
+    workers = [
+        threading.Thread(target=lambda: [throttle.consume(20_000) for _ in range(10)])
+        for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert throttle.passed == 600_000
+    assert throttle.passed <= rate * (throttle.span + 1) * 1.01
+    assert throttle.span >= 1.9  # 400 kB over the first second's 200 kB, at 200 kB/s
 
 
 def test_set_rate_refuses_nonsense_and_is_safe_beside_transfers() -> None:
@@ -47,4 +65,5 @@ def test_set_rate_refuses_nonsense_and_is_safe_beside_transfers() -> None:
     throttle.set_rate(5 * 10**9)
     for worker in workers:
         worker.join(5)
-    assert throttle.passed == 8000 and throttle.rate == 5 * 10**9
+    assert not any(w.is_alive() for w in workers) and throttle.rate == 5 * 10**9
+    assert throttle.passed <= 8000  # counted since the new rate only
