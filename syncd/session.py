@@ -379,5 +379,7 @@ def open_session(
                 exclude=settings.exclude,
                 folds_unicode=bool(traits and traits.folds_unicode),
             )
-            yield Session(client, store, engine, workspace_id, db_path)
-            _log_throttle(client)
+            try:
+                yield Session(client, store, engine, workspace_id, db_path)
+            finally:  # also when a stop or an error ends the run: the cost is still told
+                _log_throttle(client)
