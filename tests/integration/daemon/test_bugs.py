@@ -82,10 +82,14 @@ def test_a_bug_in_a_pass_is_logged_with_its_traceback_and_backs_off(
     monkeypatch.setattr(loop, "run_full", broken)
     daemon = Daemon(_settings(tmp_path, server, account))
     running(daemon)
-    eventually(lambda: len(calls) >= 2, timeout=20, what="a second attempt")
+    # The second attempt's log line is written after its call: wait for the line.
+    records = eventually(
+        lambda: (found := _errors(caplog, "event=sync_failed")) and len(found) >= 2 and found,
+        timeout=20,
+        what="a second attempt, logged",
+    )
     assert calls[1] - calls[0] >= 0.9  # a backoff (1 s, then 2 s, ...), not a hot loop
-    records = _errors(caplog, "event=sync_failed")
-    assert len(records) >= 2 and all(r.exc_info and r.exc_info[0] is TypeError for r in records)
+    assert all(r.exc_info and r.exc_info[0] is TypeError for r in records)
     assert daemon.board.text().startswith("error")
     assert len(calls) <= 3  # ~1 s + 2 s of backoff at most went by: no spinning
 
