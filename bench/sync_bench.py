@@ -3,8 +3,9 @@
 ``small`` (5,000 files) and ``large`` (one 1 GiB file): upload, download by a second client,
 no-op re-sync, re-sync after ``make_workload.py modify`` (1%); ``mixed`` (20,000 files):
 upload and download; then the no-op sync of a 100,000-file tree. Anchors (bench/anchors.py):
-one curl process doing every PUT / GET to nginx, unison local to local; rclone with
-``--rclone``.
+one curl process doing every PUT / GET to nginx, unison local to local, Syncthing folder
+to folder (two local instances, bench/syncthing.py) next to syncd's upload plus download;
+rclone with ``--rclone``.
 Usage and options: bench/README.md.
 
 1. Each syncd phase is a fresh ``python -m syncd sync`` process, as a user runs it, so
@@ -40,6 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import syncthing  # noqa: E402
 from bench.anchors import Nginx, Unison, curl_all, installed  # noqa: E402
 from syncd.soak.harness import (  # noqa: E402
     ServerProcess,
@@ -148,6 +150,14 @@ class Bench:
             self.rows.append(
                 Row(kind, phase, seconds, n, b, rclone.get(phase), anchors=anchors[phase])
             )
+        if not self.args.no_syncthing and syncthing.installed():
+            # Syncthing moves a tree from one folder to another directly: next to it, what
+            # syncd needs for the same (one client up, the other down, through the server).
+            moved = syncthing.transfer_seconds(self.tmp / kind / "syncthing", tree)
+            print(f"syncthing {kind}: folder to folder {moved:.2f} s", flush=True)
+            row = Row(kind, "up + down", up + down, files, nbytes)
+            row.anchors["syncthing a->b"] = moved
+            self.rows.append(row)
         shutil.rmtree(self.tmp / kind, ignore_errors=True)
 
     def tree(self, count: int) -> None:
@@ -381,6 +391,8 @@ def print_table(rows: list[Row], startup: float) -> None:
     print("curl: ONE curl process does every PUT / GET of a tree in sequence (--config file),")
     print("      one kept-alive connection to nginx on loopback; process start-up is paid once.")
     print("unison: local to local (tree against a hub folder); first run next to upload.")
+    print("syncthing: two local instances; a tree renamed into one folder until the other")
+    print("      holds all of it (scan, hash, transfer, write), next to syncd up + down.")
 
 
 IDLE = ("Condition.wait", "EpollSelector.select", "Queue.get", "_worker (concurrent")
@@ -416,7 +428,7 @@ def main() -> None:
     parser.add_argument(
         "--no-syncthing",
         action="store_true",
-        help="skip Syncthing (not measured by this script yet)",
+        help="skip Syncthing (two local instances, one folder to the other)",
     )
     parser.add_argument("--profile", type=Path, help="record py-spy profiles into this folder")
     parser.add_argument("--generator", type=Path, default=WORKLOADS, help="make_workload.py")
