@@ -106,6 +106,27 @@ class Journal:
             }
         )
 
+    def finish_many(self, results: Iterable[tuple[int, str | None]]) -> None:
+        """Many completions at once: ``(entry, None)`` is done, ``(entry, why)`` failed.
+
+        Inside ``store.transaction()`` they commit with the caller's writes (the worker's
+        base rows), so one commit closes a whole group of ops.
+        """
+        when = now_iso()
+        rows = [
+            {"id": entry, "status": JournalStatus.DONE.value, "finished_time": when}
+            if why is None
+            else {
+                "id": entry,
+                "status": JournalStatus.FAILED.value,
+                "finished_time": when,
+                "error": why,
+            }
+            for entry, why in results
+        ]
+        with self._store.transaction():
+            self._store.journal_rows.update(self._take() + rows)
+
     def flush(self) -> None:
         """Write every buffered completion now (one commit)."""
         rows = self._take()
