@@ -164,7 +164,7 @@ class Worker:
         with self.store.transaction():
             if self.journal is not None:
                 self.journal.finish_many(
-                    (entry, None if outcome.status is Status.DONE else outcome.detail)
+                    (entry, None if outcome.status is Status.DONE else _why(outcome))
                     for outcome, entry in pending
                     if entry is not None
                 )
@@ -183,3 +183,8 @@ class Worker:
                     self.store.conflicts.add(outcome.path, outcome.conflict)
             if puts:
                 self.store.put_base(puts)
+
+
+def _why(outcome: Outcome) -> str:
+    """The journal's reason for an op that did not end done: never None, which means done."""
+    return outcome.detail or str(outcome.status)

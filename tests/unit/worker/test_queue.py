@@ -210,6 +210,20 @@ def test_past_flush_ops_finished_ops_the_base_is_written_in_several_commits(
     assert len({txn for txn, _ in rows}) == 2
 
 
+def test_ops_that_did_not_end_done_are_journalled_failed_with_why(rig: Rig) -> None:
+    def shaped(item):
+        if item.path == "locked":
+            return WriteResult(item, WriteState.NOT_SENT, error=ItemError("cannot read locked"))
+        return None
+
+    rig.client.batch.answer = shaped
+    rig.run(plan_of([upload(rig, name, b"data") for name in ("locked", "fine")]))
+    rows = {r["path"]: r for r in rig.store.journal_rows.with_status(["done", "failed"])}
+    assert rows["fine"]["status"] == JournalStatus.DONE.value
+    assert rows["locked"]["status"] == JournalStatus.FAILED.value
+    assert "cannot read locked" in rows["locked"]["error"]
+
+
 def test_the_journal_holds_every_op_of_a_phase_before_the_batch_is_sent(rig: Rig) -> None:
     seen: list[set[str]] = []
 
