@@ -30,6 +30,10 @@ from syncd.transport.consistency import settle
 
 log = logging.getLogger(__name__)
 
+PAGE_LIMIT = 10000
+"""Entries asked per feed page: the protocol's largest page (PROTOCOL.md, E2). Catching up
+after a first sync of 5,000 files is one request and one mirror commit, not five of each."""
+
 
 @dataclass
 class FeedResult:
@@ -62,7 +66,7 @@ def follow_feed(
     store: object,
     workspace_id: str,
     *,
-    limit: int = 1000,
+    limit: int = PAGE_LIMIT,
     wait: float = 0,
     on_page: Callable[[int], None] | None = None,
     scope: Iterable[str] | None = None,

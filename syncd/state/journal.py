@@ -25,6 +25,7 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from syncd.planner import ops as ops_module
@@ -66,8 +67,20 @@ class JournalEntry:
 def encode_op(op: Op) -> tuple[str, str | None, str]:
     """(kind, dest, payload JSON) of an op: every field, nested nodes included."""
     dest = op.conflict_path if isinstance(op, KeepBoth) else getattr(op, "dest", None)
-    payload = json.dumps(dataclasses.asdict(op), default=_jsonable, sort_keys=True)
+    payload = json.dumps(_fields(op), default=_jsonable, sort_keys=True)
     return type(op).__name__, dest or None, payload
+
+
+def _fields(value: object) -> dict[str, Any]:
+    """A dataclass's fields by name, one level deep: ``json`` calls ``_jsonable`` for the
+    nested ones. The same JSON as ``dataclasses.asdict``, without its deep copy of every
+    value, which cost more than the rest of journalling an op."""
+    return {name: getattr(value, name) for name in _field_names(type(value))}
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def decode_op(kind: str, payload: str | dict[str, Any]) -> Op:
@@ -105,6 +118,27 @@ class Journal:
                 "error": reason,
             }
         )
+
+    def finish_many(self, results: Iterable[tuple[int, str | None]]) -> None:
+        """Many completions at once: ``(entry, None)`` is done, ``(entry, why)`` failed.
+
+        Inside ``store.transaction()`` they commit with the caller's writes (the worker's
+        base rows), so one commit closes a whole group of ops.
+        """
+        when = now_iso()
+        rows = [
+            {"id": entry, "status": JournalStatus.DONE.value, "finished_time": when}
+            if why is None
+            else {
+                "id": entry,
+                "status": JournalStatus.FAILED.value,
+                "finished_time": when,
+                "error": why,
+            }
+            for entry, why in results
+        ]
+        with self._store.transaction():
+            self._store.journal_rows.update(self._take() + rows)
 
     def flush(self) -> None:
         """Write every buffered completion now (one commit)."""
@@ -203,6 +237,8 @@ class Journal:
 
 
 def _jsonable(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
     if isinstance(value, frozenset | set):
         return sorted(value)
     raise TypeError(f"cannot journal a {type(value).__name__}")

@@ -8,9 +8,10 @@
 2. Every op of a phase is journalled as started, in one commit, before any of it acts,
    and as done or failed after, so a crash leaves a trace of what may be half-done; the
    next sync re-plans from observed facts.
-3. Base changes are written by this thread only: the outcomes of one batch in one
-   transaction, single ops in groups; a crash between an effect and its base write costs
-   at most a hash comparison next time, never a wrong delete.
+3. Base changes are written by this thread only, with the journal's completions of the
+   same ops, in one transaction per ``FLUSH_OPS`` finished ops (and at the end): one
+   commit per thousand files, not two per batch. A crash between an effect and its base
+   write costs at most a hash comparison next time, never a wrong delete.
 4. ``ServerRefused`` and ``ServerUnreachable`` stop the run (the rest would fail the same
    way); per-item errors and re-plans do not. Every op gets one Outcome.
 """
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("syncd.worker")
 
-BATCH = 200  # outcomes of single ops written to the base in one transaction
+FLUSH_OPS = 1000  # finished ops whose base rows and journal completions share one commit
 
 
 def _phases(plan: ops.Plan | Iterable[ops.Op]) -> Iterable[Sequence[ops.Op]]:
@@ -62,7 +63,7 @@ class Worker:
         self.journal = journal
         self.transfers = max(1, transfers)
         self.on_outcome = on_outcome
-        self._pending: list[Outcome] = []
+        self._pending: list[tuple[Outcome, int | None]] = []  # with their journal entry
 
     def execute(self, plan: ops.Plan | Iterable[ops.Op]) -> list[Outcome]:
         """Run every phase of ``plan`` (PROMISES 1-4); one Outcome per op."""
@@ -131,21 +132,16 @@ class Worker:
         entries: list[int | None],
         outcomes: list[Outcome],
     ) -> list[Outcome]:
-        """Journal and hand on the outcomes of one unit; a batch's base rows are written
-        together, in one transaction, as soon as the batch is through."""
+        """Hand on the outcomes of one unit; their base rows and journal completions are
+        written with those of other units, once ``FLUSH_OPS`` are waiting (PROMISE 3)."""
         for index, outcome in zip(unit.indices, outcomes, strict=True):
             outcome.op = phase[index]
             self._finish(outcome, entries[index])
-        if unit.kind in (UnitKind.WRITE, UnitKind.READ) or len(self._pending) >= BATCH:
+        if len(self._pending) >= FLUSH_OPS:
             self._flush()
         return outcomes
 
     def _finish(self, outcome: Outcome, entry: int | None) -> None:
-        if self.journal is not None and entry is not None:
-            if outcome.status is Status.DONE:
-                self.journal.done(entry)
-            else:
-                self.journal.failed(entry, outcome.detail)
         if outcome.status is not Status.DONE:
             log.warning(
                 "op=%s path=%s status=%s detail=%s",
@@ -154,18 +150,25 @@ class Worker:
                 outcome.status,
                 outcome.detail,
             )
-        self._pending.append(outcome)
+        self._pending.append((outcome, entry))
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 
     def _flush(self) -> None:
-        """Write the observed base changes of finished ops in one transaction."""
+        """Write the observed base changes of finished ops, and their journal completions,
+        in one transaction."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         puts: list = []  # consecutive rows to put go in one statement, in their order
         with self.store.transaction():
-            for outcome in pending:
+            if self.journal is not None:
+                self.journal.finish_many(
+                    (entry, None if outcome.status is Status.DONE else _why(outcome))
+                    for outcome, entry in pending
+                    if entry is not None
+                )
+            for outcome, _entry in pending:
                 if outcome.status is not Status.DONE:
                     continue
                 if puts and (outcome.base_move is not None or outcome.base_drop):
@@ -180,3 +183,8 @@ class Worker:
                     self.store.conflicts.add(outcome.path, outcome.conflict)
             if puts:
                 self.store.put_base(puts)
+
+
+def _why(outcome: Outcome) -> str:
+    """The journal's reason for an op that did not end done: never None, which means done."""
+    return outcome.detail or str(outcome.status)

@@ -60,6 +60,17 @@ def test_verify_off_and_ca_bundle(tmp_path: Path) -> None:
     assert bundle.verify_mode is ssl.CERT_REQUIRED and bundle.check_hostname
 
 
+def test_a_plain_http_server_gets_a_context_that_trusts_nothing() -> None:
+    import ssl
+
+    from syncd.transport.client import _ssl_context
+
+    plain = _ssl_context(TransportSettings("http://h", KEY))
+    assert plain.verify_mode is ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.get_ca_certs() == []  # no bundle loaded: any TLS peer would be refused
+    assert _ssl_context(TransportSettings("https://h", KEY)).get_ca_certs() != []
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_client_certificate_is_loaded(tmp_path: Path) -> None:
     from syncd.transport.client import _ssl_context

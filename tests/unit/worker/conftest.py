@@ -27,6 +27,7 @@ class Rig:
     journal: Journal
     trash: Trash
     base_writes: list[tuple[int, list[str]]]  # (the transaction's number, paths put)
+    opened: list[int]  # [the number of the latest transaction opened]
 
     def run(self, plan: Plan, *, batching: bool = True, transfers: int = 4) -> list[Outcome]:
         ctx = OpContext(
@@ -72,7 +73,14 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     journal = Journal(store)
     try:
         yield Rig(
-            root, server, FakeClient(server), store, journal, Trash(tmp_path / "trash"), base_writes
+            root,
+            server,
+            FakeClient(server),
+            store,
+            journal,
+            Trash(tmp_path / "trash"),
+            base_writes,
+            opened,
         )
     finally:
         store.close()

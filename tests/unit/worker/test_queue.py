@@ -18,6 +18,7 @@ from syncd.planner.ops import (
 from syncd.planner.trees import Kind, LocalNode
 from syncd.state import JournalStatus
 from syncd.transport.batch_items import DeletePath, PutFile, WriteResult, WriteState
+from syncd.worker import queue as queue_module
 from syncd.worker.outcome import Status
 from tests.unit.worker.conftest import Rig
 from tests.unit.worker.fakes import digest, local_node
@@ -174,15 +175,53 @@ def test_a_file_written_during_the_send_keeps_its_local_facts_out_of_the_base(
     assert base["calm.txt"].local_mtime_ns is not None
 
 
-def test_the_base_rows_of_a_batch_are_written_in_one_transaction(rig: Rig) -> None:
+def test_the_base_rows_and_journal_completions_of_batches_share_one_transaction(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    completions: list[int] = []  # the transaction of each write of completed ops
+    real_update = rig.store.journal_rows.update
+
+    def update(rows):
+        if any(row["status"] == JournalStatus.DONE.value for row in rows):
+            assert rig.store.in_transaction()
+            completions.append(rig.opened[0])
+        return real_update(rows)
+
+    monkeypatch.setattr(rig.store.journal_rows, "update", update)
     ops = [upload(rig, f"d/{n:03}", b"%d" % n) for n in range(150)]
     rig.run(plan_of(ops), transfers=2)  # two batches of 75
     rows = [(txn, paths) for txn, paths in rig.base_writes if paths]
     assert sum(len(paths) for _, paths in rows) == 150
     batches = [paths for name, paths in rig.server.calls if name == "batch.write"]
     assert len(batches) > 1
-    assert sorted(tuple(paths) for _, paths in rows) == sorted(batches)
-    assert len({txn for txn, _ in rows}) == len(batches)  # one transaction each
+    assert len({txn for txn, _ in rows}) == 1  # both batches' rows: one commit
+    assert completions == [rows[0][0]]  # every completion, in that same commit
+    assert rig.journal.pending() == []
+
+
+def test_past_flush_ops_finished_ops_the_base_is_written_in_several_commits(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue_module, "FLUSH_OPS", 50)
+    ops = [upload(rig, f"d/{n:03}", b"%d" % n) for n in range(150)]
+    rig.run(plan_of(ops), transfers=2)  # two batches of 75: each one past the limit
+    rows = [(txn, paths) for txn, paths in rig.base_writes if paths]
+    assert sum(len(paths) for _, paths in rows) == 150
+    assert len({txn for txn, _ in rows}) == 2
+
+
+def test_ops_that_did_not_end_done_are_journalled_failed_with_why(rig: Rig) -> None:
+    def shaped(item):
+        if item.path == "locked":
+            return WriteResult(item, WriteState.NOT_SENT, error=ItemError("cannot read locked"))
+        return None
+
+    rig.client.batch.answer = shaped
+    rig.run(plan_of([upload(rig, name, b"data") for name in ("locked", "fine")]))
+    rows = {r["path"]: r for r in rig.store.journal_rows.with_status(["done", "failed"])}
+    assert rows["fine"]["status"] == JournalStatus.DONE.value
+    assert rows["locked"]["status"] == JournalStatus.FAILED.value
+    assert "cannot read locked" in rows["locked"]["error"]
 
 
 def test_the_journal_holds_every_op_of_a_phase_before_the_batch_is_sent(rig: Rig) -> None:
