@@ -48,7 +48,7 @@ from dataclasses import replace
 
 from syncd.paths import is_within
 from syncd.planner import guards
-from syncd.planner.exclude import exclusion_ops
+from syncd.planner.exclude import exclusion_phases
 from syncd.planner.kinds import resolve_type_changes
 from syncd.planner.modes import apply_mode, held_names, keep_allowed
 from syncd.planner.moves import Trees, find_local_moves, find_remote_moves
@@ -186,7 +186,7 @@ def _mark(ops: dict[str, Op], created: set[str], reason: Reason) -> None:
 
 def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -> Plan:
     """Decide every path of the three trees; reads and writes nothing."""
-    gone = exclusion_ops(policy.excluded, local, base)
+    gone = exclusion_phases(policy.excluded, local, base)
     if policy.excluded:
         policy = replace(
             policy,
@@ -233,6 +233,6 @@ def plan(local: LocalTree, remote: RemoteTree, base: BaseTree, policy: Policy) -
     local_view = {**trees.local, **kinds.gone_local} if kinds.gone_local else trees.local
     remote_view = {**trees.remote, **kinds.gone_remote} if kinds.gone_remote else trees.remote
     refusals = guards.check(ordered, local_view, remote_view, trees.base, policy)
-    if gone:  # the user's own choice, not a delete the guards count; a phase of its own
-        ordered, ends = (*ordered, *gone), (*ends, len(ordered) + len(gone))
+    for phase in gone:  # the user's own choice, not a delete the guards count; own phases
+        ordered, ends = (*ordered, *phase), (*ends, len(ordered) + len(phase))
     return Plan(ops=ordered, refusals=refusals, need=need, phase_ends=ends)

@@ -43,3 +43,35 @@ def test_excluding_many_files_is_no_mass_delete() -> None:
     result = plan(local, remote, base, EX)
     assert not result.refusals
     assert summary(result.ops) == [("TrashLocal", "d", "EXCLUDED")]
+
+
+def test_what_the_server_does_not_hold_stays_and_only_the_synced_part_is_trashed() -> None:
+    local = tree(
+        ldir("d"),
+        lfile("d/edited", "mine", changed=True),  # changed here since the last sync
+        lfile("d/new"),  # never synced
+        ldir("d/sub"),
+        lfile("d/sub/a"),
+        ldir("d/keep"),
+        lfile("d/keep/b"),
+        lfile("d/keep/c", "also mine", changed=True),
+    )
+    remote = tree(rdir("d"), rfile("d/edited"), rdir("d/sub"), rfile("d/sub/a"), rfile("d/x"))
+    remote.update(tree(rdir("d/keep"), rfile("d/keep/b"), rfile("d/keep/c")))
+    base = tree(bdir("d"), bfile("d/edited"), bdir("d/sub"), bfile("d/sub/a"), bfile("d/x"))
+    base.update(tree(bdir("d/keep"), bfile("d/keep/b"), bfile("d/keep/c")))
+    result = plan(local, remote, base, EX)
+    assert summary(result.ops) == [
+        ("TrashLocal", "d/keep/b", "EXCLUDED"),
+        ("TrashLocal", "d/sub", "EXCLUDED"),
+        ("ForgetBase", "d", "EXCLUDED"),
+    ]
+    assert len(result.phases) == 2  # the forget runs after the trash ops below it
+
+
+def test_an_excluded_file_changed_here_is_kept_and_forgotten() -> None:
+    local = tree(lfile("f", "mine", changed=True))
+    remote = tree(rfile("f"))
+    base = tree(bfile("f"))
+    got = summary(plan(local, remote, base, Policy(excluded=frozenset({"f"}))).ops)
+    assert got == [("ForgetBase", "f", "EXCLUDED")]
