@@ -44,7 +44,7 @@ from syncd.local.ignore import (
     is_our_temp_file,
 )
 from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, normalize, outermost
-from syncd.planner.trees import Kind, LocalNode
+from syncd.planner.trees import Kind, LocalNode, shared
 
 __all__ = ["HashCache", "HashRecord", "Problem", "ScanResult", "scan"]
 
@@ -307,7 +307,7 @@ class _Scanner:
             if is_our_temp_file(name) and entry.is_file(follow_symlinks=False):
                 res.temp_files.append(Path(entry.path))
             return
-        rel = d.key_prefix + key
+        rel = shared(d.key_prefix + key)  # the hash cache's copy, when it has the path
         try:
             st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:

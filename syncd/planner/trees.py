@@ -5,13 +5,26 @@
    ``BaseNode`` what both sides agreed on at the last successful sync of that path.
 3. A ``None`` hash means "not known yet"; the planner asks for it with a ``Need``
    instead of guessing.
+4. Paths and hashes read into a tree go through ``shared``, so the local, remote and base
+   nodes of one file and its hash cache entry hold one string each, not four copies
+   (a hundred thousand files: ~60 MiB less).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+def shared(text: str | None) -> str | None:
+    """The one interned copy of ``text`` (None stays None): equal strings, one object.
+
+    Interned strings are freed with their last reference, so the trees of a pass cost
+    nothing once the pass drops them.
+    """
+    return None if text is None else sys.intern(text)
 
 
 class Kind(StrEnum):

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from syncd.planner.trees import shared
 from syncd.state import schema as s
 from syncd.state.sql import delete_paths, paths_under, raw, rename_subtree, upsert_sql
 
@@ -56,7 +57,8 @@ class CachedHashes:
                 with self._store.read() as conn:
                     sql = f"SELECT {', '.join(COLS)} FROM hash_cache"
                     rows = raw(conn).execute(sql).fetchall()
-                self._hashes = {r[0]: ((r[1], r[2], r[3], r[4]), r[5]) for r in rows}
+                one = shared
+                self._hashes = {one(r[0]): ((r[1], r[2], r[3], r[4]), one(r[5])) for r in rows}
             return self._hashes
 
     def put(self, records: Iterable[HashRecord]) -> None:

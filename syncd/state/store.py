@@ -34,7 +34,7 @@ from sqlalchemy.pool import StaticPool
 
 from syncd.errors import UsageError
 from syncd.paths import is_within, outermost
-from syncd.planner.trees import BaseNode, Kind
+from syncd.planner.trees import BaseNode, Kind, shared
 from syncd.state import schema as s
 from syncd.state.hashes import CachedHashes
 from syncd.state.meta import Meta, read_meta, write_meta
@@ -271,10 +271,13 @@ class Store:
         scoped sync's cost follows the rows it plans, not the size of the base."""
         sql = f"SELECT {', '.join(_BASE_COLS)} FROM base"
         rows = self.rows_under(sql, prefixes)
-        kinds = KINDS
+        kinds, one = KINDS, shared
         with gc_paused():
             return {
-                r[0]: BaseNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows
+                (p := one(r[0])): BaseNode(
+                    p, kinds[r[1]], r[2], one(r[3]), r[4], r[5], r[6], one(r[7])
+                )
+                for r in rows
             }
 
     def rows_under(self, sql: str, prefixes: Iterable[str] | None) -> list[Any]:
