@@ -54,11 +54,11 @@ class CachedHashes:
         """Load the hash cache into memory (one query) unless it is loaded already."""
         with self._lock:
             if self._hashes is None:
-                with self._store.read() as conn:
-                    sql = f"SELECT {', '.join(COLS)} FROM hash_cache"
-                    rows = raw(conn).execute(sql).fetchall()
                 one = shared
-                self._hashes = {one(r[0]): ((r[1], r[2], r[3], r[4]), one(r[5])) for r in rows}
+                with self._store.read() as conn:  # row by row: never a list of the table
+                    sql = f"SELECT {', '.join(COLS)} FROM hash_cache"
+                    rows = raw(conn).execute(sql)
+                    self._hashes = {one(r[0]): ((r[1], r[2], r[3], r[4]), one(r[5])) for r in rows}
             return self._hashes
 
     def put(self, records: Iterable[HashRecord]) -> None:
