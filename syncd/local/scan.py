@@ -81,7 +81,6 @@ class ScanResult:
     ``ignored``: paths present on disk that ``.syncdignore`` excludes (not the built-in
     ignores); the reconciler keeps them out of the comparison, never deletes them remotely.
     ``temp_files``: leftover temp files of ours, for ``write.remove_temp_files``.
-    ``sigs``: the ``StatSig`` of every file in ``tree``.
     ``skipped``: paths left out by policy (symlinks), with why: reported, not failures.
     ``links``: followed links, link path -> target path (both workspace paths).
     ``twins``: the other spellings of names in ``tree`` (module docstring, 5); unhashed.
@@ -93,7 +92,6 @@ class ScanResult:
     new_hashes: list[HashRecord] = field(default_factory=list)
     ignored: set[str] = field(default_factory=set)
     temp_files: list[Path] = field(default_factory=list)
-    sigs: dict[str, StatSig] = field(default_factory=dict)
     skipped: list[Problem] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
     twins: list[LocalNode] = field(default_factory=list)
@@ -341,7 +339,6 @@ class _Scanner:
         if digest is None and self.hash_files:
             self.pending.append((rel, source, disk_name))
             return
-        res.sigs[rel] = sig
         res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
 
     def hash_pending(self) -> None:
@@ -366,7 +363,6 @@ class _Scanner:
                 continue
             digest, sig = outcome
             res.new_hashes.append(HashRecord(rel, digest, sig))
-            res.sigs[rel] = sig
             res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
         self.pending.clear()
 
