@@ -17,14 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-def shared(text: str | None) -> str | None:
-    """The one interned copy of ``text`` (None stays None): equal strings, one object.
-
-    Interned strings are freed with their last reference, so the trees of a pass cost
-    nothing once the pass drops them.
-    """
-    return None if text is None else sys.intern(text)
+shared = sys.intern
+"""The one interned copy of a string: equal strings, one object (``x and shared(x)`` for a
+column that may be NULL). Interned strings are freed with their last reference, so the
+trees of a pass cost nothing once the pass drops them. ``sys.intern`` itself, not a
+wrapper: it runs once per path and hash of every tree, and a Python call would double it."""
 
 
 class Kind(StrEnum):

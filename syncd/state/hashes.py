@@ -58,7 +58,9 @@ class CachedHashes:
                 with self._store.read() as conn:  # row by row: never a list of the table
                     sql = f"SELECT {', '.join(COLS)} FROM hash_cache"
                     rows = raw(conn).execute(sql)
-                    self._hashes = {one(r[0]): ((r[1], r[2], r[3], r[4]), one(r[5])) for r in rows}
+                    self._hashes = {
+                        one(r[0]): ((r[1], r[2], r[3], r[4]), r[5] and one(r[5])) for r in rows
+                    }
             return self._hashes
 
     def put(self, records: Iterable[HashRecord]) -> None:

@@ -42,7 +42,9 @@ class RemoteMirror:
         kinds, one = KINDS, shared
         with gc_paused():
             return {
-                (p := one(r[0])): RemoteNode(p, kinds[r[1]], r[2], one(r[3]), r[4], one(r[5]))
+                (p := one(r[0])): RemoteNode(
+                    p, kinds[r[1]], r[2], r[3] and one(r[3]), r[4], r[5] and one(r[5])
+                )
                 for r in rows
             }
 

@@ -275,7 +275,7 @@ class Store:
         with gc_paused():
             return {
                 (p := one(r[0])): BaseNode(
-                    p, kinds[r[1]], r[2], one(r[3]), r[4], r[5], r[6], one(r[7])
+                    p, kinds[r[1]], r[2], r[3] and one(r[3]), r[4], r[5], r[6], r[7] and one(r[7])
                 )
                 for r in rows
             }
