@@ -274,7 +274,7 @@ class Engine:
 
     def _ignored(self, remote: Mapping[str, RemoteNode]) -> set[str]:
         """Remote paths that .syncdignore excludes: neither downloaded nor deleted."""
-        return {p for p, n in remote.items() if self.ignore.matches(p, n.is_dir)}
+        return self.ignore.ignored_among((p, n.is_dir) for p, n in remote.items())
 
     def _policy(self, *, is_merge: bool) -> ops.Policy:
         return ops.Policy(

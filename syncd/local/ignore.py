@@ -174,3 +174,23 @@ class Ignore:
             if self.matches_here("/".join(parts[:i]), True):
                 return True
         return self.matches_here(rel_path, is_dir)
+
+    def ignored_among(self, entries: Iterable[tuple[str, bool]]) -> set[str]:
+        """The paths of ``(path, is_dir)`` that ``matches`` would ignore, each folder
+        judged once: a tree's paths share their ancestors, and asking them again for
+        every file was 6% of a no-op sync of 100,000 files."""
+        folders: dict[str, bool] = {"": False}
+
+        def folder_ignored(folder: str) -> bool:  # the folder itself or an ancestor
+            hit = folders.get(folder)
+            if hit is None:
+                parent = folder.rpartition("/")[0]
+                hit = folder_ignored(parent) or self.matches_here(folder, True)
+                folders[folder] = hit
+            return hit
+
+        return {
+            path
+            for path, is_dir in entries
+            if folder_ignored(path.rpartition("/")[0]) or self.matches_here(path, is_dir)
+        }

@@ -118,3 +118,33 @@ def test_temp_names() -> None:
     assert is_temp_name(".syncd-tmp-whatever")
     assert not is_our_temp_file(".syncd-tmp-whatever")  # not a shape we create
     assert not is_our_temp_file("syncd-tmp-0123456789abcdef")
+
+
+def test_ignored_among_agrees_with_matches_path_by_path() -> None:
+    ignore = Ignore.from_lines(["build/", "*.tmp", "!keep.tmp", "docs/**/draft"]).with_folder(
+        "src", "generated/\n*.o\n"
+    )
+    entries = [
+        (p, is_dir)
+        for p in (
+            "a.txt",
+            "x.tmp",
+            "keep.tmp",
+            "build",
+            "build/out.bin",
+            "lib/build/deep/f",
+            "docs/a/draft",
+            "docs/a/draft/x",
+            "src/generated/g.c",
+            "src/m.o",
+            "src/m.c",
+            ".git/config",
+            "d/.syncd-tmp-1",
+            "ok/nested/file",
+        )
+        for is_dir in (False, True)
+    ]
+    expected = {p for p, is_dir in entries if ignore.matches(p, is_dir)}
+    assert ignore.ignored_among(entries) == expected
+    assert {"build/out.bin", "lib/build/deep/f", "src/generated/g.c"} <= expected
+    assert "ok/nested/file" not in expected
