@@ -7,7 +7,8 @@
 2. The first hit is logged once, at WARNING, with the sysctl that raises the limit.
 3. ``Fallback`` asks the coalescer every ``interval`` seconds to scan the topmost
    unwatched folders, or the whole tree when the root itself is unwatched or the folders
-   are too many to list: their changes arrive late, never not at all.
+   are too many to list: their changes arrive late, never not at all. A whole-tree scan
+   of a big tree takes long, so it is asked at most every ``FULL_SCAN_EVERY`` seconds.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SYSCTL = {
     errno.EMFILE: "fs.inotify.max_user_instances=1024",
 }
 MAX_SCOPED = 500  # more unwatched folders than this: one full rescan instead of a list
+FULL_SCAN_EVERY = 300.0  # seconds at least between two whole-tree scans of the fallback
 
 OnLimit = Callable[[bytes, OSError], None]
 
@@ -65,9 +67,19 @@ class Unwatched:
                 "then restart the daemon",
                 rel or ".",
                 (self.limit or "inotify").split("=")[0],
-                self.interval,
+                self.period(),
                 self.limit or "fs.inotify.max_user_watches=524288",
             )
+
+    def is_whole_tree(self) -> bool:
+        """Whether the fallback scans everything: the root is unwatched, or the topmost
+        unwatched folders are too many to list."""
+        folders = self.topmost()
+        return folders == [""] or len(folders) > MAX_SCOPED
+
+    def period(self) -> float:
+        """Seconds between two fallback scans (longer when each one is the whole tree)."""
+        return max(self.interval, FULL_SCAN_EVERY) if self.is_whole_tree() else self.interval
 
     def __len__(self) -> int:
         with self._lock:
@@ -92,13 +104,14 @@ class Unwatched:
 
     def describe(self) -> dict[str, Any] | None:
         """What ``syncd status`` shows: how many folders are scanned instead of watched."""
+        period = self.period()
         with self._lock:
             if not self._folders:
                 return None
             return {
                 "unwatched_folders": len(self._folders),
                 "is_root_unwatched": "" in self._folders,
-                "scan_interval": self.interval,
+                "scan_interval": period,
                 "limit": self.limit,
             }
 
@@ -137,7 +150,7 @@ class Fallback:
             self.sink.add(rel, True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.unwatched.interval):  # the period, not a sync point
+        while not self._stop.wait(self.unwatched.period()):  # the period, not a sync point
             if len(self.unwatched):
                 self.tick()
 

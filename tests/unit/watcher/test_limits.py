@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.watcher import Coalescer
-from syncd.watcher.limits import MAX_SCOPED, Fallback, Unwatched
+from syncd.watcher.limits import FULL_SCAN_EVERY, MAX_SCOPED, Fallback, Unwatched
 
 
 def drain(coalescer: Coalescer) -> tuple[set[str], bool]:
@@ -83,3 +83,17 @@ def test_an_unwatched_root_or_too_many_folders_ask_for_a_rescan(tmp_path: Path) 
         many.add(f"d{i}", errno.ENOSPC)
     Fallback(many, coalescer, str(tmp_path)).tick()
     assert drain(coalescer) == (set(), True)
+
+
+def test_whole_tree_scans_come_at_most_every_few_minutes(tmp_path: Path) -> None:
+    one_subtree = Unwatched(interval=30)
+    for i in range(MAX_SCOPED + 1):
+        one_subtree.add(f"big/d{i}", errno.ENOSPC)
+    one_subtree.add("big", errno.ENOSPC)
+    assert one_subtree.topmost() == ["big"]
+    assert one_subtree.period() == 30  # one folder to scan: as often as asked
+
+    root = Unwatched(interval=30)
+    root.add("", errno.ENOSPC)
+    assert root.period() == FULL_SCAN_EVERY
+    assert root.describe()["scan_interval"] == FULL_SCAN_EVERY
