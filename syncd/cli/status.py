@@ -36,6 +36,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
     daemon = store.daemon_status.read()
     paused = pause_row.read(store)
     detail = store.meta.get_json("daemon_detail") if daemon is not None else None
+    watch = store.meta.get_json("daemon_watch") if daemon is not None else None
     if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
         state = "stopped (the daemon died without cleaning up)"
     elif daemon is not None:
@@ -68,7 +69,22 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
         "last_change": recent.last_change(store),
         "recent_changes": recent.recent(store)[:RECENT_SHOWN],
         "paused": None if paused is None else {**paused.as_dict(), "text": paused.describe()},
+        "watch": watch,  # None: every folder is watched (or no daemon runs)
     }
+
+
+def describe_watch(watch: dict[str, Any]) -> str:
+    """``1,204 folders scanned every 30 s, not watched (raise fs.inotify...)``."""
+    what = (
+        "the whole folder"
+        if watch.get("is_root_unwatched")
+        else (f"{watch['unwatched_folders']:,} folders")
+    )
+    limit = watch.get("limit") or "fs.inotify.max_user_watches=524288"
+    return (
+        f"{what} scanned every {watch['scan_interval']:.0f} s, not watched "
+        f"(inotify limit reached: sudo sysctl {limit})"
+    )
 
 
 RECENT_SHOWN = 10  # changes listed by status (the state keeps more)
@@ -155,6 +171,8 @@ def status(config_file: str | None, as_json: bool, **kwargs: Any) -> None:
         table.add_row("detail", str(info["detail"]))
     if info["paused"] and info["detail"] != info["paused"]["text"]:
         table.add_row("paused", info["paused"]["text"])
+    if info["watch"]:
+        table.add_row("watching", describe_watch(info["watch"]))
     table.add_row("pending", str(len(info["pending"]) + len(info["dirty"])))
     table.add_row("conflicts", str(len(info["conflicts"])))
     table.add_row("failed", str(len(info["errors"])))

@@ -63,6 +63,7 @@ from syncd.watcher import Coalescer, Watcher
 
 log = logging.getLogger("syncd.daemon")
 
+WATCH_KEY = "daemon_watch"  # the folders scanned instead of watched, for ``syncd status``
 STUCK_AFTER = 3  # failures of one item before it is a persistent error worth a notice
 _UNREAD = object()  # the root rules were not read yet
 
@@ -99,6 +100,8 @@ class Daemon:
         self._pause_text: str | None = None  # the user's pause the loop last saw
         self._excludes: list[str] | None = None  # this device's exclude rules, last seen
         self.desktop = DesktopNotifier(enabled=settings.notifications)
+        self.watcher: Watcher | None = None
+        self._watch_shown: dict[str, Any] | None = None
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -180,8 +183,11 @@ class Daemon:
             lambda rel, is_dir: engine.ignore.matches(rel, is_dir),  # the rules of now
             self.coalescer,
             state_dir=self.settings.state_dir,
+            fallback_interval=self.settings.poll_interval,  # unwatched folders are polled
         )
+        self.watcher = watcher
         watcher.start()
+        self._publish_watch(session)
         log.info(
             "event=started pid=%d folder=%s workspace=%s",
             os.getpid(),
@@ -197,6 +203,10 @@ class Daemon:
             if self._feed_client is not None:
                 self._feed_client.close()
             watcher.stop()
+            try:
+                store.meta.set_json(WATCH_KEY, None)
+            except Exception:  # as the status row: a stop never fails on it
+                log.debug("status: could not clear the watch row", exc_info=True)
             self.board.stopped()
 
     # -- the loop ----------------------------------------------------------------------
@@ -284,6 +294,7 @@ class Daemon:
         store = session.store
         dirty = set(store.dirty.rows())
         outcome = self._step(session, schedule, run, dirty=dirty)
+        self._publish_watch(session)
         has_dirty = outcome is PassResult.DONE and bool(store.dirty.rows())
         schedule.pass_ended(outcome, self._clock(), has_dirty=has_dirty)
         if schedule.is_feed_due:
@@ -291,6 +302,13 @@ class Daemon:
         if not self.started.is_set():
             self.started.set()
             self.notifier.ready(self.board.text())
+
+    def _publish_watch(self, session: Session) -> None:
+        """Tell ``syncd status`` how many folders the inotify limits left to periodic scans."""
+        shown = self.watcher.unwatched.describe() if self.watcher is not None else None
+        if shown != self._watch_shown:
+            self._watch_shown = shown
+            session.store.meta.set_json(WATCH_KEY, shown)
 
     def _timeout(self, schedule: Schedule) -> float:
         now = self._clock()

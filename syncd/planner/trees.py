@@ -5,13 +5,23 @@
    ``BaseNode`` what both sides agreed on at the last successful sync of that path.
 3. A ``None`` hash means "not known yet"; the planner asks for it with a ``Need``
    instead of guessing.
+4. Paths and hashes read into a tree go through ``shared``, so the local, remote and base
+   nodes of one file and its hash cache entry hold one string each, not four copies
+   (a hundred thousand files: ~60 MiB less).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+shared = sys.intern
+"""The one interned copy of a string: equal strings, one object (``x and shared(x)`` for a
+column that may be NULL). Interned strings are freed with their last reference, so the
+trees of a pass cost nothing once the pass drops them. ``sys.intern`` itself, not a
+wrapper: it runs once per path and hash of every tree, and a Python call would double it."""
 
 
 class Kind(StrEnum):

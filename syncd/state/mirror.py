@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from syncd.planner.trees import Kind, RemoteNode
+from syncd.planner.trees import Kind, RemoteNode, shared
 from syncd.state import schema as s
 from syncd.state.meta import write_meta
 from syncd.state.schema import MetaKey
@@ -39,9 +39,14 @@ class RemoteMirror:
         """The remote tree as of the stored cursor; with ``prefixes``, only the rows at
         those paths and below them (promise 3)."""
         rows = self._store.rows_under(f"SELECT {', '.join(COLS)} FROM remote", prefixes)
-        kinds = KINDS
+        kinds, one = KINDS, shared
         with gc_paused():
-            return {r[0]: RemoteNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5]) for r in rows}
+            return {
+                (p := one(r[0])): RemoteNode(
+                    p, kinds[r[1]], r[2], r[3] and one(r[3]), r[4], r[5] and one(r[5])
+                )
+                for r in rows
+            }
 
     def kinds(self, paths: Iterable[str]) -> dict[str, Kind]:
         """The kind of each of ``paths`` that the mirror holds, by point reads of the path

@@ -34,7 +34,7 @@ from sqlalchemy.pool import StaticPool
 
 from syncd.errors import UsageError
 from syncd.paths import is_within, outermost
-from syncd.planner.trees import BaseNode, Kind
+from syncd.planner.trees import BaseNode, Kind, shared
 from syncd.state import schema as s
 from syncd.state.hashes import CachedHashes
 from syncd.state.meta import Meta, read_meta, write_meta
@@ -271,15 +271,22 @@ class Store:
         scoped sync's cost follows the rows it plans, not the size of the base."""
         sql = f"SELECT {', '.join(_BASE_COLS)} FROM base"
         rows = self.rows_under(sql, prefixes)
-        kinds = KINDS
+        kinds, one = KINDS, shared
         with gc_paused():
             return {
-                r[0]: BaseNode(r[0], kinds[r[1]], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows
+                (p := one(r[0])): BaseNode(
+                    p, kinds[r[1]], r[2], r[3] and one(r[3]), r[4], r[5], r[6], r[7] and one(r[7])
+                )
+                for r in rows
             }
 
-    def rows_under(self, sql: str, prefixes: Iterable[str] | None) -> list[Any]:
+    def rows_under(self, sql: str, prefixes: Iterable[str] | None) -> Iterator[Any]:
         """The rows of ``sql`` (a ``SELECT .. FROM <table>`` with no WHERE); with
         ``prefixes``, only those whose path is a prefix or lies below one.
+
+        The whole table comes row by row, never as one list: the caller turns each row
+        into a node as it arrives, so the rows of a million files are never all alive
+        at once. Consume it at once (the read stays open until it is exhausted).
 
         Each prefix ``p`` is one search of the path index for ``p`` and its subtree
         (``sql.SUBTREE``), so the cost follows the rows returned, not the table's size.
@@ -288,13 +295,14 @@ class Store:
         """
         if prefixes is None:
             with self.read() as conn:
-                return raw(conn).execute(sql).fetchall()
+                yield from raw(conn).execute(sql)
+            return
         rows: list[Any] = []
         with self.snapshot() as conn:
             cursor = raw(conn)
             for p in outermost(prefixes):
                 rows += cursor.execute(f"{sql} WHERE {SUBTREE}", subtree_params(p)).fetchall()
-        return rows
+        yield from rows
 
     def put_base(self, nodes: Iterable[BaseNode]) -> None:
         """Upsert base rows in one transaction; a path that synced loses its item error."""

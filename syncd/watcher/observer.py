@@ -14,6 +14,8 @@
    a closed file may go without the debounce.
 5. A dead observer is restarted (at most ``MAX_RESTARTS`` per minute); when that fails,
    ``error`` says why and the daemon's rescans carry on without live events.
+6. Folders the inotify limits leave unwatched (the root included) are told once and then
+   scanned every ``fallback_interval`` seconds (limits.py): never a failure, never silence.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.utils import BaseThread
 
@@ -35,6 +36,7 @@ from syncd.errors import UsageError
 from syncd.local.ignore import is_temp_name
 from syncd.paths import ancestors
 from syncd.watcher.coalesce import Coalescer
+from syncd.watcher.limits import LIMIT_ERRNOS, Fallback, Unwatched, limited_observer
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +185,8 @@ class Watcher:
         sink: Coalescer,
         *,
         state_dir: Path | None = None,
-        observer_factory: Callable[[], BaseObserver] = Observer,
+        observer_factory: Callable[[], BaseObserver] | None = None,
+        fallback_interval: float = 30.0,
     ) -> None:
         self.root = Path(root).resolve()
         self.sink = sink
@@ -191,7 +194,9 @@ class Watcher:
             self.root, ignore, sink, Path(state_dir).resolve() if state_dir else None
         )
         self.error: str | None = None
-        self._factory = observer_factory
+        self.unwatched = Unwatched(fallback_interval)
+        self._fallback = Fallback(self.unwatched, sink, str(self.root))
+        self._factory = observer_factory or (lambda: limited_observer(self._on_limit))
         self._lock = threading.RLock()
         self._observer: BaseObserver | None = None
         self._threads: list[threading.Thread] = []
@@ -205,23 +210,26 @@ class Watcher:
             return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def start(self) -> None:
-        """Start watching; a folder that cannot be watched is a usage error (exit 2)."""
+        """Start watching; a folder that cannot be watched is a usage error (exit 2).
+
+        Past the inotify limits it is not: the folders left unwatched (the root too) are
+        scanned every ``fallback_interval`` seconds instead.
+        """
         with self._lock:
             self._is_stopping = False
             try:
                 self._launch()
             except OSError as exc:
-                raise UsageError(
-                    f"cannot watch {self.root}: {exc.strerror or exc}",
-                    hint="raise fs.inotify.max_user_watches / max_user_instances"
-                    if exc.errno in (24, 28)  # EMFILE, ENOSPC: the inotify limits
-                    else None,
-                ) from exc
+                if exc.errno not in LIMIT_ERRNOS:
+                    raise UsageError(f"cannot watch {self.root}: {exc.strerror or exc}") from exc
+                self.unwatched.add("", exc.errno)
+            self._fallback.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop watching and wait (up to ``timeout``) for the threads to end."""
         with self._lock:
             self._is_stopping = True
+            self._fallback.stop()
             self._teardown(timeout)
 
     def __enter__(self) -> Watcher:
@@ -268,6 +276,12 @@ class Watcher:
             except Exception:  # a dead observer may fail to stop; it is gone either way
                 log.debug("watcher: error while stopping the observer", exc_info=True)
 
+    def _on_limit(self, path: bytes, exc: OSError) -> None:
+        """A folder the kernel would not watch: scanned by the fallback from now on."""
+        rel = self.handler.relative(path)
+        if rel is not None and exc.errno is not None:
+            self.unwatched.add(rel, exc.errno)
+
     def _on_alarm(self, record: logging.LogRecord) -> None:
         if not self._is_stopping:
             self.handler.on_overflow()
@@ -293,6 +307,8 @@ class Watcher:
                 self._launch()
                 self.error = None
             except OSError as exc:
+                if exc.errno in LIMIT_ERRNOS and exc.errno is not None:
+                    self.unwatched.add("", exc.errno)  # scanned by the fallback from now on
                 self.error = f"cannot watch {self.root}: {exc.strerror or exc}"
                 log.error("watcher: %s; live events are off, rescans go on", self.error)
 

@@ -66,7 +66,9 @@ def test_tree_of_files_and_folders(tmp_path: Path) -> None:
     assert result.tree["empty"].kind is Kind.DIR
     assert result.tree["d"].inode == os.lstat(tmp_path / "d").st_ino
     assert {r.path for r in result.new_hashes} == {"a.txt", "d/e/f.bin"}
-    assert result.sigs["a.txt"] == StatSig.from_stat(os.lstat(tmp_path / "a.txt"))
+    sig = StatSig.from_stat(os.lstat(tmp_path / "a.txt"))
+    assert next(r.sig for r in result.new_hashes if r.path == "a.txt") == sig
+    assert (a.size, a.mtime_ns, a.inode) == (sig.size, sig.mtime_ns, sig.inode)
     assert result.problems == [] and result.unknown == set()
 
 
