@@ -10,7 +10,6 @@ listed with the reason.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from rich.table import Table
 from syncd.cli.options import common_options, flags_of
 from syncd.config import load_settings
 from syncd.daemon import pause as pause_row
+from syncd.daemon.liveness import is_running
 from syncd.errors import UsageError
 from syncd.local.spelling import exists_on_disk
 from syncd.session import db_path_for, require, resolve_workspace
@@ -37,7 +37,7 @@ def gather(store: Store, root: Path) -> dict[str, Any]:
     paused = pause_row.read(store)
     detail = store.meta.get_json("daemon_detail") if daemon is not None else None
     watch = store.meta.get_json("daemon_watch") if daemon is not None else None
-    if daemon is not None and daemon.pid is not None and not _alive(daemon.pid):
+    if daemon is not None and daemon.pid is not None and not is_running(daemon.pid):
         state = "stopped (the daemon died without cleaning up)"
     elif daemon is not None:
         state = daemon.state.value
@@ -117,15 +117,6 @@ def _progress(transfer: dict[str, Any]) -> str:
         return f"{transfer['path']}: {done * 100 // max(1, total)}% of {total} bytes"
     return f"{transfer['path']}: {done} bytes"
 
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this pid runs (a dead daemon leaves its status row)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from syncd.config import Settings
+from syncd.daemon.liveness import is_running
 from syncd.errors import SyncdError, UsageError
 from syncd.explain.assemble import assemble
 from syncd.explain.facts import read_facts
@@ -75,7 +75,7 @@ def explain(
         mode=mode,
         mode_source=mode_source,
         excluded_config=settings.exclude,
-        daemon_running=facts.daemon is not None and _alive(facts.daemon.pid),
+        daemon_running=facts.daemon is not None and is_running(facts.daemon.pid),
         remote_error=why if read is None else None,
         plan_error=why if plan is None else None,
     )
@@ -88,15 +88,4 @@ def _no_key() -> SyncdError:
         hint="--api-key-file, SYNCD_API_KEY or api_key in the config",
     )
 
-
-def _alive(pid: int | None) -> bool:
-    """Whether the daemon that wrote the status row still runs (a dead one leaves it)."""
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
