@@ -81,7 +81,7 @@ class DiskSource:
             removed = remove_temp_files(scanned.temp_files)
             log.info("event=temp_cleanup removed=%d", len(removed))
         if scanned.new_hashes:
-            log.info("event=hashed files=%d", len(scanned.new_hashes))  # the cache missed these
+            log.debug("event=hashed files=%d", len(scanned.new_hashes))  # the cache missed these
             self.store.hashes.put(scanned.new_hashes)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from syncd.soak.faults import Fault
-from syncd.soak.harness import ServerProcess, client_argv, create_workspace, wait_until
+from syncd.soak.harness import SYNCD, ServerProcess, client_argv, create_workspace, wait_until
 from syncd.soak.proxy import FaultProxy
 from tests.support.clients import write
 
@@ -39,6 +39,24 @@ def server_files(server: ServerProcess, key: str, workspace: str) -> dict[str, i
         return {e["path"]: e["revision"] for e in answer.json()["entries"] if e["type"] == "file"}
 
 
+def debug(argv: list[str]) -> list[str]:
+    """``syncd --debug ...``: the scan's ``event=hashed`` line is a debug line."""
+    return [*SYNCD, "--debug", *argv[len(SYNCD) :]]
+
+
+def settled_files(server: ServerProcess, key: str, workspace: str) -> dict[str, str]:
+    """The server's files once a batch the killed client had sent whole has been applied:
+    the same answer over a second of reads (a poll with a deadline)."""
+    seen = [server_files(server, key, workspace)]
+
+    def still() -> bool:
+        seen.append(server_files(server, key, workspace))
+        return len(seen) >= 5 and all(s == seen[-1] for s in seen[-5:])
+
+    assert wait_until(still, timeout=30, interval=0.25), "the server's files kept changing"
+    return seen[-1]
+
+
 def test_a_killed_first_sync_uploads_only_the_rest_and_hashes_nothing_again(
     tmp_path: Path, batch_server: ServerProcess, request: pytest.FixtureRequest
 ) -> None:
@@ -55,7 +73,7 @@ def test_a_killed_first_sync_uploads_only_the_rest_and_hashes_nothing_again(
     proxy.add(Fault("stall", method="POST", path=r"/batch$", times=None, delay=0.05))
     with open(log_path, "w") as log_file:  # a file, not a pipe: the log never blocks
         first = subprocess.Popen(
-            client_argv("sync", proxy.url, workspace, folder, state),
+            debug(client_argv("sync", proxy.url, workspace, folder, state)),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log_file,
@@ -74,12 +92,12 @@ def test_a_killed_first_sync_uploads_only_the_rest_and_hashes_nothing_again(
     assert first.returncode == -signal.SIGKILL
     hashed = re.search(r"event=hashed files=(\d+)", first_log)
     assert hashed and int(hashed.group(1)) == FILES  # the killed run hashed every file
-    at_kill = server_files(batch_server, key, workspace)  # in-flight batches may have landed
+    at_kill = settled_files(batch_server, key, workspace)  # in-flight batches may land
     assert 0 < len(at_kill) < FILES
 
     proxy.clear()  # the same address as before: the state is kept per server address
     again = subprocess.run(
-        client_argv("sync", proxy.url, workspace, folder, state),
+        debug(client_argv("sync", proxy.url, workspace, folder, state)),
         env=env,
         capture_output=True,
         text=True,
