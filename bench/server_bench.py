@@ -230,6 +230,48 @@ def bench_target(
     return results
 
 
+def wake_ms(poll_url: str, write_url: str, headers: dict, ws: str, rounds: int = 21) -> float:
+    """Median ms from sending a write to ``write_url`` to the answer of a long poll parked
+    on ``poll_url`` (another process when there are several: PostgreSQL's NOTIFY). It
+    includes the write's own commit; the poll is woken once that commit is durable."""
+    changes = f"/api/v1/workspaces/{ws}/changes"
+    waits: list[float] = []
+    with (
+        httpx.Client(base_url=poll_url, headers=headers, timeout=90) as poller,
+        httpx.Client(base_url=poll_url, timeout=10) as metrics,
+        httpx.Client(base_url=write_url, headers=headers, timeout=90) as writer,
+    ):
+        start = 0
+        for i in range(rounds):
+            while True:  # to the head of the feed, page by page
+                page = poller.get(changes, params={"from_revision": start, "limit": 10000})
+                start = page.json()["end_revision"]
+                if not page.json()["has_more"]:
+                    break
+            with ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(_long_poll, poller, changes, start)
+                while not answer.done() and _parked(metrics) < 1:
+                    time.sleep(0.001)  # until the server says the poll is parked
+                sent = time.perf_counter()
+                response = writer.put(f"/api/v1/workspaces/{ws}/files/wake/{i}", content=b"w")
+                assert response.status_code == 204, response.text
+                waits.append((answer.result(60) - sent) * 1000)
+    return sorted(waits)[len(waits) // 2]
+
+
+def _long_poll(client: httpx.Client, changes: str, start: int) -> float:
+    page = client.get(changes, params={"from_revision": start, "wait": 30})
+    assert page.json()["end_revision"] > start, page.text
+    return time.perf_counter()
+
+
+def _parked(metrics: httpx.Client) -> float:
+    for line in metrics.get("/metrics").text.splitlines():
+        if line.startswith("syncd_long_polls_parked"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def measure_syncd(args: argparse.Namespace, database_url: str | None, processes: int) -> dict:
     """Every figure of ``syncd serve``: ``processes`` of them over a fresh data directory
     and, with ``database_url``, that database (its URL in the environment, never in argv)."""
@@ -252,6 +294,7 @@ def measure_syncd(args: argparse.Namespace, database_url: str | None, processes:
                 ours.update(
                     _keyed(bench_target("syncd", urls, headers, prefix, args, clients), clients)
                 )
+            ours["wake"] = wake_ms(urls[0], urls[-1], headers, ws)
             return ours
         finally:
             for server in servers:
@@ -311,6 +354,7 @@ def main() -> None:
         rows.append((f"upload {args.size_mb} MiB (one PUT)", "MB/s", "upload"))
         rows.append((f"download {args.size_mb} MiB", "MB/s", "download"))
         rows.append((f"upload {args.size_mb} MiB, {CHUNK_MB} MiB chunks", "MB/s", "session"))
+    rows.append(("write sent -> long poll answered (median)", "ms", "wake"))
     head = "".join(f"{name:>10}" for name in columns)
     print(f"{'measure':<38} {'unit':<6}{head} {'plain ASGI':>11} {'ratio':>7}")
     for label, unit, key_ in rows:
@@ -321,6 +365,7 @@ def main() -> None:
         figures = "".join(f"{column[key_]:>10.1f}" for column in columns.values())
         print(f"{label:<38} {unit:<6}{figures} {shown} {ratio}")
     print("ratio: the SQLite column over the plain ASGI app; pg xN: N processes, one database")
+    print("long poll: parked on the first process, the write sent to the last one")
 
 
 def _keyed(results: dict[str, float], clients: int) -> dict[str, float]:
