@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,6 +126,7 @@ def conflicted(ctx: click.Context, param: click.Parameter, incomplete: str) -> l
     """The paths and copies of the conflicts whose copy still exists."""
 
     def find() -> list[str]:
+        from syncd.local.spelling import exists_on_disk
         from syncd.state.store import Store
 
         state = _state(ctx)
@@ -134,7 +134,7 @@ def conflicted(ctx: click.Context, param: click.Parameter, incomplete: str) -> l
             return []
         with Store.open(state.db_path, create=False) as store:
             rows = store.conflicts.rows()
-        live = [c for c in rows if os.path.lexists(state.root / c.conflict_path)]
+        live = [c for c in rows if exists_on_disk(state.root, c.conflict_path)]
         return [c.path for c in live] + [c.conflict_path for c in live]
 
     return _best_effort(find, incomplete)

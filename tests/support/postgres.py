@@ -11,8 +11,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from syncd.soak.harness import ServerProcess
 
 ENV = "SYNCD_TEST_DATABASE_URL"
 SKIP_REASON = f"{ENV} is not set (source .ci/postgres.sh && pg_start)"
@@ -53,3 +58,16 @@ def database_for(engine: str) -> Iterator[str | None]:
         return
     with fresh_database() as url:
         yield url
+
+
+@contextmanager
+def process_pair(data_dir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``syncd serve`` processes on one fresh database and one data directory."""
+    from syncd.soak.harness import ServerProcess
+
+    with (
+        fresh_database() as url,
+        ServerProcess(data_dir, database_url=url) as one,
+        ServerProcess(data_dir, database_url=url) as two,
+    ):
+        yield one, two

@@ -15,20 +15,15 @@ import pytest
 from syncd.server.blobs import INLINE_MAX
 from syncd.soak.harness import ServerProcess, wait_until
 from tests.integration.server.conftest import files_url, listing, put
-from tests.support.postgres import fresh_database
+from tests.support.postgres import process_pair
 
 pytestmark = pytest.mark.postgresql
 
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    data = tmp_path / "data"
-    with (
-        fresh_database() as url,
-        ServerProcess(data, database_url=url) as one,
-        ServerProcess(data, database_url=url) as two,
-    ):
-        yield one, two
+    with process_pair(tmp_path / "data") as both:
+        yield both
 
 
 def workspace(http: httpx.Client) -> str:

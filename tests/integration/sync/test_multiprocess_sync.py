@@ -17,7 +17,7 @@ import pytest
 from syncd.soak.harness import ServerProcess, wait_until
 from syncd.soak.proxy import Fault, FaultProxy
 from tests.support.clients import SyncClient, create_workspace, remote_tree, write
-from tests.support.postgres import fresh_database
+from tests.support.postgres import process_pair
 
 pytestmark = pytest.mark.postgresql
 CHUNK = 4 << 20  # the client's default chunk size; the file below spans three chunks
@@ -25,13 +25,8 @@ CHUNK = 4 << 20  # the client's default chunk size; the file below spans three c
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    data = tmp_path / "server"
-    with (
-        fresh_database() as url,
-        ServerProcess(data, database_url=url) as one,
-        ServerProcess(data, database_url=url) as two,
-    ):
-        yield one, two
+    with process_pair(tmp_path / "server") as both:
+        yield both
 
 
 def client(tmp_path: Path, server: object, key: str, workspace: str, name: str) -> SyncClient:
