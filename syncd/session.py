@@ -64,7 +64,7 @@ class DiskSource:
         return scan(
             self.root,
             ignore=self.ignore,
-            cache=self.store.hashes,
+            cache=self.store.hashes.view(scope),
             only=scope,
             follow_links=self.follow_links,
         )

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
+    Index,
     Column,
     Integer,
     MetaData,
@@ -111,6 +112,36 @@ hash_cache = Table(
     comment=(
         "Local hashes by stat signature: a hash is reused only when size, mtime_ns, inode "
         "and ctime_ns all still match, so an unchanged file is never read twice."
+    ),
+)
+
+
+scan_rows = Table(
+    "scan_rows",
+    metadata,
+    Column("path", Text, primary_key=True, comment="NFC workspace path"),
+    Column("kind", Text, CheckConstraint("kind IN ('file', 'directory')"), nullable=False),
+    Column("size", Integer, comment="NULL for a directory"),
+    Column("mtime_ns", Integer),
+    Column("inode", Integer),
+    Index("scan_rows_inode", "inode"),
+    comment=(
+        "The last full sync's walk of the folder (stat only, no hashes), written as it "
+        "goes: what a sync in slices compares with the base and the mirror in SQL."
+    ),
+)
+
+slice_paths = Table(
+    "slice_paths",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("scan_kind", Text, comment="the path's kind in scan_rows; NULL: not on disk"),
+    Column("base_kind", Text, comment="its kind in the base; NULL: never synced"),
+    Column("remote_kind", Text, comment="its kind in the mirror; NULL: not on the server"),
+    comment=(
+        "The paths where the walk, the base and the mirror disagree, in path order: the "
+        "work of one sync in slices, read a slice at a time."
     ),
 )
 

@@ -33,12 +33,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, func, sele
 from sqlalchemy.pool import StaticPool
 
 from syncd.errors import UsageError
-from syncd.paths import is_within, outermost
+from syncd.paths import is_within, is_within_any, outermost
 from syncd.planner.trees import BaseNode, Kind, shared
+from syncd.scope import split
 from syncd.state import schema as s
 from syncd.state.hashes import CachedHashes
 from syncd.state.meta import Meta, read_meta, write_meta
 from syncd.state.mirror import RemoteMirror
+from syncd.state.scan_rows import ScanRows
 from syncd.state.records import (
     Conflicts,
     DaemonStatusRow,
@@ -87,6 +89,7 @@ class Store:
         self.meta = Meta(self)
         self.remote = RemoteMirror(self)
         self.hashes = CachedHashes(self)
+        self.scan_rows = ScanRows(self)
         self.upload_sessions = UploadSessions(self)
         self.conflicts = Conflicts(self)
         self.item_errors = ItemErrors(self)
@@ -288,7 +291,8 @@ class Store:
         into a node as it arrives, so the rows of a million files are never all alive
         at once. Consume it at once (the read stays open until it is exhausted).
 
-        Each prefix ``p`` is one search of the path index for ``p`` and its subtree
+        An ``exact`` entry (``syncd.scope``) is its path alone, read in chunks of point
+        reads. Each prefix ``p`` is one search of the path index for ``p`` and its subtree
         (``sql.SUBTREE``), so the cost follows the rows returned, not the table's size.
         The prefixes are read in one snapshot, so a writer in between cannot make them
         disagree.
@@ -297,11 +301,18 @@ class Store:
             with self.read() as conn:
                 yield from raw(conn).execute(sql)
             return
+        subtrees, alone = split(prefixes)
         rows: list[Any] = []
         with self.snapshot() as conn:
             cursor = raw(conn)
-            for p in outermost(prefixes):
+            wanted = outermost(subtrees)
+            for p in wanted:
                 rows += cursor.execute(f"{sql} WHERE {SUBTREE}", subtree_params(p)).fetchall()
+            single = sorted({p for p in alone if not is_within_any(p, wanted)})
+            for i in range(0, len(single), 500):
+                chunk = single[i : i + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows += cursor.execute(f"{sql} WHERE path IN ({marks})", chunk).fetchall()
         yield from rows
 
     def put_base(self, nodes: Iterable[BaseNode]) -> None:
