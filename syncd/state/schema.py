@@ -16,8 +16,8 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
-    Index,
     Column,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,

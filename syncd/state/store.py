@@ -40,7 +40,6 @@ from syncd.state import schema as s
 from syncd.state.hashes import CachedHashes
 from syncd.state.meta import Meta, read_meta, write_meta
 from syncd.state.mirror import RemoteMirror
-from syncd.state.scan_rows import ScanRows
 from syncd.state.records import (
     Conflicts,
     DaemonStatusRow,
@@ -50,6 +49,7 @@ from syncd.state.records import (
     UploadSessions,
     delete_item_errors,
 )
+from syncd.state.scan_rows import ScanRows
 from syncd.state.schema import MetaKey
 from syncd.state.sql import (
     KINDS,
