@@ -77,7 +77,7 @@ class DiskSource:
             cache=None,
             hash_files=False,
             follow_links=self.follow_links,
-            sink=self.store.scan_rows.put,
+            sink=self.store.scan_rows.put_rows,
         )
 
     def hash(self, node: LocalNode) -> str:

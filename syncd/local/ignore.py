@@ -86,8 +86,14 @@ def new_temp_name(suffix: str = "") -> str:
     return f"{TEMP_PREFIX}{secrets.token_hex(8)}{'-' + suffix if suffix else ''}"
 
 
+BUILTIN_FIRST = ".~T"
+"""The first characters of every built-in name: most names skip the pattern at once."""
+
+
 def is_builtin_name(name: str, *, at_root: bool) -> bool:
     """``is_builtin_ignored`` for one name, for the scanner's hot loop."""
+    if name[:1] not in BUILTIN_FIRST:
+        return False
     return (at_root and name == MARKER_NAME) or _BUILTIN_RE.match(name) is not None
 
 

@@ -128,17 +128,20 @@ class _Dir:
     disk_prefix: str  # "" or "a/b/" as spelled on disk
     key_prefix: str  # "" or "a/b/" in NFC
     ignore: Ignore
+    same_spelling: bool = field(init=False)  # read once per entry: computed once
 
-    @property
-    def same_spelling(self) -> bool:
-        return self.disk_prefix == self.key_prefix
+    def __post_init__(self) -> None:
+        self.same_spelling = self.disk_prefix == self.key_prefix
 
 
 _BAD_NAME = "name not allowed in a workspace (control character, bad UTF-8 or too long)"
 _TOO_LONG = f"path longer than {MAX_PATH_BYTES} bytes"
 _HASH_THREADS = 4
 _HASH_SLICE = 1024  # files handed to the hashing threads at a time
-SINK_NODES = 10_000  # a sink gets the tree in parts of about this many nodes
+SINK_NODES = 5_000  # a sink gets the tree in parts of about this many rows
+Row = tuple[str, str, int | None, int | None, int]
+"""What a sink gets per path: (path, kind, size, mtime_ns, inode); no size for a folder."""
+_WALKED = {stat.S_IFREG: Kind.FILE.value, stat.S_IFDIR: Kind.DIR.value}
 _LINK_SKIPPED = "symbolic link: not synced (symlinks = skip)"
 _LINK_OUTSIDE = "symbolic link to outside the folder: never followed"
 _LINK_TO_DIR = "symbolic link to a folder: never followed (its files would sync twice)"
@@ -181,7 +184,8 @@ class _Scanner:
         self.root_ignore = ignore or Ignore()
         self.result = ScanResult()
         self.pending: list[tuple[str, str, str | None]] = []  # (rel, abs path, disk_name)
-        self.sink: Callable[[list[LocalNode]], None] | None = None
+        self.sink: Callable[[list[Row]], None] | None = None
+        self.rows: list[Row] = []  # a sink's part: rows, not nodes (no per-file object)
         # A scan of many paths: each folder listed once, each ancestor resolved once.
         self._listed: dict[str, tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]] = {}
         self._resolved: dict[str, tuple[_Dir | None, str]] = {}
@@ -355,6 +359,12 @@ class _Scanner:
             st, source = found
             fmt = stat.S_IFREG
         disk_name = None if d.same_spelling and key == name else d.disk_prefix + name
+        if self.sink is not None and fmt in _WALKED:
+            self.rows.append((rel, _WALKED[fmt], st.st_size, st.st_mtime_ns, st.st_ino))
+            if is_dir:
+                self.rows[-1] = (rel, _WALKED[fmt], None, None, st.st_ino)
+                stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
+            return
         if is_dir:
             res.tree[rel] = LocalNode(rel, Kind.DIR, inode=st.st_ino, disk_name=disk_name)
             stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
@@ -429,9 +439,9 @@ class _Scanner:
                 self.visit(nested, key, entry, stack)
             for key, entry in twins:
                 self.twin(nested, key, entry)
-            if self.sink is not None and len(self.result.tree) >= SINK_NODES:
-                self.sink(list(self.result.tree.values()))
-                self.result.tree.clear()
+            if self.sink is not None and len(self.rows) >= SINK_NODES:
+                self.sink(self.rows)
+                self.rows = []
 
     def walk_only(self, root: str, ignore: Ignore, rel: str, *, alone: bool = False) -> None:
         """Scan one path and its subtree (with ``alone``, the path only), resolving each
@@ -497,7 +507,7 @@ def scan(
     hash_files: bool = True,
     only: Iterable[str] | None = None,
     follow_links: bool = False,
-    sink: Callable[[list[LocalNode]], None] | None = None,
+    sink: Callable[[list[Row]], None] | None = None,
 ) -> ScanResult:
     """Scan the folder (or only the given paths and their subtrees) into a ``ScanResult``.
 
@@ -506,7 +516,8 @@ def scan(
     subtrees (an ``exact`` entry: the path alone), never their ancestors; a path absent
     from the tree and from ``unknown`` is absent on disk. ``follow_links`` is
     ``symlinks = follow`` (see the module docstring). With ``sink`` (and no hashing), the
-    tree goes to ``sink`` in parts and the result's ``tree`` is left empty.
+    tree goes to ``sink`` in parts, as ``Row`` tuples, and the result's ``tree`` is left
+    empty.
     """
     if sink is not None and hash_files:
         raise ValueError("a scan with a sink hands over unhashed nodes only")
@@ -526,7 +537,6 @@ def scan(
             if not is_within_any(rel, wanted):
                 scanner.walk_only(top, ignore, rel, alone=True)
     scanner.hash_pending()
-    if sink is not None and scanner.result.tree:
-        sink(list(scanner.result.tree.values()))
-        scanner.result.tree.clear()
+    if sink is not None and scanner.rows:
+        sink(scanner.rows)
     return scanner.result

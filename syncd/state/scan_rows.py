@@ -28,6 +28,7 @@ from syncd.planner.trees import Kind, LocalNode
 from syncd.state.sql import SUBTREE, raw, subtree_params
 
 if TYPE_CHECKING:
+    from syncd.local.scan import Row
     from syncd.state.store import Store
 
 _FILE = Kind.FILE.value
@@ -74,8 +75,11 @@ class ScanRows:
             cursor.execute("DELETE FROM slice_paths")
 
     def put(self, nodes: Iterable[LocalNode]) -> None:
-        """Add one part of the walk, in one transaction."""
-        rows = [(n.path, n.kind.value, n.size, n.mtime_ns, n.inode) for n in nodes]
+        """Add nodes to the walk, in one transaction."""
+        self.put_rows([(n.path, n.kind.value, n.size, n.mtime_ns, n.inode) for n in nodes])
+
+    def put_rows(self, rows: list[Row]) -> None:
+        """Add one part of the walk (the scan's sink rows), in one transaction."""
         if not rows:
             return
         with self._store.transaction() as conn:

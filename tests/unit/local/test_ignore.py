@@ -118,3 +118,23 @@ def test_temp_names() -> None:
     assert is_temp_name(".syncd-tmp-whatever")
     assert not is_our_temp_file(".syncd-tmp-whatever")  # not a shape we create
     assert not is_our_temp_file("syncd-tmp-0123456789abcdef")
+
+
+def test_every_builtin_name_starts_with_one_of_the_prefilter_characters() -> None:
+    """The scanner skips the pattern for names whose first character cannot start one."""
+    from syncd.local.ignore import BUILTIN_FIRST, BUILTIN_PATTERNS, MARKER_NAME
+
+    samples = [
+        ".syncd-tmp-x",
+        ".~lock.a#",
+        "~$doc",
+        ".a.swp",
+        ".#x",
+        ".DS_Store",
+        "Thumbs.db",
+        ".fuse_hidden0a",
+        ".nfs" + "0" * 16,
+        MARKER_NAME,
+    ]
+    assert len(BUILTIN_PATTERNS) + 1 == len(samples)
+    assert all(s[0] in BUILTIN_FIRST for s in samples)
