@@ -202,7 +202,9 @@ def syncd_rows(server: ServerProcess, key: str, work: Path, tree: Path, paths: l
     return rows, changed
 
 
-def measure_size(server: ServerProcess, key: str, work: Path, count: int) -> Size:
+def measure_size(
+    server: ServerProcess, key: str, work: Path, count: int, *, with_unison: bool = True
+) -> Size:
     base = work / f"n{count}"
     tree = base / "tree"
     started = time.perf_counter()
@@ -211,7 +213,7 @@ def measure_size(server: ServerProcess, key: str, work: Path, count: int) -> Siz
     size = Size(count, folders, nbytes)
     size.rows.append(find_pass(tree))
     unison = None
-    if installed("unison"):
+    if with_unison and installed("unison"):
         unison, rows = unison_rows(base, tree, paths)
         size.rows += rows
     rows, _changed = syncd_rows(server, key, base, tree, paths)
@@ -241,6 +243,14 @@ def main() -> None:
         "--files", default="100000", help="comma list of tree sizes (default 100000)"
     )
     parser.add_argument("--tmp", type=Path, help="work folder (default: a temp dir)")
+    parser.add_argument(
+        "--unison-up-to",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run unison beside syncd only on trees of at most N files (its first run of "
+        "1,000,000 files takes an hour or more); default: every size",
+    )
     args = parser.parse_args()
     try:
         counts = [int(n) for n in args.files.split(",")]
@@ -254,7 +264,8 @@ def main() -> None:
         with ServerProcess(work / "server") as server:
             key = create_account(server.data_dir, "scale")
             for count in counts:
-                sizes.append(measure_size(server, key, work, count))
+                with_unison = args.unison_up_to is None or count <= args.unison_up_to
+                sizes.append(measure_size(server, key, work, count, with_unison=with_unison))
     print_sizes(sizes)
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
 
