@@ -88,7 +88,7 @@ def follow_feed(
         cursor = 0
     rejected: list[tuple[str, str]] = []
     changed: set[str] = set()
-    entries = 0
+    carried = 0
     mirror = _Mirror(store)
     first = True
     while True:
@@ -100,7 +100,7 @@ def follow_feed(
             cursor, was_reset, first = 0, True, False
             continue
         first = False
-        entries += len(page.created) + len(page.updated) + len(page.deleted)
+        carried += len(page.created) + len(page.updated) + len(page.deleted)
         deletes = [item.path for item in page.deleted]
         entries = settle(
             [*page.created, *page.updated],
@@ -118,12 +118,12 @@ def follow_feed(
             on_page(cursor)
         if not page.has_more:
             break
-    log.debug("event=feed end_revision=%d entries=%d", cursor, entries)
+    log.debug("event=feed end_revision=%d entries=%d", cursor, carried)
     return FeedResult(
         tree=store.remote.tree(prefixes=scope),
         was_reset=was_reset,
         rejected=rejected,
         end_revision=cursor,
         changed=changed,
-        entries=entries,
+        entries=carried,
     )
