@@ -107,9 +107,9 @@ class RemoteMirror:
         """Forget the mirror and the cursor (read the feed from 0 again); with
         ``drop_base`` (after ``revision_obsoleted``) the base too (promise 4)."""
         with self._store.transaction() as conn:
-            conn.execute(s.remote.delete())
+            conn.execute("DELETE FROM remote")
             values: dict[str, str | None] = {MetaKey.CURSOR: None}
             if drop_base:
-                conn.execute(s.base.delete())
+                conn.execute("DELETE FROM base")
                 values[MetaKey.MERGE_PENDING] = "1"
             write_meta(conn, values)
