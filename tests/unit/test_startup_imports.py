@@ -1,4 +1,4 @@
-"""Start-up imports: `syncd sync --help` loads no heavy module, and a sync no SQL toolkit.
+"""Start-up imports: ``syncd sync --help`` loads no heavy module, a sync no SQL toolkit.
 
 from __future__ import annotations
 
