@@ -1,4 +1,4 @@
-"""Start-up imports: ``syncd sync --help`` loads no heavy module, a sync no SQL toolkit.
+"""Start-up imports: ``syncd sync --help`` loads no heavy module, a sync no SQL toolkit."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ import sys, tempfile
 from pathlib import Path
 import syncd.cli.progress, syncd.config, syncd.planner.ops, syncd.reconciler, syncd.session
 from syncd.remote.own_writes import OwnWrites, fast_forward
+from syncd.local.ignore import Ignore
 from syncd.state import Journal, Store
 with tempfile.TemporaryDirectory() as tmp:
     with Store.open(Path(tmp) / "state.sqlite3") as store:  # created: its tables too
@@ -64,12 +65,14 @@ with tempfile.TemporaryDirectory() as tmp:
         store.item_errors.record("a", "why"), store.dirty.mark(["a"])
         Journal(store).finish_sync(full=True)
         fast_forward(store, OwnWrites())
+    Ignore.load(Path(tmp))  # a folder without a .syncdignore
 print("\\n".join(sorted(sys.modules)))
 """
 
 
 def test_the_sync_path_and_its_state_load_no_sql_toolkit() -> None:
-    """A no-op ``syncd sync`` imports the engine and opens the state: plain sqlite3 only."""
+    """A no-op ``syncd sync`` imports the engine and opens the state: plain sqlite3 only,
+    and gitignore matching only for a folder that has rules."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-c", SYNC_PATH],
@@ -81,5 +84,5 @@ def test_the_sync_path_and_its_state_load_no_sql_toolkit() -> None:
     ).stdout
     modules = set(out.split())
     assert {"syncd.session", "syncd.state.store", "sqlite3"} <= modules
-    heavy = ("sqlalchemy", "starlette", "uvicorn", "prometheus_client", "syncd.server")
+    heavy = ("sqlalchemy", "pathspec", "starlette", "uvicorn", "prometheus_client", "syncd.server")
     assert sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in heavy)) == []
