@@ -88,6 +88,7 @@ class Settings:
     chunk_size: int = 4 * 1024 * 1024
     upload_threshold: int = 8 * 1024 * 1024
     batch_threshold: int = 1024 * 1024
+    slice_paths: int = 5_000  # changed paths a full sync plans at once; 0: the whole tree
     verify: bool = True
     ca_bundle: Path | None = None
     client_cert: Path | None = None
@@ -380,6 +381,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "chunk_size": parse_size,
     "upload_threshold": parse_size,
     "batch_threshold": parse_size_or_off,
+    "slice_paths": parse_count,
     "verify": parse_bool,
     "ca_bundle": _existing_file,
     "client_cert": _existing_file,
@@ -419,7 +421,9 @@ FILE_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("allow_mass_delete", "dry_run", "verify", "http2"), _BOOL),
     "propagate_deletes": _BOOL,
     "notifications": _BOOL,
-    **dict.fromkeys(("transfers", "max_retries", "max_delete", "trash_retention_days"), _COUNT),
+    **dict.fromkeys(
+        ("transfers", "max_retries", "max_delete", "trash_retention_days", "slice_paths"), _COUNT
+    ),
     **dict.fromkeys(
         (
             "chunk_size",

@@ -46,6 +46,11 @@ class LocalSource(Protocol):
 
     def tidy(self, scanned: ScanResult) -> None: ...
 
+    def walk(self) -> ScanResult:
+        """Walk the whole folder (stat only) into ``store.scan_rows`` as it goes; the
+        result holds everything but the tree (unknown, ignored, skipped, twins...)."""
+        ...
+
     def ignored_remote(self, entries: Iterable[tuple[str, bool]]) -> set[str]:
         """The server's (path, is_dir) that this folder's ``.syncdignore`` files exclude."""
         ...
@@ -62,6 +67,11 @@ class RemoteSource(Protocol):
     def files(self) -> int: ...
 
     def content_hash(self, path: str, size: int | None) -> str: ...
+
+    def has_mirror(self) -> bool:
+        """True when the tree comes from the change feed's mirror in the state database
+        (``store.remote``), so a sync in slices can ask it questions in SQL."""
+        ...
 
 
 class BaseStore(Protocol):

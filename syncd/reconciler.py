@@ -57,6 +57,7 @@ log = logging.getLogger("syncd.reconciler")
 
 MAX_ROUNDS = 4
 MAX_NEED_ROUNDS = 3
+SLICE_PATHS = 5_000  # changed paths planned at once by a full sync (syncd.slices)
 DELETES = (ops.TrashLocal, ops.DeleteRemote)  # the ops the mass-delete guard counts
 
 
@@ -85,6 +86,7 @@ class Engine:
         folds_case: bool = False,
         folds_unicode: bool = False,
         exclude: Sequence[str] = (),
+        slice_paths: int = SLICE_PATHS,
     ) -> None:
         self.local = local
         self.remote = remote
@@ -103,6 +105,8 @@ class Engine:
         self.exclude = tuple(exclude)  # the config's rules; the state's are read each pass
         self.seen_excluded: set[str] = set()  # the rules the last sync planned with
         self.links: dict[str, str] = {}  # followed link -> its target, from the last scan
+        self.slice_paths = slice_paths  # a full sync plans this many changed paths at a time
+        self.consent = False  # the deletes of a sync in slices were judged whole (slices.py)
 
     @property
     def ignore(self) -> Ignore:
@@ -180,20 +184,50 @@ class Engine:
         self.seen_excluded = excluded
         if scope is not None and self.links:  # a target's change is its links' change too
             scope = scope | {link for link, t in self.links.items() if is_within_any(t, scope)}
+        if scope is None and not dry_run and self.can_slice():
+            from syncd import slices
+
+            slices.sync_in_slices(self, report)
+        elif not self.run_rounds(report, scope=scope, dry_run=dry_run):
+            return report  # a dry run
+        self.finish(report, scope)
+        return report
+
+    def can_slice(self) -> bool:
+        """A full sync goes in slices (``syncd.slices``) where the SQL questions can be
+        asked: with a change feed (the mirror is in the state) and a disk that keeps case
+        and spelling apart (names that fold together may lie far apart in path order)."""
+        return (
+            self.slice_paths > 0
+            and self.remote.has_mirror()
+            and not self.folds_case
+            and not self.folds_unicode
+        )
+
+    def run_rounds(
+        self,
+        report: Report,
+        *,
+        scope: set[str] | None,
+        dry_run: bool = False,
+        first: bool = True,
+    ) -> bool:
+        """Plan and run up to ``MAX_ROUNDS`` rounds; False when it was a dry run (the plan
+        is in the report). A refused plan raises its ``SafetyStop``."""
         for rnd in range(MAX_ROUNDS):
-            report.rounds = rnd + 1
+            report.rounds = max(report.rounds, rnd + 1)
             plan, local, remote = self._plan_round(
-                report, first=rnd == 0, scope=scope, dry_run=dry_run
+                report, first=first and rnd == 0, scope=scope, dry_run=dry_run
             )
             if plan.refusals:
                 report.refusals = list(plan.refusals)
                 report.planned = list(plan.ops)
                 if dry_run:
-                    return report
+                    return False
                 raise safety_stop(plan.refusals)
             if dry_run:
                 report.planned = list(plan.ops)
-                return report
+                return False
             if not plan.ops:
                 break
             outcomes = self.executor.run(plan, local, remote, links=frozenset(self.links))
@@ -203,6 +237,11 @@ class Engine:
                 scope = scope | renamed
             if not renamed and not any(o.status is Status.REPLAN for o in outcomes):
                 break
+        return True
+
+    def finish(self, report: Report, scope: set[str] | None) -> None:
+        """What a sync records once it ran: errors, partial downloads, skipped paths,
+        resolved conflicts, the journal, the merge's end and the summary."""
         self._record_errors(report)
         self._prune_downloads(report, scope)
         self._note_skipped(report, scope)
@@ -214,7 +253,6 @@ class Engine:
         self.store.meta.record_sync(report.totals())
         self.store.meta.set("mode", str(self.mode))  # `status` shows the mode of the last pass
         recent.record(self.store, report.changes(), report.totals())
-        return report
 
     def _note_skipped(self, report: Report, scope: set[str] | None) -> None:
         for path, reason in self.store.meta.note_skipped(dict(report.skipped), scope).items():
@@ -301,7 +339,7 @@ class Engine:
             host=socket.gethostname().split(".")[0] or "host",
             max_delete_count=self.delete_limit.count,
             max_delete_ratio=self.delete_limit.ratio,
-            allow_mass_delete=self.allow_mass_delete,
+            allow_mass_delete=self.allow_mass_delete or self.consent,
             mode=self.mode,
             propagate_deletes=self.propagate_deletes,
         )

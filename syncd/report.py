@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from syncd.planner import ops
@@ -20,19 +21,50 @@ class Report:
     rounds: int = 0
     remote_changed: set[str] = field(default_factory=set)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # by policy, not failed
+    # What ``fold`` kept of the outcomes of finished slices (a sync in slices).
+    folded_done: Counter[type[ops.Op]] = field(default_factory=Counter)
+    folded_failed: list[tuple[str, str]] = field(default_factory=list)
+    folded_conflicts: list[str] = field(default_factory=list)
+    folded_changes: list[dict[str, str]] = field(default_factory=list)
+
+    def fold(self) -> set[str]:
+        """Keep the counts, failures, conflicts and last changes of the outcomes so far,
+        drop the outcomes themselves (a sync in slices holds one slice's at a time), and
+        return the paths that synced. Failed outcomes stay: the daemon reads them."""
+        done: set[str] = set()
+        self.folded_failed = self.failed_outcomes()
+        self.folded_conflicts = self.conflicts
+        self.folded_changes = self.changes()[-FOLDED_CHANGES:]
+        for o in self.outcomes:
+            if o.status is Status.DONE:
+                self.folded_done[type(o.op)] += 1
+                done.add(o.path)
+        self.outcomes = [o for o in self.outcomes if o.status is Status.FAILED]
+        self.folded_failed = [f for f in self.folded_failed if f not in self._failed_here()]
+        return done
 
     def count(self, *kinds: type[ops.Op]) -> int:
-        return sum(1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds))
+        folded = sum(n for kind, n in self.folded_done.items() if issubclass(kind, kinds))
+        return folded + sum(
+            1 for o in self.outcomes if o.status is Status.DONE and isinstance(o.op, kinds)
+        )
 
     @property
     def failed(self) -> list[tuple[str, str]]:
-        failed = [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
+        return list(dict.fromkeys(self.failed_outcomes() + self.problems))
+
+    def _failed_here(self) -> list[tuple[str, str]]:
+        return [(o.path, o.reason) for o in self.outcomes if o.status is Status.FAILED]
+
+    def failed_outcomes(self) -> list[tuple[str, str]]:
+        """Failed paths with why: failed ops and paths that kept changing, folded too."""
+        failed = self.folded_failed + self._failed_here()
         replans = {o.path: o.detail for o in self.outcomes if o.status is Status.REPLAN}
         done = {o.path for o in self.outcomes if o.status is Status.DONE}
         for path in sorted(replans.keys() - done):
             last = replans[path].removeprefix(f"{path}: ")  # why the last round re-planned
             failed.append((path, "kept changing during the sync" + (f" ({last})" if last else "")))
-        return list(dict.fromkeys(failed + self.problems))
+        return list(dict.fromkeys(failed))
 
     def totals(self) -> dict[str, int]:
         """The counts of the summary line, also stored as the last sync's result."""
@@ -55,7 +87,7 @@ class Report:
             (ops.DeleteRemote, "deleted on the server"),
             ((ops.MoveLocal, ops.MoveRemote), "moved"),
         ]
-        found: list[dict[str, str]] = []
+        found: list[dict[str, str]] = list(self.folded_changes)
         for o in self.outcomes:
             if o.status is not Status.DONE:
                 continue
@@ -80,4 +112,8 @@ class Report:
 
     @property
     def conflicts(self) -> list[str]:
-        return [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]
+        here = [o.conflict for o in self.outcomes if o.conflict and o.status is Status.DONE]
+        return self.folded_conflicts + here
+
+
+FOLDED_CHANGES = 1_000  # the changes a sync in slices keeps for `syncd status` (it shows 50)

@@ -65,9 +65,20 @@ class DiskSource:
         return scan(
             self.root,
             ignore=self.ignore,
-            cache=self.store.hashes,
+            cache=self.store.hashes.view(scope),
             only=scope,
             follow_links=self.follow_links,
+        )
+
+    def walk(self) -> ScanResult:
+        self.store.scan_rows.clear()
+        return scan(
+            self.root,
+            ignore=self.ignore,
+            cache=None,
+            hash_files=False,
+            follow_links=self.follow_links,
+            sink=self.store.scan_rows.put,
         )
 
     def hash(self, node: LocalNode) -> str:
@@ -123,6 +134,9 @@ class ServerSource:
         if self._listed_files is not None and not self.client.capabilities.changes:
             return self._listed_files
         return self.store.remote.files()
+
+    def has_mirror(self) -> bool:
+        return bool(self.client.capabilities.changes)
 
     def content_hash(self, path: str, size: int | None) -> str:
         return self.client.files.download(self.workspace_id, path, None, expected_size=size).hash
@@ -392,6 +406,7 @@ def open_session(
                 downloads=downloads,
                 delete_limit=settings.max_delete,
                 allow_mass_delete=bool(settings.allow_mass_delete),
+                slice_paths=settings.slice_paths,
                 mode=ops.Mode(settings.mode),
                 propagate_deletes=bool(settings.propagate_deletes),
                 folds_case=bool(traits and traits.folds_case),

@@ -75,7 +75,7 @@ def read_disk(root: Path, store: Store, facts: Facts) -> None:
         facts.local = path_info(root, path)
     except SyncdError as exc:
         facts.local_error = exc.describe()
-    entry = store.hashes.load().get(path)
+    entry = store.hashes.get(path)
     if entry is not None:
         facts.cached_hash = entry[1]
         facts.cache_matches = facts.local is not None and tuple(facts.local.sig) == entry[0]

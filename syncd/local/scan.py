@@ -18,6 +18,11 @@
    as the Kelvin sign): one of them owns the NFC key in ``tree`` (the NFC spelling when
    there is one), each other one is a ``twin``: a node at the same key with its own
    ``disk_name``, not descended into. The planner renames twins beside the name.
+6. A scan of many given paths (a slice of a large tree) resolves each folder once and
+   lists it once, however many of its entries are asked for; an ``exact`` entry of the
+   scope (``syncd.scope``) is the path alone, without its subtree.
+7. With a ``sink`` the tree is handed over in parts as it grows and never held whole:
+   the pre-walk of a sync in slices writes it to the state database.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +48,9 @@ from syncd.local.ignore import (
     is_builtin_name,
     is_our_temp_file,
 )
-from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, normalize, outermost
+from syncd.paths import MAX_PATH_BYTES, MAX_SEGMENT_BYTES, is_within_any, normalize, outermost
 from syncd.planner.trees import Kind, LocalNode, shared
+from syncd.scope import split
 
 __all__ = ["HashCache", "HashRecord", "Problem", "ScanResult", "scan"]
 
@@ -132,6 +138,7 @@ _BAD_NAME = "name not allowed in a workspace (control character, bad UTF-8 or to
 _TOO_LONG = f"path longer than {MAX_PATH_BYTES} bytes"
 _HASH_THREADS = 4
 _HASH_SLICE = 1024  # files handed to the hashing threads at a time
+SINK_NODES = 10_000  # a sink gets the tree in parts of about this many nodes
 _LINK_SKIPPED = "symbolic link: not synced (symlinks = skip)"
 _LINK_OUTSIDE = "symbolic link to outside the folder: never followed"
 _LINK_TO_DIR = "symbolic link to a folder: never followed (its files would sync twice)"
@@ -174,6 +181,10 @@ class _Scanner:
         self.root_ignore = ignore or Ignore()
         self.result = ScanResult()
         self.pending: list[tuple[str, str, str | None]] = []  # (rel, abs path, disk_name)
+        self.sink: Callable[[list[LocalNode]], None] | None = None
+        # A scan of many paths: each folder listed once, each ancestor resolved once.
+        self._listed: dict[str, tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]] = {}
+        self._resolved: dict[str, tuple[_Dir | None, str]] = {}
 
     def problem(self, path: str, reason: str, *, unknown: str | None = None) -> None:
         self.result.problems.append(Problem(path, reason))
@@ -235,36 +246,52 @@ class _Scanner:
     def entries(self, d: _Dir, want: str | None = None) -> tuple[list[_Entry], list[_Entry]]:
         """List one folder as (NFC name, entry), and its twins apart; report bad names.
 
-        ASCII names (nearly all) take a fast path: they are their own NFC spelling.
+        ASCII names (nearly all) take a fast path: they are their own NFC spelling. With
+        ``want``, the entries of that one name, from a listing made once per scan.
         """
+        if want is None:
+            out, twins, bad = self._entries(d)
+            for _, shown, reason in bad:
+                self.problem(shown, reason)
+            return out, twins
+        listed = self._listed.get(d.abs_path)
+        if listed is None:
+            out, twins, bad = self._entries(d)
+            listed = self._listed[d.abs_path] = (out, twins, bad)
+        out, twins, bad = listed
+        for name, shown, reason in bad:
+            if name == want:
+                self.problem(shown, reason)
+        return [(k, e) for k, e in out if k == want], [(k, e) for k, e in twins if k == want]
+
+    def _entries(self, d: _Dir) -> tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]:
+        """The listing's (key, entry) pairs, twins, and bad names as (name as asked for,
+        name as shown, why): a scan of one path reports only the bad name it asked for."""
         limit = MAX_PATH_BYTES - len(d.key_prefix.encode("utf-8"))
         out: list[_Entry] = []
         twins: list[_Entry] = []
+        bad: list[tuple[str, str, str]] = []
         odd: dict[str, list[os.DirEntry[str]]] = {}
         for entry in self.listing(d):
             name = entry.name
             if name.isascii():
-                if want is not None and name != want:
-                    continue
                 if len(name) > MAX_SEGMENT_BYTES or _CONTROL_RE.search(name):
-                    self.problem(d.disk_prefix + name, _BAD_NAME)
+                    bad.append((name, d.disk_prefix + name, _BAD_NAME))
                 elif len(name) > limit:
-                    self.problem(d.disk_prefix + name, _TOO_LONG)
+                    bad.append((name, d.disk_prefix + name, _TOO_LONG))
                 else:
                     out.append((name, entry))
                 continue
             key = _key_name(name)
-            if want is not None and key != want:
-                continue
             if key is None:
-                self.problem(_display(d.disk_prefix + name), _BAD_NAME)
+                bad.append(("", _display(d.disk_prefix + name), _BAD_NAME))
             elif len(key.encode("utf-8")) > limit:
-                self.problem(_display(d.disk_prefix + name), _TOO_LONG)
+                bad.append((key, _display(d.disk_prefix + name), _TOO_LONG))
             else:
                 odd.setdefault(key, []).append(entry)
         if odd:
             _add_non_ascii(out, twins, odd)
-        return out, twins
+        return out, twins, bad
 
     def twin(self, d: _Dir, key: str, entry: os.DirEntry[str]) -> None:
         """Keep another spelling of ``key`` for the planner to rename; never descend into it.
@@ -402,38 +429,64 @@ class _Scanner:
                 self.visit(nested, key, entry, stack)
             for key, entry in twins:
                 self.twin(nested, key, entry)
+            if self.sink is not None and len(self.result.tree) >= SINK_NODES:
+                self.sink(list(self.result.tree.values()))
+                self.result.tree.clear()
 
-    def walk_only(self, root: str, ignore: Ignore, rel: str) -> None:
-        """Scan one path and its subtree, resolving each ancestor without following links."""
-        d = _Dir(root, "", "", ignore)
-        segments = rel.split("/")
-        for i, seg in enumerate(segments):
-            found, twins = self.entries(d, want=seg)
-            if not found:
-                return  # absent (or unknown, already recorded)
+    def walk_only(self, root: str, ignore: Ignore, rel: str, *, alone: bool = False) -> None:
+        """Scan one path and its subtree (with ``alone``, the path only), resolving each
+        ancestor without following links, once per scan however many paths it holds."""
+        parent, _, name = rel.rpartition("/")
+        d = self.folder(root, ignore, parent)
+        if d is None:
+            if self._resolved[parent][1] == "unknown":
+                self.result.unknown.add(rel)
+            return  # absent, ignored or unknown: already recorded
+        found, twins = self.entries(d, want=name)
+        if not found:
+            return  # absent (or unknown, already recorded)
+        key, entry = found[0]
+        stack: list[_Dir] = []
+        self.visit(d, key, entry, stack)
+        for twin_key, twin in twins:  # an ancestor's twins wait for its own scan
+            self.twin(d, twin_key, twin)
+        if not alone:
+            self.walk(stack)
+
+    def folder(self, root: str, ignore: Ignore, path: str) -> _Dir | None:
+        """The folder at ``path`` ("" is the root) with its ignore rules, or None when it is
+        absent, ignored or unknown (``_resolved`` says which); resolved once per scan."""
+        if not path:
+            return _Dir(root, "", "", ignore)
+        known = self._resolved.get(path)
+        if known is not None:
+            return known[0]
+        parent, _, seg = path.rpartition("/")
+        d = self.folder(root, ignore, parent)
+        if d is None:
+            why = self._resolved[parent][1]
+            self._resolved[path] = (None, "absent" if why == "ignored" else why)
+            return None
+        found, _ = self.entries(d, want=seg)
+        resolved: tuple[_Dir | None, str]
+        if not found:
+            resolved = (None, "absent")  # or unknown, recorded under the folder itself
+        else:
             key, entry = found[0]
-            if i == len(segments) - 1:
-                stack: list[_Dir] = []
-                self.visit(d, key, entry, stack)
-                for twin_key, twin in twins:  # an ancestor's twins wait for its own scan
-                    self.twin(d, twin_key, twin)
-                self.walk(stack)
-                return
             here = d.key_prefix + key
             if is_builtin_ignored(here) or d.ignore.matches_rules(here, True):
                 self.result.ignored.add(here)
-                return
-            if entry.is_symlink():
-                self.result.unknown.add(rel)
-                return
-            if not entry.is_dir(follow_symlinks=False):
-                return  # an ancestor is a file: the path is absent
-            child = _Dir(entry.path, d.disk_prefix + entry.name + "/", here + "/", d.ignore)
-            nested = self.with_nested_ignore(child, self.entries(child, want=IGNORE_FILE)[0])
-            if nested is None:
-                self.result.unknown.add(rel)
-                return
-            d = nested
+                resolved = (None, "ignored")
+            elif entry.is_symlink():
+                resolved = (None, "unknown")
+            elif not entry.is_dir(follow_symlinks=False):
+                resolved = (None, "absent")  # an ancestor is a file: the path is absent
+            else:
+                child = _Dir(entry.path, d.disk_prefix + entry.name + "/", here + "/", d.ignore)
+                nested = self.with_nested_ignore(child, self.entries(child, want=IGNORE_FILE)[0])
+                resolved = (nested, "") if nested is not None else (None, "unknown")
+        self._resolved[path] = resolved
+        return resolved[0]
 
 
 def scan(
@@ -444,22 +497,36 @@ def scan(
     hash_files: bool = True,
     only: Iterable[str] | None = None,
     follow_links: bool = False,
+    sink: Callable[[list[LocalNode]], None] | None = None,
 ) -> ScanResult:
     """Scan the folder (or only the given paths and their subtrees) into a ``ScanResult``.
 
     With ``hash_files=False`` a file missing from the cache gets ``hash=None`` (the planner
     asks for it with a ``Need``). With ``only``, the tree holds those paths and their
-    subtrees, never their ancestors; a path absent from the tree and from ``unknown`` is
-    absent on disk. ``follow_links`` is ``symlinks = follow`` (see the module docstring).
+    subtrees (an ``exact`` entry: the path alone), never their ancestors; a path absent
+    from the tree and from ``unknown`` is absent on disk. ``follow_links`` is
+    ``symlinks = follow`` (see the module docstring). With ``sink`` (and no hashing), the
+    tree goes to ``sink`` in parts and the result's ``tree`` is left empty.
     """
+    if sink is not None and hash_files:
+        raise ValueError("a scan with a sink hands over unhashed nodes only")
     top = os.fspath(root)
     scanner = _Scanner(cache, hash_files, follow_links=follow_links, root=top, ignore=ignore)
+    scanner.sink = sink
     if only is None:
         scanner.walk([_Dir(top, "", "", ignore)])
     else:
         if not os.path.isdir(top):
             scanner.entries(_Dir(top, "", "", ignore))  # raises the root error
-        for rel in outermost(normalize(p) for p in only):
+        subtrees, alone = split(only)
+        wanted = outermost(normalize(p) for p in subtrees)
+        for rel in wanted:
             scanner.walk_only(top, ignore, rel)
+        for rel in sorted({normalize(p) for p in alone}):
+            if not is_within_any(rel, wanted):
+                scanner.walk_only(top, ignore, rel, alone=True)
     scanner.hash_pending()
+    if sink is not None and scanner.result.tree:
+        sink(list(scanner.result.tree.values()))
+        scanner.result.tree.clear()
     return scanner.result

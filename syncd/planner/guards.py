@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from syncd.planner.ops import DeleteRemote, Op, Policy, Refusal, RefusalKind, TrashLocal
 from syncd.planner.rules import below
@@ -42,10 +42,12 @@ def deleted_files(
     return sorted(gone)
 
 
-def _mass(side: str, gone: list[str], total: int, policy: Policy) -> Refusal | None:
-    if policy.allow_mass_delete or not gone:
+def _mass(
+    side: str, gone: Sequence[str], total: int, policy: Policy, count: int = -1
+) -> Refusal | None:
+    count = len(gone) if count < 0 else count
+    if policy.allow_mass_delete or not count:
         return None
-    count = len(gone)
     if count > policy.max_delete_count and count > policy.max_delete_ratio * total:
         return Refusal(
             RefusalKind.MASS_DELETE,
@@ -55,6 +57,41 @@ def _mass(side: str, gone: list[str], total: int, policy: Policy) -> Refusal | N
             tuple(gone),
         )
     return None
+
+
+def check_counts(
+    gone: tuple[Sequence[str], Sequence[str]],
+    counts: tuple[int, int],
+    totals: tuple[int, int, int],
+    policy: Policy,
+) -> tuple[Refusal, ...]:
+    """The refusals of ``check`` for a plan made in slices: every slice's deletes, counted
+    against whole sides. ``gone``: (local, remote) deleted files, perhaps a sample;
+    ``counts``: how many in all; ``totals``: the files of the disk, the server, the base."""
+    local_files, remote_files, base_files = totals
+    refusals: list[Refusal] = []
+    if (
+        local_files == 0
+        and counts[1]
+        and not policy.allow_mass_delete
+        and base_files > policy.max_delete_count
+    ):
+        refusals.append(
+            Refusal(
+                RefusalKind.ROOT_VANISHED,
+                f"the local folder is empty but held {base_files} files at the last sync; "
+                "refusing to delete them on the server; use --allow-mass-delete to consent",
+                tuple(gone[1]),
+            )
+        )
+    for side, sample, count, total in (
+        ("in the local folder", gone[0], counts[0], local_files),
+        ("on the server", gone[1], counts[1], remote_files),
+    ):
+        refusal = _mass(side, sample, total, policy, count)
+        if refusal is not None:
+            refusals.append(refusal)
+    return tuple(refusals)
 
 
 def check(

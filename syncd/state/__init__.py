@@ -3,7 +3,8 @@
 1. ``Store`` is the only door to the database (``store.py``): its transactions and the
    base tree. Each other table's job hangs off it in a module of its own: ``store.meta``
    (lineage, cursor, merge, capabilities, last sync; ``meta.py``), ``store.remote`` (the
-   change feed's mirror; ``mirror.py``), ``store.hashes`` (the hash cache; ``hashes.py``)
+   change feed's mirror; ``mirror.py``), ``store.hashes`` (the hash cache; ``hashes.py``),
+   ``store.scan_rows`` (the walk and queue of a sync in slices; ``scan_rows.py``)
    and the small tables (upload sessions, conflicts, item errors, dirty paths, daemon
    status, journal rows; ``records.py``). The SQL they share is in ``sql.py``; the tables
    and what each column guarantees are in ``schema.py``.

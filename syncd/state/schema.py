@@ -43,6 +43,7 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     comment: str = ""
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, columns)
 
     @property
     def create_sql(self) -> str:
@@ -50,9 +51,22 @@ class Table:
         key = ", ".join(f'"{k}"' for k in self.key)
         return f"CREATE TABLE {self.name} ({', '.join([*cols, f'PRIMARY KEY ({key})'])})"
 
+    @property
+    def index_sql(self) -> list[str]:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {name} ON {self.name} ({', '.join(cols)})"
+            for name, cols in self.indexes
+        ]
 
-def _table(name: str, *columns: Column, key: tuple[str, ...] = ("path",), comment: str) -> Table:
-    return Table(name, columns, key, comment)
+
+def _table(
+    name: str,
+    *columns: Column,
+    key: tuple[str, ...] = ("path",),
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    comment: str,
+) -> Table:
+    return Table(name, columns, key, comment, indexes)
 
 
 TEXT, INTEGER = "TEXT NOT NULL", "INTEGER NOT NULL"
@@ -125,6 +139,35 @@ hash_cache = _table(
     comment=(
         "Local hashes by stat signature: a hash is reused only when size, mtime_ns, inode "
         "and ctime_ns all still match, so an unchanged file is never read twice."
+    ),
+)
+
+
+scan_rows = _table(
+    "scan_rows",
+    Column("path", TEXT, "NFC workspace path"),
+    Column("kind", KIND),
+    Column("size", "INTEGER", "NULL for a directory"),
+    Column("mtime_ns", "INTEGER"),
+    Column("inode", "INTEGER"),
+    indexes=(("scan_rows_inode", ("inode",)),),
+    comment=(
+        "The last full sync's walk of the folder (stat only, no hashes), written as it "
+        "goes: what a sync in slices compares with the base and the mirror in SQL."
+    ),
+)
+
+slice_paths = _table(
+    "slice_paths",
+    Column("seq", INTEGER),
+    Column("path", TEXT),
+    Column("scan_kind", "TEXT", "the path's kind in scan_rows; NULL: not on disk"),
+    Column("base_kind", "TEXT", "its kind in the base; NULL: never synced"),
+    Column("remote_kind", "TEXT", "its kind in the mirror; NULL: not on the server"),
+    key=("seq",),
+    comment=(
+        "The paths where the walk, the base and the mirror disagree, in path order: the "
+        "work of one sync in slices, read a slice at a time."
     ),
 )
 
@@ -212,6 +255,8 @@ TABLES = (
     base,
     remote,
     hash_cache,
+    scan_rows,
+    slice_paths,
     journal,
     conflicts,
     item_errors,

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from syncd.errors import UsageError
-from syncd.paths import is_within, outermost
+from syncd.paths import is_within, is_within_any, outermost
 from syncd.planner.trees import BaseNode, Kind, shared
+from syncd.scope import split
 from syncd.state import schema as s
 from syncd.state.hashes import CachedHashes
 from syncd.state.meta import Meta, read_meta, write_meta
@@ -47,6 +48,7 @@ from syncd.state.records import (
     UploadSessions,
     delete_item_errors,
 )
+from syncd.state.scan_rows import ScanRows
 from syncd.state.schema import MetaKey
 from syncd.state.sql import (
     KINDS,
@@ -138,6 +140,7 @@ class Store:
         self.meta = Meta(self)
         self.remote = RemoteMirror(self)
         self.hashes = CachedHashes(self)
+        self.scan_rows = ScanRows(self)
         self.upload_sessions = UploadSessions(self)
         self.conflicts = Conflicts(self)
         self.item_errors = ItemErrors(self)
@@ -237,6 +240,8 @@ class Store:
                 for table in s.TABLES:  # only the missing ones
                     if table.name not in created:
                         conn.execute(table.create_sql)
+                        for sql in table.index_sql:
+                            conn.execute(sql)
                 if version is None:
                     write_meta(conn, {MetaKey.SCHEMA_VERSION: str(s.SCHEMA_VERSION)})
 
@@ -357,7 +362,8 @@ class Store:
         into a node as it arrives, so the rows of a million files are never all alive
         at once. Consume it at once (the read stays open until it is exhausted).
 
-        Each prefix ``p`` is one search of the path index for ``p`` and its subtree
+        An ``exact`` entry (``syncd.scope``) is its path alone, read in chunks of point
+        reads. Each prefix ``p`` is one search of the path index for ``p`` and its subtree
         (``sql.SUBTREE``), so the cost follows the rows returned, not the table's size.
         The prefixes are read in one snapshot, so a writer in between cannot make them
         disagree.
@@ -366,11 +372,18 @@ class Store:
             with self.read() as conn:
                 yield from raw(conn).execute(sql)
             return
+        subtrees, alone = split(prefixes)
         rows: list[Any] = []
         with self.snapshot() as conn:
             cursor = raw(conn)
-            for p in outermost(prefixes):
+            wanted = outermost(subtrees)
+            for p in wanted:
                 rows += cursor.execute(f"{sql} WHERE {SUBTREE}", subtree_params(p)).fetchall()
+            single = sorted({p for p in alone if not is_within_any(p, wanted)})
+            for i in range(0, len(single), 500):
+                chunk = single[i : i + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows += cursor.execute(f"{sql} WHERE path IN ({marks})", chunk).fetchall()
         yield from rows
 
     def put_base(self, nodes: Iterable[BaseNode]) -> None:

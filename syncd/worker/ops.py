@@ -24,6 +24,7 @@ from syncd.local import write
 from syncd.local.downloads import Downloads
 from syncd.local.hashing import StatSig
 from syncd.local.space import SpaceGuard
+from syncd.local.spelling import place_on_disk
 from syncd.local.trash import Trash, TrashReason, make_dirs_durably
 from syncd.planner import ops
 from syncd.planner.trees import BaseNode, Kind, LocalNode, RemoteNode
@@ -93,7 +94,11 @@ class OpContext:
                 if not found.disk_name:
                     break
                 return self.root / "/".join([found.disk_name, *parts[end:]])
-        return self.root / rel
+        if rel.isascii():
+            return self.root / rel  # one spelling only
+        # A scoped plan holds no node of the folders above (a slice, the daemon's dirty
+        # paths): ask the disk how it spells them.
+        return place_on_disk(self.root, rel)
 
 
 def _revision(node: RemoteNode | None) -> int | None:

@@ -80,6 +80,9 @@ class FakeRemote:
     def files(self) -> int:
         return sum(1 for n in self.tree_now.values() if not n.is_dir)
 
+    def has_mirror(self) -> bool:
+        return False
+
     def content_hash(self, path: str, size: int | None) -> str:
         return self.contents[path]
 

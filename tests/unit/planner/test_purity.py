@@ -49,7 +49,7 @@ def _violations(source: str) -> list[str]:
                 and node.module.startswith("syncd.")
                 and not (
                     node.module.startswith("syncd.planner")
-                    or node.module in ("syncd.paths", "syncd.errors")
+                    or node.module in ("syncd.paths", "syncd.errors", "syncd.scope")
                 )
             ):
                 found.append(node.module)

@@ -1,4 +1,4 @@
-"""The hash cache: exact stat matches only; loaded once, read without a lock, never stale."""
+"""The hash cache: exact stat matches only; read per scan scope, never held, never stale."""
 
 from __future__ import annotations
 
@@ -8,25 +8,23 @@ from syncd.state.store import Store
 from tests.unit.state.conftest import Record, Sig
 
 
-class _NoLock:
-    """Stands in for the cache lock: any use of it on the hot path fails the test."""
-
-    def __enter__(self) -> None:
-        raise AssertionError("lookup took the lock")
-
-    def __exit__(self, *_exc: object) -> None:
-        return None
-
-
-def test_lookup_after_loading_takes_no_lock(store: Store) -> None:
+def test_a_view_holds_the_rows_of_its_scope_only(store: Store) -> None:
     sig = Sig(10, 20, 30, 40)
-    store.hashes.put([Record("a", sig, "sha256:1")])
-    loaded = store.hashes.load()
-    assert "a" in loaded
-    store.hashes._lock = _NoLock()  # type: ignore[assignment]
-    assert store.hashes.lookup("a", sig) == "sha256:1"
-    assert store.hashes.lookup("a", Sig(10, 20, 30, 41)) is None
-    assert store.hashes.lookup("missing", sig) is None
+    store.hashes.put([Record("a", sig, "sha256:1"), Record("b/x", sig, "sha256:2")])
+    view = store.hashes.view({"b"})
+    assert view.lookup("b/x", sig) == "sha256:2"
+    assert view.lookup("a", sig) is None  # outside the scope: not read
+    assert store.hashes.view(None).lookup("a", sig) == "sha256:1"
+    assert store.hashes.view({"a" + "\x00"}).lookup("a", Sig(10, 20, 30, 41)) is None
+
+
+def test_the_store_keeps_no_hash_in_memory(store: Store) -> None:
+    """A daemon at rest holds no per-file state: the cache lives in the table only."""
+    sig = Sig(1, 2, 3, 4)
+    store.hashes.put([Record(f"f{i}", sig, f"h{i}") for i in range(50)])
+    assert store.hashes.view().lookup("f7", sig) == "h7"
+    held = [v for v in vars(store.hashes).values() if isinstance(v, dict)]
+    assert held == []
 
 
 def test_each_stat_field_must_match(store: Store) -> None:
@@ -37,10 +35,10 @@ def test_each_stat_field_must_match(store: Store) -> None:
         assert store.hashes.lookup("a", other) is None
 
 
-def test_loaded_cache_follows_stores_drops_and_moves(store: Store) -> None:
+def test_cache_follows_stores_drops_and_moves(store: Store) -> None:
     sig = Sig(1, 2, 3, 4)
     store.hashes.put([Record("d/x", sig, "hx")])
-    assert store.hashes.lookup("d/x", sig) == "hx"  # loads the cache
+    assert store.hashes.lookup("d/x", sig) == "hx"
     store.hashes.put([Record("d/x", Sig(5, 6, 7, 8), "hx2"), Record("y", sig, "hy")])
     assert store.hashes.lookup("d/x", sig) is None
     assert store.hashes.lookup("d/x", Sig(5, 6, 7, 8)) == "hx2"
@@ -57,20 +55,16 @@ def test_cache_is_loaded_from_disk_by_a_new_store(db_path: Path, store: Store) -
     store.hashes.put([Record("a", sig, "ha")])
     with Store.open(db_path) as again:
         assert again.hashes.lookup("a", sig) == "ha"
-        assert again.hashes.load() is again.hashes.load()  # one query, then memory
 
 
-def test_a_move_renames_the_loaded_cache_instead_of_reloading_it(store: Store) -> None:
+def test_a_move_renames_the_rows_and_replaces_the_destination(store: Store) -> None:
     sig = Sig(1, 2, 3, 4)
     names = {"d/x": "hx", "d/e/y": "hy", "d0": "h0", "e/old": "hold", "e": "he"}
     store.hashes.put(Record(path, sig, digest) for path, digest in names.items())
-    loaded = store.hashes.load()
     store.move_base("d", "e")
-    assert store.hashes.load() is loaded  # no second read of the whole table
-    assert set(loaded) == {"e/x", "e/e/y", "d0"}  # what was at "e" was replaced
+    view = store.hashes.view()
+    assert set(view._hashes) == {"e/x", "e/e/y", "d0"}  # what was at "e" was replaced
     assert store.hashes.lookup("e/e/y", sig) == "hy" and store.hashes.lookup("d/x", sig) is None
-    with Store.open(store.path) as again:  # and the table agrees with memory
-        assert set(again.hashes.load()) == set(loaded)
 
 
 def test_hash_cache_matches_only_the_exact_stat(db_path: Path, store: Store) -> None:

@@ -1,0 +1,139 @@
+"""A full sync of a tree of any size in bounded memory: walk, compare in SQL, run in slices.
+
+The engine's rounds (``Engine.run_rounds``) plan and run one scope at a time; this module
+hands them the slices of a full sync. It is used where the mirror is in the state
+(``Engine.can_slice``); other syncs hold their trees whole, as before.
+
+1. The folder is walked once (stat only) into ``scan_rows`` as the walk goes, the change
+   feed is followed into the mirror, and SQL queues the paths where walk, base and
+   mirror disagree (``ScanRows.queue_dirty``). Only those are planned: an unchanged path
+   costs its ``lstat`` and its share of a few indexed joins, never a Python object.
+2. The queue is cut into slices (``syncd.planner.slicing``), each one scoped round of
+   the engine: a scan of those paths, their mirror and base rows, the pure planner, the
+   worker and its journal. Each slice reads fresh facts, so it sees what the slices
+   before it wrote (a conflict copy, a moved folder) as the one-pass engine would.
+3. Moves whose ends lie in different parts of the tree are paired in SQL (a local move
+   by inode, a remote one by content hash), widened to the outermost folder gone and the
+   outermost folder new, and each pair's ends are planned in one slice.
+4. The mass-delete guard judges the whole sync before any slice runs: from SQL bounds
+   when they cannot reach the limits (nearly always), else by planning every slice
+   without running it and counting what the plans would delete. Once judged, the slices
+   run with the consent of that judgement (``Engine.consent``).
+5. A first sync stays a merge in every slice: the merge flag is set before the first
+   slice and cleared by ``Engine.finish`` only when the whole sync succeeded. Each
+   slice's results are in the base (and its hashes in the cache) as soon as it ran, so
+   a sync killed between slices resumes with what is left: nothing is hashed or sent
+   twice.
+6. The report keeps counts, failures, conflicts and the last changes of each slice, not
+   its outcomes (``Report.fold``): it does not grow with the tree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from syncd.paths import ancestors
+from syncd.planner import guards, ops, slicing
+from syncd.report import Report
+from syncd.scope import exact
+from syncd.state.schema import MetaKey
+
+if TYPE_CHECKING:
+    from syncd.reconciler import Engine
+    from syncd.state.store import Store
+
+log = logging.getLogger("syncd.reconciler")
+
+SAMPLE = 1_000  # deleted paths a refusal names (it counts them all)
+
+
+def sync_in_slices(engine: Engine, report: Report) -> None:
+    """One full sync in slices (promises 1-6); the caller runs ``Engine.finish``."""
+    store = engine.store
+    walked = engine.local.walk()
+    engine.local.tidy(walked)  # our stale temp files; a walk hashes nothing
+    report.problems.extend((p.path, p.reason) for p in walked.problems)
+    report.skipped.extend((p.path, p.reason) for p in walked.skipped)
+    engine.links = dict(walked.links)
+    engine.remote_tree(report, set())  # follow the feed into the mirror; no tree is read
+    if not store.has_base() and not store.meta.is_merge_pending():
+        store.meta.set(MetaKey.MERGE_PENDING, "1")  # promise 5
+    queued = store.scan_rows.queue_dirty()
+    groups = move_groups(store)
+    twins = {exact(t.path) for t in walked.twins}  # renamed beside their name first
+    log.info("event=slices_planned changed=%d moves=%d", queued, len(groups))
+    judge_deletes(engine, report, groups)
+    engine.consent = True
+    try:
+        for index, scope in enumerate(_with_first(twins, _slices(engine, groups))):
+            engine.run_rounds(report, scope=scope)
+            store.item_errors.clear(report.fold())
+            log.info("event=slice index=%d paths=%d", index, len(scope))
+    finally:
+        engine.consent = False
+    report.problems = list(dict.fromkeys(report.problems))
+    report.skipped = list(dict.fromkeys(report.skipped))
+
+
+def _slices(engine: Engine, groups: list[list[str]]) -> Iterator[set[str]]:
+    return slicing.slices(engine.store.scan_rows.queued(), groups, engine.slice_paths)
+
+
+def _with_first(first: set[str], rest: Iterator[set[str]]) -> Iterator[set[str]]:
+    if first:
+        yield first
+    yield from rest
+
+
+def move_groups(store: Store) -> list[list[str]]:
+    """The ends of every move the planner could pair, widened to whole folders and
+    joined where they meet (promise 3)."""
+    pairs: list[tuple[str, str]] = []
+    for gone, new in store.scan_rows.local_moves():
+        pairs.append((_widen(store, gone, 0, gone=True), _widen(store, new, 0, gone=False)))
+    for gone, new in store.scan_rows.remote_moves():
+        pairs.append((_widen(store, gone, 2, gone=True), _widen(store, new, 2, gone=False)))
+    return slicing.join_groups(pairs)
+
+
+def _widen(store: Store, path: str, side: int, *, gone: bool) -> str:
+    """The outermost folder around ``path`` that is gone from ``side`` (0: the walk,
+    2: the mirror) while the base has it, or with ``gone=False`` new on that side."""
+    best = path
+    for folder in reversed(ancestors(path)):
+        kinds = store.scan_rows.kinds(folder)
+        here, base = kinds[side], kinds[1]
+        if (base is not None and here is None) if gone else (here is not None and base is None):
+            best = folder
+        else:
+            break
+    return best
+
+
+def judge_deletes(engine: Engine, report: Report, groups: list[list[str]]) -> None:
+    """Refuse the whole sync before any slice runs when it deletes too much (promise 4)."""
+    store = engine.store
+    policy = engine._policy(is_merge=False)
+    if policy.allow_mass_delete:
+        return
+    _, walked_files = store.scan_rows.count()
+    totals = (walked_files, engine.remote.files(), store.base_files())
+    bounds = store.scan_rows.delete_bounds()
+    if not guards.check_counts(([], []), bounds, totals, policy):
+        return  # even if every candidate were deleted, no guard would refuse
+    gone: tuple[list[str], list[str]] = ([], [])
+    counts = [0, 0]
+    for scope in _slices(engine, groups):
+        plan, local, remote = engine._plan_round(Report(), first=False, scope=scope, dry_run=True)
+        for side, (kind, tree) in enumerate(((ops.TrashLocal, local), (ops.DeleteRemote, remote))):
+            files = guards.deleted_files(plan.ops, kind, tree)
+            counts[side] += len(files)
+            gone[side].extend(files[: SAMPLE - len(gone[side])])
+    refusals = guards.check_counts(gone, (counts[0], counts[1]), totals, policy)
+    if refusals:
+        from syncd.reconciler import safety_stop
+
+        report.refusals = list(refusals)
+        raise safety_stop(refusals)

@@ -1,0 +1,167 @@
+"""A full sync plans and runs in slices: it converges, resumes after a kill between slices,
+pairs far moves, and judges mass deletes over the whole sync (issue 14, small scale).
+
+``slice_paths`` is set low so a tree of a few hundred paths takes many slices; the real
+server (full, with the change feed that slicing needs) and real folders."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from syncd.soak.faults import Fault
+from syncd.soak.harness import client_argv, wait_until
+from syncd.soak.proxy import FaultProxy
+from tests.support.clients import SyncClient, remote_tree, sync_settled, write
+
+SLICE = re.compile(r"event=slice index=(\d+) paths=(\d+)")
+UPLOAD = re.compile(r"op=Upload path=(\S+)")
+
+
+@pytest.fixture
+def mode() -> str:
+    return "full"  # slices need the mirror of the change feed
+
+
+@pytest.fixture(autouse=True)
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCD_SLICE_PATHS", "20")
+
+
+def fill(folder: Path, count: int, folders: int = 12) -> set[str]:
+    paths = {f"d{i % folders:02d}/sub{i % 3}/f{i:04d}.txt" for i in range(count)}
+    for rel in paths:
+        write(folder / rel, f"file {rel}\n")
+    return paths
+
+
+def slices(stderr: str) -> list[int]:
+    return [int(paths) for _, paths in SLICE.findall(stderr)]
+
+
+def test_a_sync_in_slices_converges_and_a_no_op_plans_nothing(make_client, sync_server, account):
+    a, b = make_client("a"), make_client("b")
+    paths = fill(a.folder, 300)
+    first = a.sync()
+    sizes = slices(first.stderr)
+    assert len(sizes) >= 10, first.stderr[-2000:]  # 300 files and 48 folders, 20 at a time
+    assert max(sizes) <= 40  # about slice_paths each (a folder's entries stay whole)
+    assert set(UPLOAD.findall(first.stderr)) == paths
+    down = b.sync()
+    assert len(slices(down.stderr)) >= 10
+    assert b.tree() == a.tree()
+    assert set(remote_tree(sync_server, *account)) == paths
+    quiet = sync_settled(a)
+    assert "event=slices_planned changed=0" in quiet.stderr
+    assert "op=" not in quiet.stderr and not slices(quiet.stderr)
+
+
+def test_a_change_far_down_the_tree_is_all_a_no_op_plans(make_client, sync_server, account):
+    a, b = make_client("a"), make_client("b")
+    fill(a.folder, 200)
+    a.sync()
+    b.sync()
+    sync_settled(a)
+    write(a.folder / "d05/sub2/f0005.txt", "edited\n")
+    proc = a.sync()
+    assert "event=slices_planned changed=1 " in proc.stderr
+    assert UPLOAD.findall(proc.stderr) == ["d05/sub2/f0005.txt"]
+    b.sync()
+    assert (b.folder / "d05/sub2/f0005.txt").read_text() == "edited\n"
+
+
+def test_a_folder_moved_far_in_path_order_is_one_move(make_client, sync_server, account):
+    """The move's two ends lie in different slices; SQL pairs them by inode."""
+    a, b = make_client("a"), make_client("b")
+    fill(a.folder, 200)
+    a.sync()
+    b.sync()
+    sync_settled(a)
+    (a.folder / "d00").rename(a.folder / "zz-moved")
+    proc = a.sync()
+    assert "op=MoveRemote path=d00 dest=zz-moved" in proc.stderr, proc.stderr[-3000:]
+    assert "op=Upload" not in proc.stderr and "op=DeleteRemote" not in proc.stderr
+    b.sync()
+    assert b.tree() == a.tree()
+
+
+def test_mass_deletes_are_judged_over_the_whole_sync(make_client, sync_server, account):
+    """Each slice deletes fewer than the limit; together they are refused before any runs."""
+    a = make_client("a")
+    paths = fill(a.folder, 300)
+    a.sync()
+    sync_settled(a)
+    for rel in sorted(paths)[:250]:
+        (a.folder / rel).unlink()
+    proc = a.sync("--max-delete", "50", expect=5)
+    assert "would delete 250 of 300 files on the server" in proc.stderr
+    assert "op=DeleteRemote" not in proc.stderr
+    assert set(remote_tree(sync_server, *account)) == paths  # nothing was deleted
+    allowed = a.sync("--max-delete", "50", "--allow-mass-delete")
+    assert len(slices(allowed.stderr)) >= 2
+    assert len(remote_tree(sync_server, *account)) == 50
+
+
+def test_a_first_sync_killed_between_slices_resumes_with_the_rest(
+    tmp_path: Path, make_client, sync_server, account, request: pytest.FixtureRequest
+):
+    """kill -9 after some slices ran: the restart uploads only what no slice recorded,
+    and what went up is not sent again. Each batch is held back by the fault proxy so
+    the sync can be caught between slices."""
+    key, workspace = account
+    a: SyncClient = make_client("a")
+    paths = fill(a.folder, 400)
+    proxy = FaultProxy(sync_server.url, seed=14).start()
+    request.addfinalizer(proxy.stop)
+    proxy.add(Fault("stall", method="POST", path=r"/batch$", times=None, delay=0.2))
+    env = {**os.environ, "SYNCD_API_KEY": key, "PYTHONUNBUFFERED": "1"}
+    log_path = tmp_path / "first.log"
+    argv = client_argv("sync", proxy.url, workspace, a.folder, a.state_dir)
+    with open(log_path, "w") as log_file:  # a file, not a pipe: the log never blocks
+        first = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        try:
+            caught = wait_until(
+                lambda: len(slices(log_path.read_text())) >= 3, timeout=120, interval=0.01
+            )
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(30)
+    first_log = log_path.read_text()
+    assert caught, first_log[-3000:]
+    assert first.returncode == -signal.SIGKILL
+    at_kill = settled(sync_server, key, workspace)
+    assert 0 < len(at_kill) < len(paths)
+    proxy.clear()
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    uploaded = set(UPLOAD.findall(again.stderr))
+    assert not uploaded & set(at_kill)  # nothing the server held went up again
+    assert uploaded | set(at_kill) == paths
+    after = revisions(sync_server, key, workspace)
+    assert set(after) == paths
+    assert {p: after[p] for p in at_kill} == at_kill
+
+
+def revisions(server, key: str, workspace: str) -> dict[str, int]:
+    """path -> revision of every file on the server: a second upload is a new revision."""
+    with server.client(key) as http:
+        answer = http.get(f"/api/v1/workspaces/{workspace}/files")
+        answer.raise_for_status()
+        return {e["path"]: e["revision"] for e in answer.json()["entries"] if e["type"] == "file"}
+
+
+def settled(server, key: str, workspace: str) -> dict[str, int]:
+    """The server's files once a batch the killed client sent whole has landed."""
+    seen = [revisions(server, key, workspace)]
+
+    def still() -> bool:
+        seen.append(revisions(server, key, workspace))
+        return len(seen) >= 5 and all(s == seen[-1] for s in seen[-5:])
+
+    assert wait_until(still, timeout=30, interval=0.25), "the server's files kept changing"
+    return seen[-1]
