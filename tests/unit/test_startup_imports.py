@@ -61,7 +61,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with Store.open(Path(tmp) / "state.sqlite3") as store:  # created: its tables too
         store.meta.bind("http://127.0.0.1:1", "w-1", tmp)
         store.meta.set_cursor(0)
-        store.base(), store.remote.tree(), store.hashes.load(), store.conflicts.rows()
+        store.base(), store.remote.tree(), store.hashes.view(), store.conflicts.rows()
         store.item_errors.record("a", "why"), store.dirty.mark(["a"])
         Journal(store).finish_sync(full=True)
         fast_forward(store, OwnWrites())
