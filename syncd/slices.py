@@ -26,6 +26,9 @@ hands them the slices of a full sync. It is used where the mirror is in the stat
    twice.
 6. The report keeps counts, failures, conflicts and the last changes of each slice, not
    its outcomes (``Report.fold``): it does not grow with the tree.
+7. A folder this device excludes (``syncd exclude``) is planned whole while the disk or
+   the base still holds something under it (its synced copy goes to the trash); once
+   both are empty, what only the server holds there is not planned at all.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from syncd.paths import ancestors
+from syncd.paths import ancestors, is_within_any
 from syncd.planner import guards, ops, slicing
 from syncd.report import Report
 from syncd.scope import exact
@@ -62,12 +65,15 @@ def sync_in_slices(engine: Engine, report: Report) -> None:
         store.meta.set(MetaKey.MERGE_PENDING, "1")  # promise 5
     queued = store.scan_rows.queue_dirty()
     groups = move_groups(store)
-    twins = {exact(t.path) for t in walked.twins}  # renamed beside their name first
+    excluded = engine.excluded()
+    first = {exact(t.path) for t in walked.twins}  # renamed beside their name first
+    first |= {rule for rule in excluded if store.scan_rows.holds_under(rule)}  # promise 7
     log.info("event=slices_planned changed=%d moves=%d", queued, len(groups))
-    judge_deletes(engine, report, groups)
+    judge_deletes(engine, report, groups, excluded)
     engine.consent = True
     try:
-        for index, scope in enumerate(_with_first(twins, _slices(engine, groups))):
+        slices = _slices(engine, groups, excluded)
+        for index, scope in enumerate(_with_first(first, slices)):
             engine.run_rounds(report, scope=scope)
             store.item_errors.clear(report.fold())
             log.info("event=slice index=%d paths=%d", index, len(scope))
@@ -77,8 +83,11 @@ def sync_in_slices(engine: Engine, report: Report) -> None:
     report.skipped = list(dict.fromkeys(report.skipped))
 
 
-def _slices(engine: Engine, groups: list[list[str]]) -> Iterator[set[str]]:
-    return slicing.slices(engine.store.scan_rows.queued(), groups, engine.slice_paths)
+def _slices(engine: Engine, groups: list[list[str]], excluded: set[str]) -> Iterator[set[str]]:
+    queued = engine.store.scan_rows.queued()
+    if excluded:  # what only the server holds under a rule of this device: nothing to do
+        queued = (q for q in queued if q[2] or q[3] or not is_within_any(q[1], excluded))
+    return slicing.slices(queued, groups, engine.slice_paths)
 
 
 def _with_first(first: set[str], rest: Iterator[set[str]]) -> Iterator[set[str]]:
@@ -112,7 +121,9 @@ def _widen(store: Store, path: str, side: int, *, gone: bool) -> str:
     return best
 
 
-def judge_deletes(engine: Engine, report: Report, groups: list[list[str]]) -> None:
+def judge_deletes(
+    engine: Engine, report: Report, groups: list[list[str]], excluded: set[str]
+) -> None:
     """Refuse the whole sync before any slice runs when it deletes too much (promise 4)."""
     store = engine.store
     policy = engine._policy(is_merge=False)
@@ -125,7 +136,7 @@ def judge_deletes(engine: Engine, report: Report, groups: list[list[str]]) -> No
         return  # even if every candidate were deleted, no guard would refuse
     gone: tuple[list[str], list[str]] = ([], [])
     counts = [0, 0]
-    for scope in _slices(engine, groups):
+    for scope in _slices(engine, groups, excluded):
         plan, local, remote = engine._plan_round(Report(), first=False, scope=scope, dry_run=True)
         for side, (kind, tree) in enumerate(((ops.TrashLocal, local), (ops.DeleteRemote, remote))):
             files = guards.deleted_files(plan.ops, kind, tree)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from syncd.planner.trees import Kind, LocalNode
-from syncd.state.sql import raw
+from syncd.state.sql import SUBTREE, raw, subtree_params
 
 if TYPE_CHECKING:
     from syncd.state.store import Store
@@ -159,6 +159,15 @@ class ScanRows:
         with self._store.read() as conn:
             local, remote = raw(conn).execute(sql).fetchone()
         return local, remote
+
+    def holds_under(self, path: str) -> bool:
+        """True when the walk or the base has ``path`` or anything below it."""
+        sql = (
+            f"SELECT EXISTS (SELECT 1 FROM scan_rows WHERE {SUBTREE}) "
+            f"OR EXISTS (SELECT 1 FROM base WHERE {SUBTREE})"
+        )
+        with self._store.read() as conn:
+            return bool(raw(conn).execute(sql, (*subtree_params(path),) * 2).fetchone()[0])
 
     def kinds(self, path: str) -> tuple[str | None, str | None, str | None]:
         """The kind of ``path`` in the walk, the base and the mirror (None: absent)."""
