@@ -61,6 +61,7 @@ def sync_in_slices(engine: Engine, report: Report) -> None:
     report.skipped.extend((p.path, p.reason) for p in walked.skipped)
     engine.links = dict(walked.links)
     engine.remote_tree(report, set())  # follow the feed into the mirror; no tree is read
+    report.remote_changed = set()  # all in the mirror: the queue below holds what matters
     if not store.has_base() and not store.meta.is_merge_pending():
         store.meta.set(MetaKey.MERGE_PENDING, "1")  # promise 5
     queued = store.scan_rows.queue_dirty()
@@ -76,6 +77,7 @@ def sync_in_slices(engine: Engine, report: Report) -> None:
         for index, scope in enumerate(_with_first(first, slices)):
             engine.run_rounds(report, scope=scope)
             store.item_errors.clear(report.fold())
+            report.remote_changed = set()  # later changes: in the mirror for the next pass
             log.info("event=slice index=%d paths=%d", index, len(scope))
     finally:
         engine.consent = False
