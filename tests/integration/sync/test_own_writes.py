@@ -201,3 +201,19 @@ def test_no_cursor_or_a_moved_one_moves_nothing(live, tmp_path):
     follow_feed(ours, store, workspace)
     assert not store.remote.advance(expected=0, changes=[], cursor=5)  # it is 1 now
     assert store.meta.cursor() == 1
+
+
+def test_a_chunked_upload_commit_moves_the_cursor_too(live, tmp_path):
+    ours, _other, workspace, store = live
+    own = OwnWrites()
+    ours.batch.on_written = own.note_batch
+    ours.uploads.on_committed = own.note_commit
+    follow_feed(ours, store, workspace)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (9 << 20))  # above the 8 MiB upload threshold: an E3 session
+    result = ours.files.upload(workspace, "big.bin", big, create_only=True)
+    assert result.entry is not None and result.entry.revision == 1
+    batch(ours, workspace, tmp_path, "small.txt")
+    assert fast_forward(store, own, feed_confirms(ours, workspace)) == 2
+    assert follow_feed(ours, store, workspace).entries == 0
+    assert store.remote.tree()["big.bin"].hash == result.hash
