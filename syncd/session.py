@@ -38,6 +38,7 @@ from syncd.planner.trees import LocalNode, RemoteNode
 from syncd.reconciler import Engine
 from syncd.remote.feed import follow_feed
 from syncd.remote.listing import list_remote
+from syncd.remote.own_writes import OwnWrites, fast_forward, feed_confirms
 from syncd.state.journal import Journal
 from syncd.state.paths import state_db_path
 from syncd.state.store import Store
@@ -143,7 +144,9 @@ class ServerSource:
 
 class WorkerExecutor:
     """Runs a plan through a ``Worker`` built for it (``Executor``), after telling the
-    progress display how many files and bytes the plan will transfer."""
+    progress display how many files and bytes the plan will transfer. With ``own_writes``
+    (the server's answers to this client's writes), the feed's mirror then moves past the
+    revisions they made, so the next read of the feed does not bring them back."""
 
     def __init__(
         self,
@@ -160,6 +163,7 @@ class WorkerExecutor:
         batch_threshold: int = DEFAULT_THRESHOLD,
         space: SpaceGuard | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        own_writes: OwnWrites | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -173,6 +177,7 @@ class WorkerExecutor:
         self.batch_threshold = batch_threshold  # smaller files go in batches (0: never)
         self.space = space or SpaceGuard()  # min_free_space; the daemon's reload replaces it
         self.on_outcome = on_outcome
+        self.own_writes = own_writes
 
     def run(
         self,
@@ -201,7 +206,16 @@ class WorkerExecutor:
         worker = Worker(
             ctx, self.store, self.journal, transfers=self.transfers, on_outcome=self.on_outcome
         )
-        return worker.execute(plan)
+        try:
+            outcomes = worker.execute(plan)
+        except BaseException:  # the answers are facts however the run ended; no more requests
+            if self.own_writes is not None:
+                fast_forward(self.store, self.own_writes)
+            raise
+        if self.own_writes is not None:
+            confirm = feed_confirms(self.client, self.workspace_id)
+            fast_forward(self.store, self.own_writes, confirm)
+        return outcomes
 
     def _announce(self, plan_ops: tuple[ops.Op, ...]) -> None:
         """A plan that only adopts the server's echoes of our writes is no work to show."""
@@ -357,6 +371,9 @@ def open_session(
         ):
             store.meta.bind(settings.server, workspace_id, root)
             client.uploads.store = store.upload_sessions  # resumable uploads survive a restart
+            own_writes = OwnWrites()  # what our writes changed, told by the server's answers
+            client.batch.on_written = own_writes.note_batch
+            client.uploads.on_committed = own_writes.note_commit
             trash = Trash(
                 db_path.parent / (db_path.stem + ".trash"),
                 retention_days=settings.trash_retention_days,
@@ -381,6 +398,7 @@ def open_session(
                     transfers=settings.transfers,
                     batch_threshold=settings.batch_threshold,
                     space=SpaceGuard(settings.min_free_space),
+                    own_writes=own_writes,
                 ),
                 root=root,
                 trash=trash,

@@ -15,12 +15,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.state.schema import DaemonState
 
@@ -139,7 +138,7 @@ class StatusBoard:
         if self._store is not None:
             try:
                 self._store.daemon_status.write(self._state, transfers=transfers)
-            except (SQLAlchemyError, OSError) as exc:  # busy or gone: the next write tries
+            except (sqlite3.Error, OSError) as exc:  # busy or gone: the next write tries
                 log.warning("event=status_write_failed error=%s", type(exc).__name__)
             except Exception:  # a bug; still, a status write must never stop a transfer
                 log.exception("status: could not write the status row")
@@ -157,7 +156,7 @@ class StatusBoard:
             try:
                 self._store.daemon_status.clear()
                 self._store.meta.set_json(DETAIL_KEY, None)
-            except (SQLAlchemyError, OSError) as exc:  # status then says "not running" late
+            except (sqlite3.Error, OSError) as exc:  # status then says "not running" late
                 log.warning("event=status_clear_failed error=%s", type(exc).__name__)
             except Exception:  # a bug: the daemon still ends
                 log.exception("status: could not clear the status row")

@@ -20,11 +20,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from syncd.errors import UsageError
 from syncd.local.errors import item_error
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 IGNORE_FILE = ".syncdignore"
 MARKER_NAME = ".syncd-root"
@@ -106,6 +108,8 @@ def is_builtin_ignored(rel_path: str) -> bool:
 
 
 def _compile(lines: Iterable[str], source: str) -> GitIgnoreSpec:
+    from pathspec import GitIgnoreSpec  # here: a folder without rules never loads pathspec
+
     try:
         return GitIgnoreSpec.from_lines(list(lines))
     except ValueError as exc:

@@ -12,7 +12,10 @@
 4. A scope narrows only what is read back: every page is applied to the whole mirror and
    every path it changed is reported in ``changed``, inside the scope or not, so the
    daemon can follow the changes outside it with passes of their own.
-5. A page that would make the mirror contradict itself (an entry below a file the mirror
+5. ``entries`` counts what the pages carried (created, updated and deleted): after our
+   own writes the mirror has moved past them already (``own_writes``), and the next read
+   carries none of them.
+6. A page that would make the mirror contradict itself (an entry below a file the mirror
    holds and the page does not delete, a file over a directory whose children stay) is a
    ``ServerProtocolError`` before anything of it is applied: the cursor stays where it
    was, and the same page is asked again next time.
@@ -46,6 +49,7 @@ class FeedResult:
     end_revision: int = 0
     changed: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
+    entries: int = 0
 
 
 class _Mirror:
@@ -84,6 +88,7 @@ def follow_feed(
         cursor = 0
     rejected: list[tuple[str, str]] = []
     changed: set[str] = set()
+    carried = 0
     mirror = _Mirror(store)
     first = True
     while True:
@@ -95,6 +100,7 @@ def follow_feed(
             cursor, was_reset, first = 0, True, False
             continue
         first = False
+        carried += len(page.created) + len(page.updated) + len(page.deleted)
         deletes = [item.path for item in page.deleted]
         entries = settle(
             [*page.created, *page.updated],
@@ -112,10 +118,12 @@ def follow_feed(
             on_page(cursor)
         if not page.has_more:
             break
+    log.debug("event=feed end_revision=%d entries=%d", cursor, carried)
     return FeedResult(
         tree=store.remote.tree(prefixes=scope),
         was_reset=was_reset,
         rejected=rejected,
         end_revision=cursor,
         changed=changed,
+        entries=carried,
     )

@@ -16,14 +16,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.sqlite import insert
-
 from syncd.errors import UsageError
 from syncd.paths import is_within
 from syncd.state import schema as s
 from syncd.state.paths import canonical_folder, canonical_server
 from syncd.state.schema import MetaKey, now_iso
+from syncd.state.sql import Connection
 
 if TYPE_CHECKING:
     from syncd.state.store import Store
@@ -31,16 +29,17 @@ if TYPE_CHECKING:
 
 def read_meta(conn: Connection, key: str) -> str | None:
     """One meta value on ``conn`` (for the store's own checks and a consistent snapshot)."""
-    return conn.execute(select(s.meta.c.value).where(s.meta.c.key == key)).scalar()
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
 
 
 def write_meta(conn: Connection, values: Mapping[str, str | None]) -> None:
     """Upsert meta values on ``conn``, inside the caller's transaction."""
-    stmt = insert(s.meta)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[s.meta.c.key], set_={"value": stmt.excluded.value}
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(str(k), v) for k, v in values.items()],
     )
-    conn.execute(stmt, [{"key": str(k), "value": v} for k, v in values.items()])
 
 
 class Meta:

@@ -10,20 +10,24 @@
 4. A reset forgets the mirror and the cursor in one commit; after ``revision_obsoleted``
    the base goes in that same commit, and the next sync is a merge, so the reset itself
    can never cause a delete.
+5. ``advance`` moves the cursor past revisions whose changes the caller knows from the
+   server's own answers (``syncd.remote.own_writes``): the changes in their order and the
+   new cursor in one commit, and only from the cursor the caller checked them against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from syncd.planner.trees import Kind, RemoteNode, shared
 from syncd.state import schema as s
-from syncd.state.meta import write_meta
+from syncd.state.meta import read_meta, write_meta
 from syncd.state.schema import MetaKey
 from syncd.state.sql import KINDS, delete_paths, gc_paused, raw, upsert_sql
 
 if TYPE_CHECKING:
+    from syncd.remote.own_writes import Change
     from syncd.state.store import Store
 
 COLS = tuple(c.name for c in s.remote.columns)
@@ -77,13 +81,35 @@ class RemoteMirror:
             raw(conn).executemany(upsert_sql("remote", COLS), rows)
             write_meta(conn, {MetaKey.CURSOR: str(cursor)})
 
+    def advance(self, *, expected: int, changes: Sequence[Change], cursor: int) -> bool:
+        """Apply ``changes`` (puts of entries, deletes of subtrees) in their order and
+        store ``cursor``, in one commit, if the cursor is still ``expected``; False (and
+        nothing written) when it moved meanwhile (promise 5)."""
+        from syncd.remote.own_writes import Delete
+
+        with self._store.transaction() as conn:
+            if read_meta(conn, MetaKey.CURSOR) != str(expected):
+                return False
+            db, sql, rows = raw(conn), upsert_sql("remote", COLS), []
+            for change in changes:
+                if isinstance(change, Delete):
+                    db.executemany(sql, rows)
+                    rows = []
+                    delete_paths(conn, "remote", [change.path], subtree=True)
+                else:
+                    n = change.node
+                    rows.append((n.path, n.kind.value, n.size, n.modified_time, n.revision, n.hash))
+            db.executemany(sql, rows)
+            write_meta(conn, {MetaKey.CURSOR: str(cursor)})
+        return True
+
     def reset(self, *, drop_base: bool) -> None:
         """Forget the mirror and the cursor (read the feed from 0 again); with
         ``drop_base`` (after ``revision_obsoleted``) the base too (promise 4)."""
         with self._store.transaction() as conn:
-            conn.execute(s.remote.delete())
+            conn.execute("DELETE FROM remote")
             values: dict[str, str | None] = {MetaKey.CURSOR: None}
             if drop_base:
-                conn.execute(s.base.delete())
+                conn.execute("DELETE FROM base")
                 values[MetaKey.MERGE_PENDING] = "1"
             write_meta(conn, values)

@@ -20,12 +20,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.sqlite import insert
-
 from syncd.state import schema as s
 from syncd.state.schema import now_iso
-from syncd.state.sql import raw
+from syncd.state.sql import Connection, raw
 
 if TYPE_CHECKING:
     from syncd.state.store import Store
@@ -40,18 +37,17 @@ class UploadSessions:
 
     def find(self, workspace_id: str, path: str, size: int, mtime_ns: int) -> str | None:
         """The upload id to resume, only for the very same local file and before expiry."""
-        t = s.upload_sessions
         with self._store.read() as conn:
             row = conn.execute(
-                select(t.c.upload_id, t.c.size, t.c.mtime_ns, t.c.expires_time).where(
-                    t.c.workspace_id == workspace_id, t.c.path == path
-                )
-            ).first()
-        if row is None or (row.size, row.mtime_ns) != (size, mtime_ns):
+                "SELECT upload_id, size, mtime_ns, expires_time FROM upload_sessions "
+                "WHERE workspace_id = ? AND path = ?",
+                (workspace_id, path),
+            ).fetchone()
+        if row is None or (row[1], row[2]) != (size, mtime_ns):
             return None
-        if _parse_time(row.expires_time) <= datetime.now(UTC):
+        if _parse_time(row[3]) <= datetime.now(UTC):
             return None
-        return row.upload_id
+        return row[0]
 
     def remember(
         self,
@@ -63,26 +59,21 @@ class UploadSessions:
         expires_time: str,
     ) -> None:
         """Keep an upload session so a restart resumes it; replaces any older one."""
-        row = {
-            "workspace_id": workspace_id,
-            "path": path,
-            "size": size,
-            "mtime_ns": mtime_ns,
-            "upload_id": upload_id,
-            "expires_time": expires_time,
-        }
-        stmt = insert(s.upload_sessions)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["workspace_id", "path"],
-            set_={c: stmt.excluded[c] for c in ("size", "mtime_ns", "upload_id", "expires_time")},
-        )
         with self._store.transaction() as conn:
-            conn.execute(stmt, row)
+            conn.execute(
+                "INSERT INTO upload_sessions (workspace_id, path, size, mtime_ns, upload_id, "
+                "expires_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(workspace_id, path) DO "
+                "UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                "upload_id = excluded.upload_id, expires_time = excluded.expires_time",
+                (workspace_id, path, size, mtime_ns, upload_id, expires_time),
+            )
 
     def forget(self, workspace_id: str, path: str) -> None:
-        t = s.upload_sessions
         with self._store.transaction() as conn:
-            conn.execute(t.delete().where(t.c.workspace_id == workspace_id, t.c.path == path))
+            conn.execute(
+                "DELETE FROM upload_sessions WHERE workspace_id = ? AND path = ?",
+                (workspace_id, path),
+            )
 
 
 class Conflicts:
@@ -93,23 +84,23 @@ class Conflicts:
 
     def add(self, path: str, conflict_path: str, *, time: str | None = None) -> None:
         """Record a conflict copy; recording the same copy again changes nothing."""
-        stmt = insert(s.conflicts).on_conflict_do_nothing(index_elements=["conflict_path"])
         with self._store.transaction() as conn:
             conn.execute(
-                stmt, {"path": path, "conflict_path": conflict_path, "time": time or now_iso()}
+                "INSERT INTO conflicts (conflict_path, path, time) VALUES (?, ?, ?) "
+                "ON CONFLICT(conflict_path) DO NOTHING",
+                (conflict_path, path, time or now_iso()),
             )
 
     def rows(self) -> list[s.Conflict]:
         """Every conflict copy, oldest first."""
-        t = s.conflicts
         with self._store.read() as conn:
-            rows = conn.execute(select(t.c.path, t.c.conflict_path, t.c.time).order_by(t.c.time))
+            rows = conn.execute("SELECT path, conflict_path, time FROM conflicts ORDER BY time")
             return [s.Conflict(*r) for r in rows]
 
     def clear(self, conflict_paths: Iterable[str]) -> None:
         if params := [(p,) for p in conflict_paths]:
             with self._store.transaction() as conn:
-                conn.exec_driver_sql("DELETE FROM conflicts WHERE conflict_path = ?", params)
+                conn.executemany("DELETE FROM conflicts WHERE conflict_path = ?", params)
 
 
 class ItemErrors:
@@ -121,28 +112,20 @@ class ItemErrors:
     def record(self, path: str, reason: str, *, time: str | None = None) -> None:
         """Count one more failed sync of ``path``; the first time is kept."""
         when = time or now_iso()
-        stmt = insert(s.item_errors).values(
-            path=path, reason=reason, count=1, first_time=when, last_time=when
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["path"],
-            set_={
-                "reason": stmt.excluded.reason,
-                "count": s.item_errors.c.count + 1,
-                "last_time": stmt.excluded.last_time,
-            },
-        )
         with self._store.transaction() as conn:
-            conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO item_errors (path, reason, count, first_time, last_time) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "reason = excluded.reason, count = item_errors.count + 1, "
+                "last_time = excluded.last_time",
+                (path, reason, when, when),
+            )
 
     def rows(self) -> list[s.ItemErrorRecord]:
         """Every failing path, by path."""
-        t = s.item_errors
         with self._store.read() as conn:
             rows = conn.execute(
-                select(t.c.path, t.c.reason, t.c.count, t.c.first_time, t.c.last_time).order_by(
-                    t.c.path
-                )
+                "SELECT path, reason, count, first_time, last_time FROM item_errors ORDER BY path"
             )
             return [s.ItemErrorRecord(*r) for r in rows]
 
@@ -155,8 +138,8 @@ class ItemErrors:
 def delete_item_errors(conn: Connection, paths: list[str]) -> None:
     """Forget the errors of ``paths`` inside the caller's transaction (a base write: the
     path synced). Usually no path is failing, so one probe spares a delete per path."""
-    if conn.exec_driver_sql("SELECT 1 FROM item_errors LIMIT 1").first():
-        conn.exec_driver_sql("DELETE FROM item_errors WHERE path = ?", [(p,) for p in paths])
+    if conn.execute("SELECT 1 FROM item_errors LIMIT 1").fetchone():
+        conn.executemany("DELETE FROM item_errors WHERE path = ?", [(p,) for p in paths])
 
 
 class DirtyPaths:
@@ -168,24 +151,26 @@ class DirtyPaths:
     def mark(self, paths: Iterable[str], *, time: str | None = None) -> None:
         """Note paths the watcher saw change; a path already noted keeps its first time."""
         when = time or now_iso()
-        rows = [{"path": p, "first_seen": when} for p in paths]
+        rows = [(p, when) for p in paths]
         if rows:
-            stmt = insert(s.dirty_paths).on_conflict_do_nothing(index_elements=["path"])
             with self._store.transaction() as conn:
-                conn.execute(stmt, rows)
+                conn.executemany(
+                    "INSERT INTO dirty_paths (path, first_seen) VALUES (?, ?) "
+                    "ON CONFLICT(path) DO NOTHING",
+                    rows,
+                )
 
     def rows(self) -> dict[str, str]:
         """Dirty path -> first seen, oldest first."""
-        t = s.dirty_paths
         with self._store.read() as conn:
-            rows = conn.execute(select(t.c.path, t.c.first_seen).order_by(t.c.first_seen))
-            return {r.path: r.first_seen for r in rows}
+            rows = conn.execute("SELECT path, first_seen FROM dirty_paths ORDER BY first_seen")
+            return dict(rows.fetchall())
 
     def clear(self, paths: Iterable[str]) -> None:
         """Drop exactly the paths a sync covered; marks that arrived meanwhile stay."""
         if params := [(p,) for p in paths]:
             with self._store.transaction() as conn:
-                conn.exec_driver_sql("DELETE FROM dirty_paths WHERE path = ?", params)
+                conn.executemany("DELETE FROM dirty_paths WHERE path = ?", params)
 
 
 class DaemonStatusRow:
@@ -203,34 +188,34 @@ class DaemonStatusRow:
         time: str | None = None,
     ) -> None:
         """Publish the daemon's state and its transfers in flight."""
-        row = {
-            "id": 1,
-            "state": s.DaemonState(state).value,
-            "transfers": json.dumps([dict(t) for t in transfers], sort_keys=True),
-            "updated_time": time or now_iso(),
-            "pid": os.getpid() if pid is None else pid,
-        }
-        stmt = insert(s.daemon_status)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"], set_={c: stmt.excluded[c] for c in row if c != "id"}
+        row = (
+            s.DaemonState(state).value,
+            json.dumps([dict(t) for t in transfers], sort_keys=True),
+            time or now_iso(),
+            os.getpid() if pid is None else pid,
         )
         with self._store.transaction() as conn:
-            conn.execute(stmt, row)
+            conn.execute(
+                "INSERT INTO daemon_status (id, state, transfers, updated_time, pid) "
+                "VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+                "transfers = excluded.transfers, updated_time = excluded.updated_time, "
+                "pid = excluded.pid",
+                row,
+            )
 
     def read(self) -> s.DaemonStatus | None:
-        t = s.daemon_status
         with self._store.read() as conn:
-            row = conn.execute(select(t).where(t.c.id == 1)).first()
+            row = conn.execute(
+                "SELECT state, transfers, updated_time, pid FROM daemon_status WHERE id = 1"
+            ).fetchone()
         if row is None:
             return None
-        return s.DaemonStatus(
-            s.DaemonState(row.state), json.loads(row.transfers), row.updated_time, row.pid
-        )
+        return s.DaemonStatus(s.DaemonState(row[0]), json.loads(row[1]), row[2], row[3])
 
     def clear(self) -> None:
         """The daemon stopped cleanly."""
         with self._store.transaction() as conn:
-            conn.execute(s.daemon_status.delete())
+            conn.execute("DELETE FROM daemon_status")
 
 
 _JOURNAL_COLS = (
@@ -293,16 +278,22 @@ class JournalRows:
 
     def with_status(self, statuses: Iterable[str]) -> list[dict[str, Any]]:
         """Journal rows with one of ``statuses``, oldest first."""
-        t = s.journal
+        wanted = [str(status) for status in statuses]
+        cols = [c.name for c in s.journal.columns]
         with self._store.read() as conn:
-            rows = conn.execute(select(t).where(t.c.status.in_(list(statuses))).order_by(t.c.id))
-            return [dict(r._mapping) for r in rows]
+            rows = conn.execute(
+                f"SELECT {', '.join(cols)} FROM journal "
+                f"WHERE status IN ({', '.join('?' * len(wanted))}) ORDER BY id",
+                wanted,
+            )
+            return [dict(zip(cols, r, strict=True)) for r in rows]
 
     def delete(self, statuses: Iterable[str]) -> int:
         """Delete rows with one of ``statuses``; how many went."""
-        t = s.journal
+        wanted = [str(status) for status in statuses]
         with self._store.transaction() as conn:
-            return conn.execute(t.delete().where(t.c.status.in_(list(statuses)))).rowcount
+            sql = f"DELETE FROM journal WHERE status IN ({', '.join('?' * len(wanted))})"
+            return conn.execute(sql, wanted).rowcount
 
 
 def _parse_time(text: str) -> datetime:

@@ -6,6 +6,9 @@
    BINARY collation), so ``a/`` prefixes select a subtree exactly and case never folds.
 3. Times are ISO 8601 UTC strings with ``+00:00``, the spelling the protocol uses.
 4. Only the ``Store`` and the classes that hang off it read or write these tables.
+5. The tables are plain SQLite DDL (``Table.create_sql``), created by the store when
+   missing: opening the state costs no SQL toolkit, which a no-op sync would pay for at
+   every start.
 """
 
 from __future__ import annotations
@@ -13,17 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-)
 
 SCHEMA_VERSION = 1
 """Bumped on every change of a table; a database with a higher number is refused."""
@@ -34,13 +26,57 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-metadata = MetaData()
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its name, its SQLite type and constraints, and what it holds."""
 
-meta = Table(
+    name: str
+    ddl: str
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table of the state database, as ``CREATE TABLE`` makes it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    comment: str = ""
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, columns)
+
+    @property
+    def create_sql(self) -> str:
+        cols = [f'"{c.name}" {c.ddl}' for c in self.columns]
+        key = ", ".join(f'"{k}"' for k in self.key)
+        return f"CREATE TABLE {self.name} ({', '.join([*cols, f'PRIMARY KEY ({key})'])})"
+
+    @property
+    def index_sql(self) -> list[str]:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {name} ON {self.name} ({', '.join(cols)})"
+            for name, cols in self.indexes
+        ]
+
+
+def _table(
+    name: str,
+    *columns: Column,
+    key: tuple[str, ...] = ("path",),
+    indexes: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    comment: str,
+) -> Table:
+    return Table(name, columns, key, comment, indexes)
+
+
+TEXT, INTEGER = "TEXT NOT NULL", "INTEGER NOT NULL"
+KIND = "TEXT NOT NULL CHECK (kind IN ('file', 'directory'))"
+
+meta = _table(
     "meta",
-    metadata,
-    Column("key", Text, primary_key=True, comment="one fact per key; see MetaKey"),
-    Column("value", Text, nullable=True, comment="text or JSON; NULL means unset"),
+    Column("key", TEXT, "one fact per key; see MetaKey"),
+    Column("value", "TEXT", "text or JSON; NULL means unset"),
+    key=("key",),
     comment="Small facts about the whole database: schema version, lineage, cursor.",
 )
 
@@ -61,38 +97,30 @@ class MetaKey(StrEnum):
     SKIPPED = "skipped"  # JSON {path: reason}: what the last scans left out by policy
 
 
-base = Table(
+base = _table(
     "base",
-    metadata,
-    Column("path", Text, primary_key=True, comment="NFC workspace path"),
-    Column(
-        "kind",
-        Text,
-        CheckConstraint("kind IN ('file', 'directory')"),
-        nullable=False,
-        comment="what both sides held",
-    ),
-    Column("size", Integer, comment="bytes of the agreed file; NULL for a directory"),
-    Column("hash", Text, comment="'sha256:<hex>' of the agreed content; NULL if unknown"),
-    Column("local_mtime_ns", Integer, comment="local mtime when agreed: a differing disk changed"),
-    Column("local_inode", Integer, comment="local inode when agreed: pairs local moves"),
-    Column("remote_revision", Integer, comment="server revision when agreed (E1), else NULL"),
-    Column("remote_modified_time", Text, comment="server modified_time when agreed"),
+    Column("path", TEXT, "NFC workspace path"),
+    Column("kind", KIND, "what both sides held"),
+    Column("size", "INTEGER", "bytes of the agreed file; NULL for a directory"),
+    Column("hash", "TEXT", "'sha256:<hex>' of the agreed content; NULL if unknown"),
+    Column("local_mtime_ns", "INTEGER", "local mtime when agreed: a differing disk changed"),
+    Column("local_inode", "INTEGER", "local inode when agreed: pairs local moves"),
+    Column("remote_revision", "INTEGER", "server revision when agreed (E1), else NULL"),
+    Column("remote_modified_time", "TEXT", "server modified_time when agreed"),
     comment=(
         "The base tree: per path, the last state both sides agreed on. A row exists only "
         "after both sides were observed holding it, never from a plan alone."
     ),
 )
 
-remote = Table(
+remote = _table(
     "remote",
-    metadata,
-    Column("path", Text, primary_key=True, comment="NFC workspace path"),
-    Column("kind", Text, CheckConstraint("kind IN ('file', 'directory')"), nullable=False),
-    Column("size", Integer, comment="NULL for a directory"),
-    Column("modified_time", Text),
-    Column("revision", Integer, comment="the entry's revision (E1)"),
-    Column("hash", Text, comment="'sha256:<hex>' for a file (E1)"),
+    Column("path", TEXT, "NFC workspace path"),
+    Column("kind", KIND),
+    Column("size", "INTEGER", "NULL for a directory"),
+    Column("modified_time", "TEXT"),
+    Column("revision", "INTEGER", "the entry's revision (E1)"),
+    Column("hash", "TEXT", "'sha256:<hex>' for a file (E1)"),
     comment=(
         "The remote tree as of meta.cursor, kept up to date from the change feed (E2). "
         "Each feed page and its cursor are written in one transaction, so the mirror is "
@@ -100,15 +128,14 @@ remote = Table(
     ),
 )
 
-hash_cache = Table(
+hash_cache = _table(
     "hash_cache",
-    metadata,
-    Column("path", Text, primary_key=True, comment="NFC workspace path of a local file"),
-    Column("size", Integer, nullable=False),
-    Column("mtime_ns", Integer, nullable=False),
-    Column("inode", Integer, nullable=False),
-    Column("ctime_ns", Integer, nullable=False),
-    Column("hash", Text, nullable=False, comment="content hash read with exactly this stat"),
+    Column("path", TEXT, "NFC workspace path of a local file"),
+    Column("size", INTEGER),
+    Column("mtime_ns", INTEGER),
+    Column("inode", INTEGER),
+    Column("ctime_ns", INTEGER),
+    Column("hash", TEXT, "content hash read with exactly this stat"),
     comment=(
         "Local hashes by stat signature: a hash is reused only when size, mtime_ns, inode "
         "and ctime_ns all still match, so an unchanged file is never read twice."
@@ -116,29 +143,28 @@ hash_cache = Table(
 )
 
 
-scan_rows = Table(
+scan_rows = _table(
     "scan_rows",
-    metadata,
-    Column("path", Text, primary_key=True, comment="NFC workspace path"),
-    Column("kind", Text, CheckConstraint("kind IN ('file', 'directory')"), nullable=False),
-    Column("size", Integer, comment="NULL for a directory"),
-    Column("mtime_ns", Integer),
-    Column("inode", Integer),
-    Index("scan_rows_inode", "inode"),
+    Column("path", TEXT, "NFC workspace path"),
+    Column("kind", KIND),
+    Column("size", "INTEGER", "NULL for a directory"),
+    Column("mtime_ns", "INTEGER"),
+    Column("inode", "INTEGER"),
+    indexes=(("scan_rows_inode", ("inode",)),),
     comment=(
         "The last full sync's walk of the folder (stat only, no hashes), written as it "
         "goes: what a sync in slices compares with the base and the mirror in SQL."
     ),
 )
 
-slice_paths = Table(
+slice_paths = _table(
     "slice_paths",
-    metadata,
-    Column("seq", Integer, primary_key=True),
-    Column("path", Text, nullable=False),
-    Column("scan_kind", Text, comment="the path's kind in scan_rows; NULL: not on disk"),
-    Column("base_kind", Text, comment="its kind in the base; NULL: never synced"),
-    Column("remote_kind", Text, comment="its kind in the mirror; NULL: not on the server"),
+    Column("seq", INTEGER),
+    Column("path", TEXT),
+    Column("scan_kind", "TEXT", "the path's kind in scan_rows; NULL: not on disk"),
+    Column("base_kind", "TEXT", "its kind in the base; NULL: never synced"),
+    Column("remote_kind", "TEXT", "its kind in the mirror; NULL: not on the server"),
+    key=("seq",),
     comment=(
         "The paths where the walk, the base and the mirror disagree, in path order: the "
         "work of one sync in slices, read a slice at a time."
@@ -153,86 +179,92 @@ class JournalStatus(StrEnum):
     FAILED = "failed"  # the worker gave up; ``error`` says why
 
 
-journal = Table(
+journal = _table(
     "journal",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("op_kind", Text, nullable=False, comment="class name of the op (syncd.planner.ops)"),
-    Column("path", Text, nullable=False),
-    Column("dest", Text, comment="move destination or conflict copy name, if any"),
-    Column("payload", Text, nullable=False, comment="JSON of every field of the op"),
-    Column(
-        "status",
-        Text,
-        CheckConstraint("status IN ('planned', 'started', 'done', 'failed')"),
-        nullable=False,
-    ),
-    Column("planned_time", Text, nullable=False),
-    Column("started_time", Text, comment="committed before the worker touches anything"),
-    Column("finished_time", Text),
-    Column("error", Text, comment="why it failed"),
+    Column("id", INTEGER),
+    Column("op_kind", TEXT, "class name of the op (syncd.planner.ops)"),
+    Column("path", TEXT),
+    Column("dest", "TEXT", "move destination or conflict copy name, if any"),
+    Column("payload", TEXT, "JSON of every field of the op"),
+    Column("status", "TEXT NOT NULL CHECK (status IN ('planned', 'started', 'done', 'failed'))"),
+    Column("planned_time", TEXT),
+    Column("started_time", "TEXT", "committed before the worker touches anything"),
+    Column("finished_time", "TEXT"),
+    Column("error", "TEXT", "why it failed"),
+    key=("id",),
     comment=(
         "Intents written before effects: a 'started' row without 'done' after a restart "
         "means the op may be half applied; the reconciler re-plans from observed facts."
     ),
 )
 
-conflicts = Table(
+conflicts = _table(
     "conflicts",
-    metadata,
-    Column("conflict_path", Text, primary_key=True, comment="the copy kept beside the original"),
-    Column("path", Text, nullable=False, comment="the path both sides changed"),
-    Column("time", Text, nullable=False),
+    Column("conflict_path", TEXT, "the copy kept beside the original"),
+    Column("path", TEXT, "the path both sides changed"),
+    Column("time", TEXT),
+    key=("conflict_path",),
     comment="Conflict copies made, one row per copy: recording twice never makes two rows.",
 )
 
-item_errors = Table(
+item_errors = _table(
     "item_errors",
-    metadata,
-    Column("path", Text, primary_key=True),
-    Column("reason", Text, nullable=False, comment="the latest reason, one line, no secrets"),
-    Column("count", Integer, nullable=False, comment="how many syncs failed on this path"),
-    Column("first_time", Text, nullable=False),
-    Column("last_time", Text, nullable=False),
+    Column("path", TEXT),
+    Column("reason", TEXT, "the latest reason, one line, no secrets"),
+    Column("count", INTEGER, "how many syncs failed on this path"),
+    Column("first_time", TEXT),
+    Column("last_time", TEXT),
     comment="Paths that could not be synced; a row is deleted as soon as its path syncs.",
 )
 
-upload_sessions = Table(
+upload_sessions = _table(
     "upload_sessions",
-    metadata,
-    Column("workspace_id", Text, nullable=False),
-    Column("path", Text, nullable=False),
-    Column("size", Integer, nullable=False, comment="size of the local file being sent"),
-    Column("mtime_ns", Integer, nullable=False, comment="its mtime: a differing file restarts"),
-    Column("upload_id", Text, nullable=False),
-    Column("expires_time", Text, nullable=False, comment="after this the server forgot it"),
-    PrimaryKeyConstraint("workspace_id", "path"),
+    Column("workspace_id", TEXT),
+    Column("path", TEXT),
+    Column("size", INTEGER, "size of the local file being sent"),
+    Column("mtime_ns", INTEGER, "its mtime: a differing file restarts"),
+    Column("upload_id", TEXT),
+    Column("expires_time", TEXT, "after this the server forgot it"),
+    key=("workspace_id", "path"),
     comment="Unfinished chunked uploads (E3), resumed only for the very same local file.",
 )
 
-dirty_paths = Table(
+dirty_paths = _table(
     "dirty_paths",
-    metadata,
-    Column("path", Text, primary_key=True),
-    Column("first_seen", Text, nullable=False, comment="kept when the path is marked again"),
+    Column("path", TEXT),
+    Column("first_seen", TEXT, "kept when the path is marked again"),
     comment="Paths the watcher saw change and no sync has covered yet; survives a restart.",
 )
 
-daemon_status = Table(
+daemon_status = _table(
     "daemon_status",
-    metadata,
-    Column("id", Integer, CheckConstraint("id = 1"), primary_key=True, comment="a single row"),
+    Column("id", "INTEGER NOT NULL CHECK (id = 1)", "a single row"),
     Column(
         "state",
-        Text,
-        CheckConstraint("state IN ('syncing', 'idle', 'offline', 'paused', 'error')"),
-        nullable=False,
+        "TEXT NOT NULL CHECK (state IN ('syncing', 'idle', 'offline', 'paused', 'error'))",
     ),
-    Column("transfers", Text, nullable=False, comment="JSON list of the transfers in flight"),
-    Column("updated_time", Text, nullable=False, comment="a stale time means a dead daemon"),
-    Column("pid", Integer, comment="process id of the daemon that wrote the row"),
+    Column("transfers", TEXT, "JSON list of the transfers in flight"),
+    Column("updated_time", TEXT, "a stale time means a dead daemon"),
+    Column("pid", "INTEGER", "process id of the daemon that wrote the row"),
+    key=("id",),
     comment="What the running daemon is doing, for `syncd status`.",
 )
+
+TABLES = (
+    meta,
+    base,
+    remote,
+    hash_cache,
+    scan_rows,
+    slice_paths,
+    journal,
+    conflicts,
+    item_errors,
+    upload_sessions,
+    dirty_paths,
+    daemon_status,
+)
+"""Every table, in the order they are created."""
 
 
 class DaemonState(StrEnum):

@@ -5,21 +5,20 @@ path index, bulk upserts and raw rows.
    the path itself and the byte range ``p/`` .. ``p0``. A range has no wildcards, so names
    holding ``%`` or ``_`` need no escaping, as they would with LIKE, and the path index
    answers it without a scan.
-2. Bulk rows go through the sqlite3 connection under SQLAlchemy's (``raw``), inside the
-   same transaction: for many rows, SQLAlchemy's per-row parameter processing would cost
-   more than SQLite does.
+2. The store's connections are plain ``sqlite3`` ones; ``raw`` names the connection a
+   statement runs on inside the caller's transaction (the store hands out nothing else).
 """
 
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import Connection
 
 from syncd.planner.trees import Kind
+
+Connection = sqlite3.Connection
 
 KINDS = {k.value: k for k in Kind}
 """A ``kind`` column's text back to its ``Kind``."""
@@ -34,9 +33,9 @@ def subtree_params(path: str) -> tuple[str, str, str]:
     return (path, path + "/", path + "0")
 
 
-def raw(conn: Connection) -> Any:
-    """The sqlite3 connection under ``conn``, inside the same transaction (promise 2)."""
-    return conn.connection.driver_connection
+def raw(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection a statement runs on, inside the same transaction (promise 2)."""
+    return conn
 
 
 def upsert_sql(table: str, cols: tuple[str, ...]) -> str:

@@ -1,5 +1,5 @@
-"""The door to the state database (SQLite through SQLAlchemy Core): its connections and
-transactions, and the base tree. Every other table's job hangs off the ``Store`` in a
+"""The door to the state database (SQLite through the ``sqlite3`` module): its connections
+and transactions, and the base tree. Every other table's job hangs off the ``Store`` in a
 module of its own and writes in its transactions: ``store.meta`` (lineage, cursor, merge,
 capabilities, last sync; ``meta.py``), ``store.remote`` (the feed's mirror; ``mirror.py``),
 ``store.hashes`` (the hash cache; ``hashes.py``) and the small records (``records.py``).
@@ -12,7 +12,9 @@ capabilities, last sync; ``meta.py``), ``store.remote`` (the feed's mirror; ``mi
    transaction so the fsync is paid per group, not per file.
 3. Writes run in ``BEGIN IMMEDIATE`` transactions, serialised by one lock in this process
    and by SQLite's busy timeout across processes, so a writer never fails half way.
-4. Hot paths (base tree, hash cache) use Core ``executemany`` and plain rows, no ORM.
+4. Plain ``sqlite3`` connections, statements and rows: no SQL toolkit is loaded to open
+   the state, so a no-op sync does not pay for one at every start. Connections are kept
+   for reuse, one per concurrent user.
 5. A database written by a newer syncd is refused with a ``UsageError``; nothing is changed.
 6. ``open_copy`` (``--dry-run``) plans on a private copy in memory: it reads the file
    without creating, locking or writing anything next to it, and whatever the dry run
@@ -28,9 +30,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select
-from sqlalchemy.pool import StaticPool
 
 from syncd.errors import UsageError
 from syncd.paths import is_within, is_within_any, outermost
@@ -54,6 +53,7 @@ from syncd.state.schema import MetaKey
 from syncd.state.sql import (
     KINDS,
     SUBTREE,
+    Connection,
     delete_paths,
     gc_paused,
     raw,
@@ -65,23 +65,74 @@ from syncd.state.sql import (
 BUSY_TIMEOUT_S = 30.0
 
 
-def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-    cursor = dbapi_conn.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = FULL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+def _prepared(conn: sqlite3.Connection) -> sqlite3.Connection:
+    conn.isolation_level = None  # we issue BEGIN ourselves
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class _Connections:
+    """The store's sqlite3 connections: idle ones are reused, new ones made on demand; a
+    ``shared`` one (the in-memory copy) is every caller's."""
+
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], *, shared: sqlite3.Connection | None
+    ) -> None:
+        self._connect = connect
+        self._shared = shared
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._trace: Callable[[str], None] | None = None
+
+    def get(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = _prepared(self._connect())
+        conn.set_trace_callback(self._trace)
+        return conn
+
+    def put(self, conn: sqlite3.Connection) -> None:
+        """Take ``conn`` back; a transaction its user left open is rolled back (never the
+        shared one's: another thread's transaction may be running on it)."""
+        if conn is self._shared:
+            return
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        with self._lock:
+            self._idle.append(conn)
+
+    def trace(self, callback: Callable[[str], None] | None) -> None:
+        """Hand every statement to ``callback`` from now on (idle connections are renewed)."""
+        self._trace = callback
+        if self._shared is not None:
+            self._shared.set_trace_callback(callback)
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def dispose(self) -> None:
+        self.close()
+        if self._shared is not None:
+            self._shared.close()
 
 
 class Store:
     """One open state database. Safe to share between threads; cheap to keep open."""
 
-    def __init__(self, db_path: Path, engine: Engine, *, is_copy: bool = False) -> None:
+    def __init__(self, db_path: Path, connections: _Connections, *, is_copy: bool = False) -> None:
         self.path = db_path
         self.is_copy = is_copy  # a private copy in memory: writes never reach ``path``
-        self._engine = engine
+        self._connections = connections
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._close_hooks: list[Callable[[], None]] = []
@@ -109,19 +160,22 @@ class Store:
             if not create:
                 raise UsageError(f"no sync state at {db_path}", hint="run `syncd sync` first")
             db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = create_engine(f"sqlite:///{db_path}", connect_args={"timeout": BUSY_TIMEOUT_S})
-        event.listen(engine, "connect", _on_connect)
-        store = cls(db_path, engine)
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+
+        connections = _Connections(connect, shared=None)
+        store = cls(db_path, connections)
         try:
             store._prepare()
-        except exc.DatabaseError as error:
-            engine.dispose()
+        except sqlite3.DatabaseError as error:
+            connections.dispose()
             raise UsageError(
-                f"cannot open the state database {db_path}: {error.orig}",
+                f"cannot open the state database {db_path}: {error}",
                 hint="move the file away to start over (the next sync is then a merge)",
             ) from error
         except BaseException:
-            engine.dispose()
+            connections.dispose()
             raise
         return store
 
@@ -148,16 +202,15 @@ class Store:
                 hint="move the file away to start over (the next sync is then a merge)",
             ) from error
         # One connection shared by every thread: a second one would see another database.
-        engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
-        event.listen(engine, "connect", _on_connect)
-        store = cls(db_path, engine, is_copy=True)
+        connections = _Connections(lambda: memory, shared=_prepared(memory))
+        store = cls(db_path, connections, is_copy=True)
         try:
             store._prepare()
-        except exc.DatabaseError as error:
-            engine.dispose()
-            raise UsageError(f"cannot open the state database {db_path}: {error.orig}") from error
+        except sqlite3.DatabaseError as error:
+            connections.dispose()
+            raise UsageError(f"cannot open the state database {db_path}: {error}") from error
         except BaseException:
-            engine.dispose()
+            connections.dispose()
             raise
         return store
 
@@ -166,8 +219,7 @@ class Store:
         daemon's write lock); take the write lock only to create missing tables."""
         with self.read() as conn:
             tables = {
-                row[0]
-                for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
             version = read_meta(conn, MetaKey.SCHEMA_VERSION) if "meta" in tables else None
         if "meta" in tables:
@@ -179,9 +231,17 @@ class Store:
                     f"than this syncd understands ({s.SCHEMA_VERSION})",
                     hint="upgrade syncd, or pass another --state-dir",
                 )
-        if not tables.issuperset(s.metadata.tables):
+        if not tables.issuperset(t.name for t in s.TABLES):
             with self.transaction() as conn:
-                s.metadata.create_all(conn)  # only the missing ones
+                created = {
+                    row[0]
+                    for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+                for table in s.TABLES:  # only the missing ones
+                    if table.name not in created:
+                        conn.execute(table.create_sql)
+                        for sql in table.index_sql:
+                            conn.execute(sql)
                 if version is None:
                     write_meta(conn, {MetaKey.SCHEMA_VERSION: str(s.SCHEMA_VERSION)})
 
@@ -196,7 +256,7 @@ class Store:
             for hook in hooks:
                 hook()
         finally:
-            self._engine.dispose()
+            self._connections.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -219,18 +279,22 @@ class Store:
                 raise RuntimeError("write inside a read-only snapshot")
             yield current
             return
-        with self._write_lock, self._engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            self._local.conn, self._local.write = conn, True
+        with self._write_lock:
+            conn = self._connections.get()
             try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            else:
-                conn.commit()
+                conn.execute("BEGIN IMMEDIATE")
+                self._local.conn, self._local.write = conn, True
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                else:
+                    conn.execute("COMMIT")
+                finally:
+                    self._local.conn = None
             finally:
-                self._local.conn = None
+                self._connections.put(conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -239,14 +303,17 @@ class Store:
         if current is not None:
             yield current
             return
-        with self._engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN")
+        conn = self._connections.get()
+        try:
+            conn.execute("BEGIN")
             self._local.conn, self._local.write = conn, False
             try:
                 yield conn
             finally:
                 self._local.conn = None
-                conn.rollback()
+                conn.execute("ROLLBACK")
+        finally:
+            self._connections.put(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -256,11 +323,15 @@ class Store:
         if current is not None:
             yield current
             return
-        with self._engine.connect() as conn:
-            try:
-                yield conn
-            finally:
-                conn.rollback()
+        conn = self._connections.get()
+        try:
+            yield conn
+        finally:
+            self._connections.put(conn)
+
+    def trace_sql(self, callback: Callable[[str], None] | None) -> None:
+        """Hand every SQL statement this store runs from now on to ``callback`` (tests)."""
+        self._connections.trace(callback)
 
     def in_transaction(self) -> bool:
         """True when this thread is inside ``transaction()`` (writes join it)."""
@@ -356,7 +427,7 @@ class Store:
 
     def base_count(self) -> int:
         with self.read() as conn:
-            return conn.execute(select(func.count()).select_from(s.base)).scalar_one()
+            return conn.execute("SELECT count(*) FROM base").fetchone()[0]
 
     def has_base(self) -> bool:
         """True when any base row exists: one index probe, where a count reads them all."""

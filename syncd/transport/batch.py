@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,9 @@ class BatchAPI:
         self._connection = connection
         self._capabilities = capabilities
         self._files = files
+        self.on_written: Callable[[BatchResult], None] | None = None
+        """Told every answer that came back whole for a batch sent once (never after a
+        lost answer): which revision it made and what each record left."""
 
     @property
     def limits(self) -> BatchLimits | None:
@@ -111,6 +114,7 @@ class BatchAPI:
         pending, results = self._prepare(items, self._limits())
         revision: int | None = None
         lost = _Lost()
+        clean = False  # an answer for a batch sent once (PROMISE 4): its revision is ours
         while pending:
             try:
                 answer = self._send(workspace_id, pending, lost)
@@ -129,11 +133,15 @@ class BatchAPI:
                 for p in pending:
                     results[p.index] = WriteResult(p.item, WriteState.UNKNOWN)
                 break
+            clean = not lost.maybe
             if lost.maybe:
                 outcome = self._resolve(workspace_id, pending, outcome)
             results.update(outcome)
             break
-        return BatchResult(revision, tuple(results[i] for i in range(len(items))))
+        result = BatchResult(revision, tuple(results[i] for i in range(len(items))))
+        if clean and self.on_written is not None:
+            self.on_written(result)
+        return result
 
     def read(self, workspace_id: str, paths: Sequence[str]) -> BatchRead:
         """Many files from one committed state (E6); see ``batch_read``."""

@@ -106,6 +106,9 @@ class UploadsAPI:
     def __init__(self, connection: Connection, store: UploadSessionStore) -> None:
         self._connection = connection
         self.store = store
+        self.on_committed: Callable[[Entry], None] | None = None
+        """Told the entry of every commit the server answered (not one found in a
+        listing after a lost answer): the revision it made."""
 
     def begin(self, workspace_id: str, path: str, size: int) -> UploadSession:
         what = f"POST upload {path}"
@@ -187,7 +190,10 @@ class UploadsAPI:
         )
         if response is None:
             return found[0] if found else None
-        return parse_entry(parse_json(response, what))
+        entry = parse_entry(parse_json(response, what))
+        if self.on_committed is not None:
+            self.on_committed(entry)
+        return entry
 
     def abort(self, workspace_id: str, upload_id: str) -> None:
         """Delete a session (best effort: an expired one is already gone)."""

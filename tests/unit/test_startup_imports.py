@@ -1,4 +1,4 @@
-"""``syncd sync --help`` loads no heavy module: start-up cost is paid only where it is used."""
+"""Start-up imports: ``syncd sync --help`` loads no heavy module, a sync no SQL toolkit."""
 
 from __future__ import annotations
 
@@ -48,3 +48,41 @@ def test_explain_help_imports_no_heavy_module() -> None:
     assert "syncd.cli.explain" in modules
     heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert heavy == []
+
+
+SYNC_PATH = """
+import sys, tempfile
+from pathlib import Path
+import syncd.cli.progress, syncd.config, syncd.planner.ops, syncd.reconciler, syncd.session
+from syncd.remote.own_writes import OwnWrites, fast_forward
+from syncd.local.ignore import Ignore
+from syncd.state import Journal, Store
+with tempfile.TemporaryDirectory() as tmp:
+    with Store.open(Path(tmp) / "state.sqlite3") as store:  # created: its tables too
+        store.meta.bind("http://127.0.0.1:1", "w-1", tmp)
+        store.meta.set_cursor(0)
+        store.base(), store.remote.tree(), store.hashes.view(), store.conflicts.rows()
+        store.item_errors.record("a", "why"), store.dirty.mark(["a"])
+        Journal(store).finish_sync(full=True)
+        fast_forward(store, OwnWrites())
+    Ignore.load(Path(tmp))  # a folder without a .syncdignore
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_the_sync_path_and_its_state_load_no_sql_toolkit() -> None:
+    """A no-op ``syncd sync`` imports the engine and opens the state: plain sqlite3 only,
+    and gitignore matching only for a folder that has rules."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", SYNC_PATH],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    modules = set(out.split())
+    assert {"syncd.session", "syncd.state.store", "sqlite3"} <= modules
+    heavy = ("sqlalchemy", "pathspec", "starlette", "uvicorn", "prometheus_client", "syncd.server")
+    assert sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in heavy)) == []

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from syncd.config import Settings
 from syncd.daemon.steps import run_full, run_scoped
@@ -58,12 +57,7 @@ def indexed_session(
 def trace_sql(store: Store) -> list[str]:
     """Every SQL statement the store runs from now on (its connections are renewed)."""
     statements: list[str] = []
-    event.listen(
-        store._engine,
-        "connect",
-        lambda dbapi, _record: dbapi.set_trace_callback(statements.append),
-    )
-    store._engine.dispose()  # new connections, each traced
+    store.trace_sql(statements.append)
     return statements
 
 

@@ -26,7 +26,7 @@ def test_open_creates_folders_tables_and_safe_pragmas(db_path: Path, store: Stor
     raw.close()
     with store.read() as conn:
         pragmas = {
-            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            name: conn.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("synchronous", "foreign_keys")
         }
     assert pragmas == {"synchronous": 2, "foreign_keys": 1}  # 2 = FULL
