@@ -10,9 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from syncd.soak.harness import ServerProcess, client_argv, create_workspace
+from syncd.soak.harness import ServerProcess, client_argv, create_workspace, wait_until
 
-__all__ = ["SyncClient", "create_workspace", "local_tree", "remote_tree", "write"]
+__all__ = [
+    "SyncClient",
+    "create_workspace",
+    "local_tree",
+    "remote_tree",
+    "server_files",
+    "settled_files",
+    "write",
+]
 
 
 @dataclass
@@ -105,3 +113,24 @@ def sync_settled(client: SyncClient) -> subprocess.CompletedProcess[str]:
     if ops and all("op=RecordBase" in op and _BOOKKEEPING.search(op) for op in ops):
         proc = client.sync()
     return proc
+
+
+def server_files(server: ServerProcess, key: str, workspace: str) -> dict[str, int]:
+    """path -> revision of every file on the server: a second upload is a new revision."""
+    with server.client(key) as http:
+        answer = http.get(f"/api/v1/workspaces/{workspace}/files")
+        answer.raise_for_status()
+        return {e["path"]: e["revision"] for e in answer.json()["entries"] if e["type"] == "file"}
+
+
+def settled_files(server: ServerProcess, key: str, workspace: str) -> dict[str, str]:
+    """The server's files once a batch the killed client had sent whole has been applied:
+    the same answer over a second of reads (a poll with a deadline)."""
+    seen = [server_files(server, key, workspace)]
+
+    def still() -> bool:
+        seen.append(server_files(server, key, workspace))
+        return len(seen) >= 5 and all(s == seen[-1] for s in seen[-5:])
+
+    assert wait_until(still, timeout=30, interval=0.25), "the server's files kept changing"
+    return seen[-1]

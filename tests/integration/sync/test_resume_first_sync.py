@@ -19,7 +19,7 @@ import pytest
 from syncd.soak.faults import Fault
 from syncd.soak.harness import SYNCD, ServerProcess, client_argv, create_workspace, wait_until
 from syncd.soak.proxy import FaultProxy
-from tests.support.clients import write
+from tests.support.clients import server_files, settled_files, write
 
 FILES = 3000
 UPLOAD = re.compile(r"op=Upload path=(\S+)")
@@ -31,30 +31,9 @@ def batch_server(tmp_path: Path):
         yield proc
 
 
-def server_files(server: ServerProcess, key: str, workspace: str) -> dict[str, int]:
-    """path -> revision of every file on the server: a second upload is a new revision."""
-    with server.client(key) as http:
-        answer = http.get(f"/api/v1/workspaces/{workspace}/files")
-        answer.raise_for_status()
-        return {e["path"]: e["revision"] for e in answer.json()["entries"] if e["type"] == "file"}
-
-
 def debug(argv: list[str]) -> list[str]:
     """``syncd --debug ...``: the scan's ``event=hashed`` line is a debug line."""
     return [*SYNCD, "--debug", *argv[len(SYNCD) :]]
-
-
-def settled_files(server: ServerProcess, key: str, workspace: str) -> dict[str, str]:
-    """The server's files once a batch the killed client had sent whole has been applied:
-    the same answer over a second of reads (a poll with a deadline)."""
-    seen = [server_files(server, key, workspace)]
-
-    def still() -> bool:
-        seen.append(server_files(server, key, workspace))
-        return len(seen) >= 5 and all(s == seen[-1] for s in seen[-5:])
-
-    assert wait_until(still, timeout=30, interval=0.25), "the server's files kept changing"
-    return seen[-1]
 
 
 def test_a_killed_first_sync_uploads_only_the_rest_and_hashes_nothing_again(

@@ -17,7 +17,14 @@ import pytest
 from syncd.soak.faults import Fault
 from syncd.soak.harness import client_argv, wait_until
 from syncd.soak.proxy import FaultProxy
-from tests.support.clients import SyncClient, remote_tree, sync_settled, write
+from tests.support.clients import (
+    SyncClient,
+    remote_tree,
+    server_files,
+    settled_files,
+    sync_settled,
+    write,
+)
 
 SLICE = re.compile(r"event=slice index=(\d+) paths=(\d+)")
 UPLOAD = re.compile(r"op=Upload path=(\S+)")
@@ -61,12 +68,18 @@ def test_a_sync_in_slices_converges_and_a_no_op_plans_nothing(make_client, sync_
     assert "op=" not in quiet.stderr and not slices(quiet.stderr)
 
 
-def test_a_change_far_down_the_tree_is_all_a_no_op_plans(make_client, sync_server, account):
+def synced_pair(make_client) -> tuple[SyncClient, SyncClient]:
+    """Two clients holding the same 200 files, the first settled."""
     a, b = make_client("a"), make_client("b")
     fill(a.folder, 200)
     a.sync()
     b.sync()
     sync_settled(a)
+    return a, b
+
+
+def test_a_change_far_down_the_tree_is_all_a_no_op_plans(make_client, sync_server, account):
+    a, b = synced_pair(make_client)
     write(a.folder / "d05/sub2/f0005.txt", "edited\n")
     proc = a.sync()
     assert "event=slices_planned changed=1 " in proc.stderr
@@ -77,11 +90,7 @@ def test_a_change_far_down_the_tree_is_all_a_no_op_plans(make_client, sync_serve
 
 def test_a_folder_moved_far_in_path_order_is_one_move(make_client, sync_server, account):
     """The move's two ends lie in different slices; SQL pairs them by inode."""
-    a, b = make_client("a"), make_client("b")
-    fill(a.folder, 200)
-    a.sync()
-    b.sync()
-    sync_settled(a)
+    a, b = synced_pair(make_client)
     (a.folder / "d00").rename(a.folder / "zz-moved")
     proc = a.sync()
     assert "op=MoveRemote path=d00 dest=zz-moved" in proc.stderr, proc.stderr[-3000:]
@@ -134,7 +143,7 @@ def test_a_first_sync_killed_between_slices_resumes_with_the_rest(
     first_log = log_path.read_text()
     assert caught, first_log[-3000:]
     assert first.returncode == -signal.SIGKILL
-    at_kill = settled(sync_server, key, workspace)
+    at_kill = settled_files(sync_server, key, workspace)
     assert 0 < len(at_kill) < len(paths)
     proxy.clear()
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
@@ -142,26 +151,6 @@ def test_a_first_sync_killed_between_slices_resumes_with_the_rest(
     uploaded = set(UPLOAD.findall(again.stderr))
     assert not uploaded & set(at_kill)  # nothing the server held went up again
     assert uploaded | set(at_kill) == paths
-    after = revisions(sync_server, key, workspace)
+    after = server_files(sync_server, key, workspace)
     assert set(after) == paths
     assert {p: after[p] for p in at_kill} == at_kill
-
-
-def revisions(server, key: str, workspace: str) -> dict[str, int]:
-    """path -> revision of every file on the server: a second upload is a new revision."""
-    with server.client(key) as http:
-        answer = http.get(f"/api/v1/workspaces/{workspace}/files")
-        answer.raise_for_status()
-        return {e["path"]: e["revision"] for e in answer.json()["entries"] if e["type"] == "file"}
-
-
-def settled(server, key: str, workspace: str) -> dict[str, int]:
-    """The server's files once a batch the killed client sent whole has landed."""
-    seen = [revisions(server, key, workspace)]
-
-    def still() -> bool:
-        seen.append(revisions(server, key, workspace))
-        return len(seen) >= 5 and all(s == seen[-1] for s in seen[-5:])
-
-    assert wait_until(still, timeout=30, interval=0.25), "the server's files kept changing"
-    return seen[-1]
