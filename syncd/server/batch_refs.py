@@ -69,7 +69,7 @@ def count(
     rows = [{"hash": d, "size": sources[d].size, "refcount": deltas[d]} for d in fresh]
     _run(conn, _INSERT, rows)  # a delta < 0 always has a row: an entry named it
     waking = [d for d in moved if deltas[d] > 0 and current.get(d, 0) <= 0]
-    _give_bytes(conn, store, waking, sources)
+    _give_bytes(conn, store, waking, set(fresh), sources)
     dying = [d for d in moved if d in current and current[d] > 0 >= current[d] + deltas[d]]
     return _drop(conn, dying)
 
@@ -89,11 +89,16 @@ def _locked_counts(conn: Connection, digests: list[str]) -> dict[str, int]:
 
 
 def _give_bytes(
-    conn: Connection, store: Blobs, waking: list[str], sources: Mapping[str, Source]
+    conn: Connection,
+    store: Blobs,
+    waking: list[str],
+    fresh: set[str],
+    sources: Mapping[str, Source],
 ) -> None:
-    """PROMISE 2 for the blobs that become live."""
+    """PROMISE 2 for the blobs that become live; a ``fresh`` one (no row) has no bytes row
+    either, since bytes go with their row, so only the others are looked up."""
     inline = [d for d in waking if sources[d].data is not None]
-    have = _present(conn, blob_bytes.c.hash, inline)
+    have = _present(conn, blob_bytes.c.hash, [d for d in inline if d not in fresh])
     _run(
         conn, _INSERT_BYTES, [{"hash": d, "data": sources[d].data} for d in inline if d not in have]
     )
