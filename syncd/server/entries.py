@@ -111,7 +111,7 @@ def _with_ancestors(conn: Connection, workspace_id: str, path: str) -> dict[str,
     return {row[1]: Entry(*row) for row in _some(len(paths)).run(conn, params)}
 
 
-def _missing_parents(found: dict[str, Entry], path: str) -> list[str]:
+def missing_parents(found: dict[str, Entry], path: str) -> list[str]:
     """The ancestors of ``path`` that a write must create, outermost first.
 
     ``Conflict`` when one of them is a file. Parents are explicit rows, so below the
@@ -190,7 +190,7 @@ def put_file(
     condition.check(existing)
     if existing is not None and existing.type == DIR:
         raise Conflict(f"{path!r} is a directory")
-    parents = _missing_parents(found, path)
+    parents = missing_parents(found, path)
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)
     blobs.add_ref(conn, digest, size, data, copy)
@@ -259,7 +259,7 @@ def mkdir(
         if existing.type == DIR:
             return existing, False
         raise Conflict(f"{path!r} is a file")
-    parents = _missing_parents(_with_ancestors(conn, workspace_id, path), path)
+    parents = missing_parents(_with_ancestors(conn, workspace_id, path), path)
     if revision is None:
         revision = bump(conn, workspace_id, history)
     now = now_iso()
@@ -292,7 +292,7 @@ def transfer(
         raise Conflict(f"cannot {'move' if is_move else 'copy'} {source!r} into itself")
     if get_entry(conn, workspace_id, dest) is not None:
         raise Conflict(f"{dest!r} exists already")
-    parents = _missing_parents(_with_ancestors(conn, workspace_id, dest), dest)
+    parents = missing_parents(_with_ancestors(conn, workspace_id, dest), dest)
     rows = list(conn.execute(select(entries).where(subtree(workspace_id, source))))
     now = now_iso()
     _insert_dirs(conn, workspace_id, parents, revision, now)

@@ -4,8 +4,8 @@
    polls once, however many records it holds.
 2. A batch read's body is one strict-JSON object, parsed as a record line is (a key
    twice, NaN, a nesting too deep are 400, never 500). Its snapshot is taken before the
-   answer starts, so a refusal (400, 404, 413) is a JSON error; its pins are dropped when
-   the answer ends, sent or cut short.
+   answer starts, so a refusal (400, 404, 413) is a JSON error; its pins, when it needs any
+   (``batch_read`` PROMISE 1), are dropped when the answer ends, sent or cut short.
 """
 
 from __future__ import annotations
@@ -115,6 +115,20 @@ async def batch_read_files(request: Request, workspace_id: str) -> Response:
     body = await _small_body(request, limit=max_items * PATH_BYTES + MAX_LINE)
     with shared_rules():
         paths = parse_read_request(parse_line(body), max_items)
+    whole = await ctx.run(
+        partial(
+            batch_read.read_whole,
+            ctx.db,
+            account_id=account_id,
+            workspace_id=workspace_id,
+            paths=paths,
+        )
+    )
+    if whole is not None:  # every byte in memory: no pins, no trip through the commit thread
+        found, data = whole
+        return StreamingResponse(
+            batch_read.answer(ctx.db, ctx.blobs, found, data), media_type=MEDIA_TYPE
+        )
     holder = secrets.token_hex(8)
     found, is_pinned = await ctx.db.submit(
         partial(

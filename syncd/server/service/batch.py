@@ -9,12 +9,14 @@
    PUT does), then runs ``apply`` as one mutation of the group commit: one transaction,
    one durable commit. It returns only once that commit is on disk.
 3. ``apply`` issues the batch's one revision first (which also checks the workspace, so
-   another account's is 404 for the whole request), then runs each record in its own
-   savepoint through the function of the single request (``entries.put_file``,
-   ``delete_path``, ``mkdir``): a refusal rolls back that record alone, with the single
-   request's error. When no record changed anything, the revision is rolled back too.
-4. Blobs placed for records that were refused are removed again; ``freed`` says whether
-   the batch dropped a last reference, so the caller has blobs collected.
+   another account's is 404 for the whole request), then reads the rows the batch touches
+   at once, decides every record in memory with the single request's checks and errors
+   (``batch_tree``; a refusal fails that record alone), and writes the net change of the
+   entries, tombstones and blob references with one statement per kind (``batch_refs``).
+   When no record changed anything, the revision is rolled back too.
+4. Blobs placed for records that were refused, or whose entry the batch itself deleted
+   again, are removed again; ``freed`` says whether the batch dropped a last reference,
+   so the caller has blobs collected.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from sqlalchemy import Connection, Row, text
 from syncd.protocol.batch import DeleteRecord, MkdirRecord, PutRecord, WriteRecord, parse_write
 from syncd.protocol.records import Limits, RecordDecoder
 from syncd.protocol.streams import aiter_records
-from syncd.server import entries, storage
+from syncd.server import batch_refs, entries, storage
+from syncd.server.batch_tree import TreeView
 from syncd.server.blobs import INLINE_MAX, Blobs, TempBlob
 from syncd.server.compiled import Compiled
 from syncd.server.db import Database
 from syncd.server.service.errors import InvalidParameter, ServerError, shared_rules
+from syncd.server.timefmt import now_iso
 
 MEMORY = 8 << 20  # small payloads of one batch kept in memory; past it they are spooled
 Runner = Callable[..., Awaitable[Any]]  # ``ServerContext.run``: a function on a worker thread
@@ -67,6 +71,7 @@ class BatchOutcome:
     results: list[Result]
     changed: bool  # a revision was issued
     freed: bool  # some blob lost its last reference
+    referenced: frozenset[str] = frozenset()  # hashes that gained references
 
 
 async def receive(
@@ -152,10 +157,10 @@ def _commit_placed(
             assert item.temp is not None and item.digest is not None
             stack.enter_context(blobs.publishing(db, item.temp.path, item.digest))
         outcome = db.grouped(mutation)
-    refused = [
+    refused = [  # refused, or deleted again by a later record of the batch
         (staged[i].digest, staged[i].record.size)
         for i in placed
-        if outcome.results[i].error is not None
+        if staged[i].digest not in outcome.referenced
     ]
     if refused:
         blobs.discard_unreferenced(db, refused)  # type: ignore[arg-type]
@@ -182,7 +187,6 @@ class _Savepoint:
 
 
 _BATCH = _Savepoint("batch")
-_RECORD = _Savepoint("batch_record")
 
 
 def apply(
@@ -198,25 +202,32 @@ def apply(
     _BATCH.begin(conn)
     try:
         revision = storage.bump(conn, workspace_id, history, account_id)
+        live = [item for item in staged if item.refusal is None]
+        view = TreeView.read(
+            conn, workspace_id, [item.record.path for item in live], revision, now_iso()
+        )
         results: list[Result] = []
-        changed = freed = False
+        sources: dict[str, batch_refs.Source] = {}
+        changed = False
         for item in staged:
             if item.refusal is not None:
                 results.append(Result(item.record.path, error=item.refusal))
                 continue
-            _RECORD.begin(conn)
             try:
-                entry, did_change, did_free = _apply_one(
-                    conn, blobs, item, workspace_id, account_id, history, revision
-                )
+                entry, did_change = _apply_one(view, item)
             except ServerError as exc:  # this record's refusal; the others go on
-                _RECORD.rollback(conn)
                 results.append(Result(item.record.path, error=exc))
                 continue
-            _RECORD.release(conn)
             results.append(Result(item.record.path, entry=entry))
             changed = changed or did_change
-            freed = freed or did_free
+            if isinstance(item.record, PutRecord) and item.digest not in sources:
+                sources[item.digest] = _source(item)  # type: ignore[index]
+        freed = False
+        referenced: frozenset[str] = frozenset()
+        if changed:
+            deltas = view.write(conn)
+            freed = batch_refs.count(conn, blobs, deltas, sources)
+            referenced = frozenset(digest for digest, delta in deltas.items() if delta > 0)
     except BaseException:
         _BATCH.rollback(conn)
         raise
@@ -225,45 +236,23 @@ def apply(
         revision = storage.get_workspace(conn, account_id, workspace_id).revision
     else:
         _BATCH.release(conn)
-    return BatchOutcome(revision, results, changed, freed)
+    return BatchOutcome(revision, results, changed, freed, referenced)
 
 
-def _apply_one(
-    conn: Connection,
-    blobs: Blobs,
-    item: Staged,
-    workspace_id: str,
-    account_id: str,
-    history: int | None,
-    revision: int,
-) -> tuple[Row | entries.Entry | None, bool, bool]:
-    """One record through the single request's function: (entry, changed, freed)."""
+def _source(item: Staged) -> batch_refs.Source:
+    copy = item.temp.path if item.temp is not None else None
+    return batch_refs.Source(item.record.size, data=item.data, copy=copy)  # type: ignore[union-attr]
+
+
+def _apply_one(view: TreeView, item: Staged) -> tuple[entries.Entry | None, bool]:
+    """One record on the view, as the single request would run it: (entry, changed)."""
     record = item.record
     if isinstance(record, PutRecord):
         assert item.digest is not None
         condition = entries.Condition(if_match=record.if_match, must_not_exist=record.if_none_match)
-        entry, freed = entries.put_file(
-            conn,
-            blobs,
-            workspace_id,
-            record.path,
-            (item.digest, record.size),
-            condition,
-            history,
-            account_id=account_id,
-            data=item.data,
-            copy=item.temp.path if item.temp is not None else None,
-            revision=revision,
-        )
-        return entry, True, freed
+        return view.put(record.path, item.digest, record.size, condition), True
     if isinstance(record, DeleteRecord):
-        condition = entries.Condition(if_match=record.if_match)
-        freed = entries.delete_path(
-            conn, blobs, workspace_id, record.path, condition, history, revision=revision
-        )
-        return None, True, freed
+        view.delete(record.path, entries.Condition(if_match=record.if_match))
+        return None, True
     assert isinstance(record, MkdirRecord)
-    entry, created = entries.mkdir(
-        conn, workspace_id, record.path, entries.NO_CONDITION, history, revision=revision
-    )
-    return entry, created, False
+    return view.mkdir(record.path)

@@ -186,3 +186,31 @@ def test_a_refused_put_of_the_same_bytes_leaves_a_pinned_blob_alone(
         assert refused.status_code == 412
         answer = decode([head, *chunks], 2)
     assert answer[1][1] == shared and answer[1][0].hash == sha(shared)
+
+
+def test_an_answer_of_small_files_needs_no_pins_and_keeps_its_state(
+    shared_server: ServerProcess, client: httpx.Client, ws: str
+) -> None:
+    """Small files kept in the database are read with their entries in one snapshot: no
+    pin is taken, and overwriting and deleting them while the answer is still being sent
+    (their bytes rows go at once) changes nothing in it."""
+    files = {f"s/{n:03d}": bytes([n]) * (INLINE_MAX - 1 - n) for n in range(100)}  # ~6 MiB
+    for path, data in files.items():
+        assert put(client, ws, path, data).status_code == 204
+    before = listing(client, ws)
+    with client.stream("POST", read_url(ws), json={"paths": list(files)}) as response:
+        assert response.status_code == 200
+        chunks = response.iter_raw()
+        head = next(chunks)  # the rest of the answer waits in the socket buffers
+        assert not db_rows(shared_server, "SELECT hash FROM blob_pins")
+        for path in list(files)[::2]:
+            assert put(client, ws, path, b"changed").status_code == 204
+        for path in list(files)[1::2]:
+            assert client.delete(files_url(ws, path)).status_code == 204
+        old = f"SELECT hash FROM blob_bytes WHERE hash = '{sha(files['s/099'])[7:]}'"
+        assert not db_rows(shared_server, old)  # gone from the database already
+        answer = decode([head, *chunks], len(files))
+    assert [record.path for record, _ in answer] == list(files)
+    for record, data in answer:
+        assert record.status == 200 and data == files[record.path]
+        assert record.revision == before[record.path]["revision"]
