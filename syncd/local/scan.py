@@ -138,6 +138,7 @@ _BAD_NAME = "name not allowed in a workspace (control character, bad UTF-8 or to
 _TOO_LONG = f"path longer than {MAX_PATH_BYTES} bytes"
 _HASH_THREADS = 4
 _HASH_SLICE = 1024  # files handed to the hashing threads at a time
+LISTINGS_KEPT = 16  # folder listings a scan of many paths keeps (it asks them in order)
 SINK_NODES = 5_000  # a sink gets the tree in parts of about this many rows
 Row = tuple[str, str, int | None, int | None, int]
 """What a sink gets per path: (path, kind, size, mtime_ns, inode); no size for a folder."""
@@ -258,10 +259,14 @@ class _Scanner:
             for _, shown, reason in bad:
                 self.problem(shown, reason)
             return out, twins
-        listed = self._listed.get(d.abs_path)
-        if listed is None:
+        listed = self._listed.pop(d.abs_path, None)  # and put back last: least recent first
+        if listed is not None:
+            self._listed[d.abs_path] = listed
+        else:
             out, twins, bad = self._entries(d)
             listed = self._listed[d.abs_path] = (out, twins, bad)
+            if len(self._listed) > LISTINGS_KEPT:  # the least recent: paths come sorted
+                self._listed.pop(next(iter(self._listed)))
         out, twins, bad = listed
         for name, shown, reason in bad:
             if name == want:
