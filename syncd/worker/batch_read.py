@@ -7,9 +7,10 @@
 2. Each file is written to a temp name beside its target and installed through the same
    checks as a single download (``write.install``: the target must still be what the plan
    saw, an old version goes to the trash first), never over a local edit.
-3. Durability costs one fsync per file and one per distinct folder of the batch, in that
-   order (file bytes, then the renames), and only after both is any file reported done,
-   so the base never records a file that a power cut could take back.
+3. Durability is per batch (``local/durable.py``): the files' bytes, then the renames,
+   each step one ``syncfs`` where that is cheap and as strong, else one fsync per file and
+   one per distinct folder; only after both is any file reported done, so the base never
+   records a file that a power cut could take back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from syncd.errors import ConnectionLost, ItemError, NotFound, Replan, SyncdError
 from syncd.local import write
+from syncd.local.durable import GroupSync
 from syncd.local.hashing import StatSig
 from syncd.local.space import LowDiskSpace, for_path
 from syncd.local.trash import make_dirs_durably
@@ -46,16 +48,19 @@ def run_reads(ctx: OpContext, group: Sequence[ops.Download]) -> list[Outcome]:
             held.enter_context(ctx.claim_space(targets[0], total, path=group[0].path, what=what))
         except LowDiskSpace as exc:
             return [Outcome(op, Status.FAILED, error=for_path(exc, op.path)) for op in group]
-        return _read(ctx, group, targets)
+        return _read(ctx, group, targets, held)
 
 
-def _read(ctx: OpContext, group: Sequence[ops.Download], targets: list[Path]) -> list[Outcome]:
+def _read(
+    ctx: OpContext, group: Sequence[ops.Download], targets: list[Path], held: ExitStack
+) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     index_of = {op.path: index for index, op in enumerate(group)}
     fetched: dict[int, tuple[Path, Entry]] = {}
     try:
         for folder in sorted({target.parent for target in targets}):
             make_dirs_durably(folder)
+        durable = held.enter_context(GroupSync.open(ctx.root))  # before the first write
         with ctx.client.batch.read(ctx.workspace_id, [op.path for op in group]) as items:
             for item in items:
                 index = index_of[item.path]
@@ -65,7 +70,7 @@ def _read(ctx: OpContext, group: Sequence[ops.Download], targets: list[Path]) ->
                     outcomes[index] = got
                 elif got is not None:
                     fetched[index] = got
-        outcomes.update(_install(ctx, group, targets, fetched))
+        outcomes.update(_install(ctx, group, targets, fetched, durable))
     except (Replan, ItemError) as exc:  # the whole read refused (a limit, a bad answer)
         for index, op in enumerate(group):
             status = Status.REPLAN if isinstance(exc, Replan) else Status.FAILED
@@ -118,17 +123,16 @@ def _install(
     group: Sequence[ops.Download],
     targets: list[Path],
     fetched: dict[int, tuple[Path, Entry]],
+    durable: GroupSync,
 ) -> dict[int, Outcome]:
-    """PROMISES 2 and 3: fsync the files, install each, fsync each folder, then report."""
+    """PROMISES 2 and 3: the files durable, install each, the folders durable, report."""
     outcomes: dict[int, Outcome] = {}
-    for index in list(fetched):
-        temp, _entry = fetched[index]
-        try:
-            write.fsync_file(temp, rel_path=group[index].path)
-        except ItemError as exc:
-            outcomes[index] = Outcome(group[index], Status.FAILED, detail=str(exc))
-            del fetched[index]
-            temp.unlink(missing_ok=True)
+    index_of = {group[index].path: index for index in fetched}
+    for rel_path, exc in durable.files((fetched[i][0], group[i].path) for i in fetched):
+        index = index_of[rel_path]
+        outcomes[index] = Outcome(group[index], Status.FAILED, detail=str(exc))
+        temp, _entry = fetched.pop(index)
+        temp.unlink(missing_ok=True)
     folders: set[Path] = set()
     installed: list[tuple[int, StatSig, Entry]] = []
     for index in list(fetched):
@@ -151,7 +155,7 @@ def _install(
         finally:
             temp.unlink(missing_ok=True)  # a no-op once it was renamed into place
         installed.append((index, sig, entry))
-    write.fsync_folders(folders)
+    durable.folders(folders)
     for index, sig, entry in installed:
         op = group[index]
         base = file_base(op.path, entry.size or 0, entry.hash, sig, entry.to_remote_node())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.errors import ProtocolViolation
+from syncd.local import durable as durable_module
 from syncd.local import write as write_module
 from syncd.local.ignore import is_our_temp_file
 from syncd.planner.ops import Download, Plan, Reason
@@ -38,7 +39,8 @@ def files_of(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def durability(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Every fsync, of a file or a folder, in order, with each base row put after them."""
+    """Every fsync, of a file or a folder, in order; syncfs is not offered (fsync path)."""
+    monkeypatch.setattr(durable_module, "_libc_syncfs", lambda: None)
     events: list[tuple[str, str]] = []
     real_fsync = os.fsync
 
@@ -191,3 +193,78 @@ def test_a_download_group_installs_through_write_install(
     monkeypatch.setattr(write_module, "install", spy)
     rig.run(plan_of([download(rig, "x", b"x"), download(rig, "y", b"y")]))
     assert sorted(seen) == ["x", "y"]
+
+
+def test_with_syncfs_a_batch_is_durable_in_two_calls_before_any_base_row(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in ("a", "b"):
+        (rig.root / folder).mkdir()
+    ops = [download(rig, f"{'ab'[n % 2]}/f{n}", b"%d" % n) for n in range(20)]
+    targets = [rig.root / op.path for op in ops]
+    events: list[str] = []
+    real_fsync, real_syncfs = os.fsync, durable_module._libc_syncfs()
+    if real_syncfs is None or durable_module.fs_type(rig.root) not in (
+        durable_module.SYNCFS_FILE_SYSTEMS
+    ):
+        pytest.skip("no syncfs for this folder's file system")
+
+    def syncfs(fd: int) -> int:
+        installed = sum(target.exists() for target in targets)
+        events.append(f"syncfs with {installed} installed")
+        return real_syncfs(fd)  # type: ignore[operator]
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            events.append("file fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(durable_module, "_libc_syncfs", lambda: syncfs)
+    monkeypatch.setattr(durable_module, "dirty_bytes", lambda: 0)
+    monkeypatch.setattr(os, "fsync", fsync)
+    real_put = rig.store.put_base
+
+    def put_base(nodes):
+        events.append("base")
+        return real_put(nodes)
+
+    rig.store.put_base = put_base  # type: ignore[method-assign]
+    outcomes = rig.run(plan_of(ops), transfers=1)
+    assert {o.status for o in outcomes} == {Status.DONE}
+    # the bytes before any rename, the renames before the base; no fsync per file
+    assert events == ["syncfs with 0 installed", "syncfs with 20 installed", "base"]
+    assert files_of(rig.root) == {op.path: rig.server.files[op.path][0] for op in ops}
+
+
+def test_much_dirty_data_on_the_machine_keeps_one_fsync_per_file(
+    rig: Rig, durability: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(durable_module, "_libc_syncfs", lambda: calls.append)
+    monkeypatch.setattr(durable_module, "dirty_bytes", lambda: durable_module.SYNCFS_MAX_DIRTY + 1)
+    monkeypatch.setattr(durable_module, "fs_type", lambda path: "ext4")
+    ops = [download(rig, f"f{n}", b"%d" % n) for n in range(3)]
+    outcomes = rig.run(plan_of(ops), transfers=1)
+    assert {o.status for o in outcomes} == {Status.DONE}
+    assert calls == []
+    assert len([e for e in durability if e[0] == "file"]) == 3
+
+
+def test_a_failing_syncfs_falls_back_to_fsync_of_every_file(
+    rig: Rig, durability: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failed: list[int] = []
+
+    def syncfs(fd: int) -> int:
+        failed.append(fd)
+        return -1  # an I/O error since the folder was opened
+
+    monkeypatch.setattr(durable_module, "_libc_syncfs", lambda: syncfs)
+    monkeypatch.setattr(durable_module, "dirty_bytes", lambda: 0)
+    monkeypatch.setattr(durable_module, "fs_type", lambda path: "ext4")
+    ops = [download(rig, f"f{n}", b"%d" % n) for n in range(3)]
+    outcomes = rig.run(plan_of(ops), transfers=1)
+    assert {o.status for o in outcomes} == {Status.DONE}
+    assert len(failed) == 1  # then the fsync path for the rest of the batch
+    assert len([e for e in durability if e[0] == "file"]) == 3
+    assert len([e for e in durability if e[0] == "dir"]) == 1

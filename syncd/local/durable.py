@@ -1,0 +1,138 @@
+"""Making a group of written files durable at once: one ``syncfs`` or one fsync per file.
+
+1. ``GroupSync.open(root)`` is taken before the group's first byte is written: its folder
+   descriptor samples the file system's writeback error state, so ``syncfs`` on it later
+   reports any error since (Linux 5.8 and later; older kernels always take the fsync path).
+2. ``syncfs`` is used only where it is as strong as an fsync of every file (Linux
+   documents it so) and costs little: a local file system of a known kind (ext4, xfs,
+   btrfs, f2fs), and a machine with little dirty data waiting (``SYNCFS_MAX_DIRTY``), since
+   syncfs writes back everyone's dirty data on that file system, not only ours. Otherwise,
+   or when syncfs fails, each file and folder is fsynced on its own, as before.
+3. ``files`` makes the written temp files durable (before any is renamed into place),
+   ``folders`` the renames (before any is recorded as synced); the caller keeps that order.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from syncd.local.write import fsync_file, fsync_folders
+
+__all__ = ["SYNCFS_FILE_SYSTEMS", "SYNCFS_MAX_DIRTY", "GroupSync"]
+
+SYNCFS_FILE_SYSTEMS = frozenset({"ext4", "xfs", "btrfs", "f2fs"})
+SYNCFS_MAX_DIRTY = 64 << 20  # bytes of dirty + writeback pages, machine-wide, we accept
+
+
+@cache
+def _libc_syncfs() -> object | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    release = os.uname().release.split(".")
+    try:
+        if (int(release[0]), int(release[1].split("-")[0])) < (5, 8):
+            return None  # syncfs reports no writeback errors before 5.8
+    except (IndexError, ValueError):
+        return None
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    except OSError:
+        return None
+
+
+def fs_type(path: Path) -> str | None:
+    """The kind of file system that holds ``path`` (from mountinfo), or None if unknown."""
+    try:
+        dev = os.stat(path).st_dev
+        wanted = f"{os.major(dev)}:{os.minor(dev)}"
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                fields = line.split()
+                if len(fields) > 4 and fields[2] == wanted and " - " in line:
+                    return line.split(" - ", 1)[1].split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def dirty_bytes() -> int | None:
+    """Dirty and writeback page bytes of the whole machine (``/proc/meminfo``)."""
+    total = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as lines:
+            for line in lines:
+                name, _, rest = line.partition(":")
+                if name in ("Dirty", "Writeback"):
+                    total += int(rest.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+class GroupSync:
+    """Durability of one group of files written under one folder tree (PROMISES 1-3)."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd  # a folder on the group's file system, opened before the writes
+
+    @classmethod
+    def open(cls, root: Path, *, max_dirty: int = SYNCFS_MAX_DIRTY) -> GroupSync:
+        """syncfs for this group when it is cheap and as strong as fsync; else fsyncs."""
+        if _libc_syncfs() is None or fs_type(root) not in SYNCFS_FILE_SYSTEMS:
+            return cls(None)
+        dirty = dirty_bytes()
+        if dirty is None or dirty > max_dirty:
+            return cls(None)
+        try:
+            return cls(os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
+        except OSError:
+            return cls(None)
+
+    @property
+    def uses_syncfs(self) -> bool:
+        return self._fd is not None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> GroupSync:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _syncfs(self) -> bool:
+        """One syncfs; False (and the fsync path from now on) when it fails."""
+        if self._fd is None:
+            return False
+        call = _libc_syncfs()
+        if call is not None and call(self._fd) == 0:  # type: ignore[operator]
+            return True
+        self.close()  # an error: every file of the group is fsynced on its own instead
+        return False
+
+    def files(self, temps: Iterable[tuple[Path, str]]) -> list[tuple[str, Exception]]:
+        """Make written files (temp path, workspace path) durable; the ones that failed."""
+        temps = list(temps)
+        if not temps or self._syncfs():
+            return []
+        failed: list[tuple[str, Exception]] = []
+        for temp, rel_path in temps:
+            try:
+                fsync_file(temp, rel_path=rel_path)
+            except Exception as exc:  # an ItemError: that file alone is not installed
+                failed.append((rel_path, exc))
+        return failed
+
+    def folders(self, folders: Iterable[Path]) -> None:
+        """Make the renames into ``folders`` durable."""
+        folders = set(folders)
+        if folders and not self._syncfs():
+            fsync_folders(folders)
