@@ -85,7 +85,7 @@ class Settings:
     timeout: float = 30.0
     max_retries: int = 5
     deadline: float = 300.0
-    chunk_size: int = 4 * 1024 * 1024
+    chunk_size: int = 8 * 1024 * 1024  # the reference server's limit; never sent above a server's
     upload_threshold: int = 8 * 1024 * 1024
     batch_threshold: int = 1024 * 1024
     slice_paths: int = 5_000  # changed paths a full sync plans at once; 0: the whole tree

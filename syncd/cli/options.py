@@ -141,7 +141,7 @@ def transport_options(fn: F) -> F:
         click.option(
             "--chunk-size",
             metavar="SIZE",
-            help="Upload session chunk, e.g. '4MiB' (default; never above the server's limit).",
+            help="Upload session chunk, e.g. '8MiB' (default; never above the server's limit).",
         ),
         click.option(
             "--ca-bundle",
