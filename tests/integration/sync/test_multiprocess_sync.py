@@ -20,7 +20,7 @@ from tests.support.clients import SyncClient, create_workspace, remote_tree, wri
 from tests.support.postgres import process_pair
 
 pytestmark = pytest.mark.postgresql
-CHUNK = 4 << 20  # the client's default chunk size; the file below spans three chunks
+CHUNK = 4 << 20  # the chunk size the test sets; the file below spans three chunks
 
 
 @pytest.fixture
@@ -90,6 +90,7 @@ def test_a_process_killed_mid_upload_leaves_the_client_to_finish_on_the_other(
     key = one.create_account("killed")
     workspace = create_workspace(one, key)
     body = os.urandom(3 * CHUNK - 12345)
+    monkeypatch.setenv("SYNCD_CHUNK_SIZE", str(CHUNK))
     monkeypatch.setenv("SYNCD_BANDWIDTH_LIMIT", str(CHUNK // 2))  # about 2 s per chunk
     uploads = one.data_dir / "uploads"
     killed: dict[str, object] = {}
