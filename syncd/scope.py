@@ -30,8 +30,3 @@ def split(scope: Iterable[str]) -> tuple[list[str], list[str]]:
         else:
             subtrees.append(entry)
     return subtrees, exacts
-
-
-def paths(scope: Iterable[str]) -> set[str]:
-    """Every path the scope names, exact or not (what the slice's paths are)."""
-    return {e[:-1] if e.endswith(EXACT) else e for e in scope}

@@ -23,10 +23,11 @@ print("\\n".join(sorted(sys.modules)))
 """
 
 
-def loaded_modules(*argv: str) -> set[str]:
+def loaded_modules(*argv: str, script: str = PROBE) -> set[str]:
+    """The modules a fresh interpreter holds after running ``script`` with ``argv``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, *argv],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
         env=env,
@@ -36,18 +37,21 @@ def loaded_modules(*argv: str) -> set[str]:
     return set(out.split())
 
 
+def loaded_of(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """The modules that are one of ``names`` or lie inside one."""
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in names))
+
+
 def test_sync_help_imports_no_heavy_module() -> None:
     modules = loaded_modules()
     assert "syncd.cli.sync" in modules  # the probe did reach the sync command
-    heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
-    assert heavy == []
+    assert loaded_of(modules, HEAVY) == []
 
 
 def test_explain_help_imports_no_heavy_module() -> None:
     modules = loaded_modules("explain")
     assert "syncd.cli.explain" in modules
-    heavy = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
-    assert heavy == []
+    assert loaded_of(modules, HEAVY) == []
 
 
 SYNC_PATH = """
@@ -73,16 +77,7 @@ print("\\n".join(sorted(sys.modules)))
 def test_the_sync_path_and_its_state_load_no_sql_toolkit() -> None:
     """A no-op ``syncd sync`` imports the engine and opens the state: plain sqlite3 only,
     and gitignore matching only for a folder that has rules."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", SYNC_PATH],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=True,
-    ).stdout
-    modules = set(out.split())
+    modules = loaded_modules(script=SYNC_PATH)
     assert {"syncd.session", "syncd.state.store", "sqlite3"} <= modules
     heavy = ("sqlalchemy", "pathspec", "starlette", "uvicorn", "prometheus_client", "syncd.server")
-    assert sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in heavy)) == []
+    assert loaded_of(modules, heavy) == []
