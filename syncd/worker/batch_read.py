@@ -60,7 +60,7 @@ def _read(
     try:
         for folder in sorted({target.parent for target in targets}):
             make_dirs_durably(folder)
-        durable = held.enter_context(GroupSync.open(ctx.root))  # before the first write
+        durable = held.enter_context(GroupSync.open(ctx.root, files=len(group)))  # before any write
         with ctx.client.batch.read(ctx.workspace_id, [op.path for op in group]) as items:
             for item in items:
                 index = index_of[item.path]

@@ -241,7 +241,7 @@ def test_much_dirty_data_on_the_machine_keeps_one_fsync_per_file(
 ) -> None:
     calls: list[int] = []
     monkeypatch.setattr(durable_module, "_libc_syncfs", lambda: calls.append)
-    monkeypatch.setattr(durable_module, "dirty_bytes", lambda: durable_module.SYNCFS_MAX_DIRTY + 1)
+    monkeypatch.setattr(durable_module, "dirty_bytes", lambda: durable_module.syncfs_budget(3) + 1)
     monkeypatch.setattr(durable_module, "fs_type", lambda path: "ext4")
     ops = [download(rig, f"f{n}", b"%d" % n) for n in range(3)]
     outcomes = rig.run(plan_of(ops), transfers=1)
