@@ -25,6 +25,7 @@ import runpy
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,8 @@ class Bench:
             self.rows.append(
                 Row(kind, phase, seconds, n, b, rclone.get(phase), anchors=anchors[phase])
             )
+        if self.args.pairs > 1 and installed("nginx", "curl"):
+            self.pairs(kind, tree, paths, files, nbytes)
         if not self.args.no_syncthing and syncthing.installed():
             # Syncthing moves a tree from one folder to another directly: next to it, what
             # syncd needs for the same (one client up, the other down, through the server).
@@ -159,6 +162,40 @@ class Bench:
             row.anchors["syncthing a->b"] = moved
             self.rows.append(row)
         shutil.rmtree(self.tmp / kind, ignore_errors=True)
+
+    def pairs(self, kind: str, tree: Path, paths: list[str], files: int, nbytes: int) -> None:
+        """``--pairs N``: curl and syncd in turn, N times, each pair in the same moment.
+
+        One run of each is at the mercy of what the machine does meanwhile (page cache,
+        other load): for a 1 GiB file the same curl GET varies 2x between runs. Each pair
+        is a curl PUT then a syncd upload into a fresh workspace, a curl GET then a syncd
+        download of it into a fresh folder; the rows give the medians and each pair's ratio.
+        """
+        ups: list[tuple[float, float]] = []
+        downs: list[tuple[float, float]] = []
+        base = self.tmp / kind / "pairs"
+        for n in range(self.args.pairs):
+            nginx = Nginx(base / f"n{n}")
+            try:
+                put = curl_all(nginx, tree, paths, upload=True, dest=nginx.root)
+                workspace = create_workspace(self.server, self.key, f"{kind}-pair-{n}")
+                up = self.sync(workspace, tree, base / f"state-up-{n}", f"{kind}-pair-upload")
+                got = curl_all(nginx, tree, paths, upload=False, dest=base / f"curl-{n}")
+                other = base / f"down-{n}"
+                other.mkdir()
+                state = base / f"state-down-{n}"
+                down = self.sync(workspace, other, state, f"{kind}-pair-download")
+            finally:
+                nginx.close()
+            ups.append((up, put))
+            downs.append((down, got))
+            shutil.rmtree(base, ignore_errors=True)
+        for phase, runs, anchor in (("upload", ups, "curl PUT"), ("download", downs, "curl GET")):
+            seconds = statistics.median(syncd for syncd, _ in runs)
+            row = Row(kind, f"{phase} x{len(runs)}", seconds, files, nbytes)
+            row.anchors[anchor] = statistics.median(curl for _, curl in runs)
+            row.note = "medians; pair by pair " + " ".join(f"{a / b:.1f}x" for a, b in runs)
+            self.rows.append(row)
 
     def tree(self, count: int) -> None:
         """No-op sync of a big tree of tiny files; the seeding is not timed."""
@@ -429,6 +466,12 @@ def main() -> None:
         "--no-syncthing",
         action="store_true",
         help="skip Syncthing (two local instances, one folder to the other)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=1,
+        help="also run N pairs of curl then syncd, upload and download, and print medians",
     )
     parser.add_argument("--profile", type=Path, help="record py-spy profiles into this folder")
     parser.add_argument("--generator", type=Path, default=WORKLOADS, help="make_workload.py")
