@@ -7,18 +7,11 @@ rich's Progress is thread-safe, and the plain variant only counts.
 from __future__ import annotations
 
 import threading
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+if TYPE_CHECKING:  # rich is imported only to draw: a sync that draws nothing skips it
+    from rich.console import Console
+    from rich.progress import TaskID
 
 
 class TransferDisplay:
@@ -30,26 +23,17 @@ class TransferDisplay:
         self.files_done = 0
         self.files_total = 0
         self.bytes_done = 0
-        self._progress = (
-            Progress(
-                TextColumn("{task.description}", justify="left"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-            )
-            if console is not None
-            else None
-        )
+        self._progress = _bars(console) if console is not None else None
         self._overall: TaskID | None = None
 
     @classmethod
     def for_stream(cls, stream: IO[str]) -> TransferDisplay:
         """Rich bars on a terminal, nothing drawn otherwise (the log lines say enough)."""
-        console = Console(file=stream) if stream.isatty() else None
-        return cls(console)
+        if not stream.isatty():
+            return cls(None)
+        from rich.console import Console
+
+        return cls(Console(file=stream))
 
     def __enter__(self) -> TransferDisplay:
         if self._progress is not None:
@@ -96,3 +80,25 @@ class TransferDisplay:
             self._progress.remove_task(task)
         if self._progress is not None and self._overall is not None:
             self._progress.update(self._overall, description=label)
+
+
+def _bars(console: Console) -> Any:
+    """rich's thread-safe Progress with one bar per transfer and the overall one."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}", justify="left"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )

@@ -13,6 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from syncd.transport.httpx_cli import keep_out
+
+keep_out()  # before any module of this package imports httpx
+
 if TYPE_CHECKING:
     from syncd.transport.batch_items import (
         BatchItem,

@@ -38,7 +38,9 @@ def loaded_modules(*argv: str, script: str = PROBE) -> set[str]:
 
 
 def loaded_of(modules: set[str], names: tuple[str, ...]) -> list[str]:
-    """The modules that are one of ``names`` or lie inside one."""
+    """The modules that are one of ``names`` or lie inside one (not the placeholder of
+    ``syncd.transport.httpx_cli``, which is no import of httpx)."""
+    modules = modules - {"httpx._main"} if "httpx" not in modules else modules
     return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in names))
 
 
@@ -70,6 +72,10 @@ with tempfile.TemporaryDirectory() as tmp:
         Journal(store).finish_sync(full=True)
         fast_forward(store, OwnWrites())
     Ignore.load(Path(tmp))  # a folder without a .syncdignore
+import io
+from syncd.cli.progress import TransferDisplay
+with TransferDisplay.for_stream(io.StringIO()) as display:  # not a terminal: no bars
+    display.start("a", 1), display.advance("a", 1), display.finish("a")
 print("\\n".join(sorted(sys.modules)))
 """
 
@@ -78,6 +84,31 @@ def test_the_sync_path_and_its_state_load_no_sql_toolkit() -> None:
     """A no-op ``syncd sync`` imports the engine and opens the state: plain sqlite3 only,
     and gitignore matching only for a folder that has rules."""
     modules = loaded_modules(script=SYNC_PATH)
-    assert {"syncd.session", "syncd.state.store", "sqlite3"} <= modules
+    assert {"syncd.session", "syncd.state.store", "sqlite3", "httpx"} <= modules
     heavy = ("sqlalchemy", "pathspec", "starlette", "uvicorn", "prometheus_client", "syncd.server")
     assert loaded_of(modules, heavy) == []
+
+
+def test_a_sync_that_draws_no_bars_loads_no_rich_nor_httpx_own_command_line() -> None:
+    """rich draws the bars on a terminal only, and httpx's CLI (rich, pygments) is kept
+    out of ``import httpx``."""
+    modules = loaded_modules(script=SYNC_PATH)
+    assert "httpx" in modules
+    assert loaded_of(modules, ("rich", "pygments")) == []
+
+
+HTTPX_MAIN = """
+import sys
+import syncd.transport.client
+import httpx
+try:
+    httpx.main(["--help"])
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_httpx_own_command_line_still_runs_when_called() -> None:
+    modules = loaded_modules(script=HTTPX_MAIN)
+    assert {"httpx._main", "rich.console"} <= modules
