@@ -44,10 +44,8 @@ from syncd.state.paths import state_db_path
 from syncd.state.store import Store
 from syncd.transport.client import Client
 from syncd.transport.progress import SyncDisplay
-from syncd.worker.ops import OpContext
 from syncd.worker.outcome import Outcome
-from syncd.worker.phases import DEFAULT_THRESHOLD, Batching
-from syncd.worker.queue import Worker
+from syncd.worker.phases import DEFAULT_THRESHOLD
 
 log = logging.getLogger("syncd.reconciler")
 
@@ -187,6 +185,12 @@ class WorkerExecutor:
         *,
         links: frozenset[str] = frozenset(),
     ) -> list[Outcome]:
+        # The worker (transfers, batches and their codecs) is loaded for a plan with work,
+        # so a no-op sync does not pay for importing it.
+        from syncd.worker.ops import OpContext
+        from syncd.worker.phases import Batching
+        from syncd.worker.queue import Worker
+
         self._announce(plan.ops)
         caps = self.client.capabilities
         ctx = OpContext(

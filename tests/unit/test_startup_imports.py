@@ -97,6 +97,12 @@ def test_a_sync_that_draws_no_bars_loads_no_rich_nor_httpx_own_command_line() ->
     assert loaded_of(modules, ("rich", "pygments")) == []
 
 
+def test_the_worker_is_loaded_only_for_a_plan_with_work() -> None:
+    modules = loaded_modules(script=SYNC_PATH)
+    assert "syncd.session" in modules
+    assert loaded_of(modules, ("syncd.worker.queue", "syncd.worker.ops")) == []
+
+
 HTTPX_MAIN = """
 import sys
 import syncd.transport.client
