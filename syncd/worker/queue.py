@@ -118,9 +118,11 @@ class Worker:
         return [run_op(self.ctx, group[0])]
 
     def _start(self, phase: tuple[ops.Op, ...]) -> list[int | None]:
-        """Journal a whole phase as started in one commit (one fsync), then log each op."""
-        for op in phase:
-            log.info("%s", ops.describe(op))
+        """Journal a whole phase as started in one commit (one fsync), then log each op
+        (the line a user reads; not even formatted when no handler would show it)."""
+        if log.isEnabledFor(logging.INFO):
+            for op in phase:
+                log.info("%s", ops.describe(op))
         if self.journal is None:
             return [None] * len(phase)
         return list(self.journal.begin_many(phase))

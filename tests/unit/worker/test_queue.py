@@ -179,15 +179,15 @@ def test_the_base_rows_and_journal_completions_of_batches_share_one_transaction(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     completions: list[int] = []  # the transaction of each write of completed ops
-    real_update = rig.store.journal_rows.update
+    real_finish = rig.store.journal_rows.finish
 
-    def update(rows):
-        if any(row["status"] == JournalStatus.DONE.value for row in rows):
+    def finish(rows):
+        if any(status == JournalStatus.DONE.value for status, *_ in rows):
             assert rig.store.in_transaction()
             completions.append(rig.opened[0])
-        return real_update(rows)
+        return real_finish(rows)
 
-    monkeypatch.setattr(rig.store.journal_rows, "update", update)
+    monkeypatch.setattr(rig.store.journal_rows, "finish", finish)
     ops = [upload(rig, f"d/{n:03}", b"%d" % n) for n in range(150)]
     rig.run(plan_of(ops), transfers=2)  # two batches of 75
     rows = [(txn, paths) for txn, paths in rig.base_writes if paths]
