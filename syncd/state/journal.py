@@ -129,19 +129,14 @@ class Journal:
         base rows), so one commit closes a whole group of ops.
         """
         when = now_iso()
+        done, failed = JournalStatus.DONE.value, JournalStatus.FAILED.value
         rows = [
-            {"id": entry, "status": JournalStatus.DONE.value, "finished_time": when}
-            if why is None
-            else {
-                "id": entry,
-                "status": JournalStatus.FAILED.value,
-                "finished_time": when,
-                "error": why,
-            }
+            (done, when, None, entry) if why is None else (failed, when, why, entry)
             for entry, why in results
         ]
         with self._store.transaction():
-            self._store.journal_rows.update(self._take() + rows)
+            self._store.journal_rows.update(self._take())
+            self._store.journal_rows.finish(rows)
 
     def flush(self) -> None:
         """Write every buffered completion now (one commit)."""

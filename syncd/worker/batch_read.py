@@ -149,11 +149,13 @@ def _install(
                 folders=folders,
             )
         except (Replan, ItemError) as exc:  # the target moved on, or a disk error
+            temp.unlink(missing_ok=True)  # where it was not renamed into place
             status = Status.REPLAN if isinstance(exc, Replan) else Status.FAILED
             outcomes[index] = Outcome(op, status, detail=str(exc))
             continue
-        finally:
-            temp.unlink(missing_ok=True)  # a no-op once it was renamed into place
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
         installed.append((index, sig, entry))
     durable.folders(folders)
     for index, sig, entry in installed:

@@ -9,6 +9,8 @@ import sys
 from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncd.transport.secret import MASK, RedactFilter, key_problem, redact, remember
 
@@ -85,3 +87,19 @@ def test_a_remembered_key_is_scrubbed_from_log_records() -> None:
         )
     RedactFilter().filter(failed)
     assert key not in logging.Formatter().format(failed)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(KEY)), st.integers(0, len(KEY))).map(
+            lambda ends: KEY[min(ends) : max(ends)]
+        )
+        | st.text(alphabet="ab/=_-. %x", max_size=12),
+        max_size=6,
+    ).map("".join)
+)
+def test_no_run_of_key_characters_survives_in_any_text(text: str) -> None:
+    cleaned = redact(text, KEY)
+    assert not any(KEY[i : i + 8] in cleaned for i in range(len(KEY) - 8 + 1)), cleaned
+    if not any(KEY[i : i + 8] in text for i in range(len(KEY) - 8 + 1)):
+        assert cleaned == text  # a text with no fragment is left as it is

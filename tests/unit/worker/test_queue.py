@@ -14,6 +14,7 @@ from syncd.planner.ops import (
     Reason,
     RecordBase,
     Upload,
+    describe,
 )
 from syncd.planner.trees import Kind, LocalNode
 from syncd.state import JournalStatus
@@ -179,15 +180,15 @@ def test_the_base_rows_and_journal_completions_of_batches_share_one_transaction(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     completions: list[int] = []  # the transaction of each write of completed ops
-    real_update = rig.store.journal_rows.update
+    real_finish = rig.store.journal_rows.finish
 
-    def update(rows):
-        if any(row["status"] == JournalStatus.DONE.value for row in rows):
+    def finish(rows):
+        if any(status == JournalStatus.DONE.value for status, *_ in rows):
             assert rig.store.in_transaction()
             completions.append(rig.opened[0])
-        return real_update(rows)
+        return real_finish(rows)
 
-    monkeypatch.setattr(rig.store.journal_rows, "update", update)
+    monkeypatch.setattr(rig.store.journal_rows, "finish", finish)
     ops = [upload(rig, f"d/{n:03}", b"%d" % n) for n in range(150)]
     rig.run(plan_of(ops), transfers=2)  # two batches of 75
     rows = [(txn, paths) for txn, paths in rig.base_writes if paths]
@@ -305,3 +306,37 @@ def test_an_upload_of_a_folder_is_never_batched(rig: Rig) -> None:
     assert not batching.takes_write(
         Upload("f", Reason.LOCAL_NEW, local=LocalNode("f", Kind.FILE, MiB))
     )
+
+
+def test_each_op_has_one_log_line_before_any_outcome_of_its_phase(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    def shaped(item):
+        if item.path.endswith("0"):
+            return WriteResult(item, WriteState.NOT_SENT, error=ItemError("cannot read"))
+        return None
+
+    rig.client.batch.answer = shaped
+    ops = [upload(rig, f"d/{n:03}", b"%d" % n) for n in range(150)]
+    rig.write("same.txt", b"same")
+    rig.server.put("same.txt", b"same")
+    node, remote = local_node(rig.root, "same.txt"), rig.server.node("same.txt")
+    ops.append(RecordBase("same.txt", Reason.BOTH_EQUAL, local=node, remote=remote))
+    with caplog.at_level("INFO", logger="syncd.worker"):
+        rig.run(plan_of(ops), transfers=2)  # two batches and an inline op in one phase
+    lines = [r.getMessage() for r in caplog.records if r.name == "syncd.worker"]
+    traced = [line for line in lines if line.startswith("op=") and "status=" not in line]
+    assert sorted(traced) == sorted(describe(op) for op in ops)
+    warned = [i for i, line in enumerate(lines) if "status=" in line]
+    assert len(warned) == 15
+    assert max(lines.index(line) for line in traced) < min(warned)
+
+
+def test_no_op_line_is_formatted_when_info_is_not_shown(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    formatted: list[str] = []
+    monkeypatch.setattr(queue_module.ops, "describe", lambda op: formatted.append(op.path))
+    with caplog.at_level("WARNING", logger="syncd.worker"):
+        rig.run(plan_of([upload(rig, f"q{n}", b"q") for n in range(3)]))
+    assert formatted == []
