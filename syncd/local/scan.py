@@ -22,7 +22,11 @@
    lists it once, however many of its entries are asked for; an ``exact`` entry of the
    scope (``syncd.scope``) is the path alone, without its subtree.
 7. With a ``sink`` the tree is handed over in parts as it grows and never held whole:
-   the pre-walk of a sync in slices writes it to the state database.
+   the pre-walk of a sync in slices writes it to the state database. A part holds whole
+   folders, each as (folder, the rows of its entries), so the database compares each
+   folder with what it stored; every folder walked has its entry, an unlistable one too
+   (with no rows). That walk takes a folder's kind and inode from the listing and
+   ``lstat``s files only, and builds no node.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from syncd.errors import ItemError, RootVanished, UsageError
 from syncd.local.errors import RootUnreadable
 from syncd.local.hashing import StatSig, hash_file_stable
 from syncd.local.ignore import (
+    BUILTIN_FIRST,
     IGNORE_FILE,
     Ignore,
     is_builtin_ignored,
@@ -142,7 +147,10 @@ LISTINGS_KEPT = 16  # folder listings a scan of many paths keeps (it asks them i
 SINK_NODES = 5_000  # a sink gets the tree in parts of about this many rows
 Row = tuple[str, str, int | None, int | None, int]
 """What a sink gets per path: (path, kind, size, mtime_ns, inode); no size for a folder."""
-_WALKED = {stat.S_IFREG: Kind.FILE.value, stat.S_IFDIR: Kind.DIR.value}
+Part = tuple[str, list[Row]]
+"""One folder of a sink's part: (its path, "" for the root; the rows of its entries)."""
+_FILE = Kind.FILE.value
+_DIRECTORY = Kind.DIR.value
 _LINK_SKIPPED = "symbolic link: not synced (symlinks = skip)"
 _LINK_OUTSIDE = "symbolic link to outside the folder: never followed"
 _LINK_TO_DIR = "symbolic link to a folder: never followed (its files would sync twice)"
@@ -185,8 +193,6 @@ class _Scanner:
         self.root_ignore = ignore or Ignore()
         self.result = ScanResult()
         self.pending: list[tuple[str, str, str | None]] = []  # (rel, abs path, disk_name)
-        self.sink: Callable[[list[Row]], None] | None = None
-        self.rows: list[Row] = []  # a sink's part: rows, not nodes (no per-file object)
         # A scan of many paths: each folder listed once, each ancestor resolved once.
         self._listed: dict[str, tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]] = {}
         self._resolved: dict[str, tuple[_Dir | None, str]] = {}
@@ -364,12 +370,6 @@ class _Scanner:
             st, source = found
             fmt = stat.S_IFREG
         disk_name = None if d.same_spelling and key == name else d.disk_prefix + name
-        if self.sink is not None and fmt in _WALKED:
-            self.rows.append((rel, _WALKED[fmt], st.st_size, st.st_mtime_ns, st.st_ino))
-            if is_dir:
-                self.rows[-1] = (rel, _WALKED[fmt], None, None, st.st_ino)
-                stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
-            return
         if is_dir:
             res.tree[rel] = LocalNode(rel, Kind.DIR, inode=st.st_ino, disk_name=disk_name)
             stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
@@ -383,6 +383,73 @@ class _Scanner:
             self.pending.append((rel, source, disk_name))
             return
         res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
+
+    def walk_entry(
+        self, d: _Dir, key: str, entry: os.DirEntry[str], stack: list[_Dir]
+    ) -> Row | None:
+        """``visit`` for a sink's walk: the entry's row (None: no row, recorded why).
+
+        The kind and the inode come with the listing; only a file is ``lstat``ed, for its
+        size and mtime. A folder that vanished since the listing is found when it is
+        listed (its rows are then none), a file that vanished when it is ``lstat``ed.
+        """
+        name = entry.name
+        if key[:1] in BUILTIN_FIRST and is_builtin_name(key, at_root=not d.key_prefix):
+            if is_our_temp_file(name) and entry.is_file(follow_symlinks=False):
+                self.result.temp_files.append(Path(entry.path))
+            return None
+        rel = d.key_prefix + key
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if d.ignore.specs and d.ignore.matches_rules(rel, is_dir):
+                self.result.ignored.add(rel)
+                return None
+            if is_dir:
+                disk = rel if d.same_spelling and key == name else d.disk_prefix + name
+                stack.append(_Dir(entry.path, disk + "/", rel + "/", d.ignore))
+                return (rel, _DIRECTORY, None, None, entry.inode())
+            if entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                return (rel, _FILE, st.st_size, st.st_mtime_ns, st.st_ino)
+        except FileNotFoundError:
+            self.result.unknown.add(rel)  # vanished since the listing: the next cycle decides
+            return None
+        except OSError as exc:
+            self.problem(rel, f"cannot stat: {exc.strerror}", unknown=rel)
+            return None
+        if entry.is_symlink():
+            found = self.followed(rel, entry.path)
+            if found is None:
+                return None
+            st = found[0]
+            return (rel, _FILE, st.st_size, st.st_mtime_ns, st.st_ino)
+        self.problem(rel, "not a regular file (device, socket or pipe)", unknown=rel)
+        return None
+
+    def walk_rows(self, start: _Dir, sink: Callable[[list[Part]], None]) -> None:
+        """Walk the whole folder into ``sink`` a few thousand rows at a time (promise 7)."""
+        stack = [start]
+        parts: list[Part] = []
+        pending = 0
+        while stack:
+            d = stack.pop()
+            rows: list[Row] = []
+            parts.append((d.key_prefix[:-1], rows))  # every folder, an unlistable one too
+            listed, twins = self.entries(d)
+            nested = self.with_nested_ignore(d, listed)
+            if nested is not None:
+                for key, entry in listed:
+                    row = self.walk_entry(nested, key, entry, stack)
+                    if row is not None:
+                        rows.append(row)
+                for key, entry in twins:
+                    self.twin(nested, key, entry)
+            pending += len(rows) + 1
+            if pending >= SINK_NODES:
+                sink(parts)
+                parts, pending = [], 0
+        if parts:
+            sink(parts)
 
     def hash_pending(self) -> None:
         """Hash every file the cache did not know, a few at a time (reads release the GIL)."""
@@ -444,9 +511,6 @@ class _Scanner:
                 self.visit(nested, key, entry, stack)
             for key, entry in twins:
                 self.twin(nested, key, entry)
-            if self.sink is not None and len(self.rows) >= SINK_NODES:
-                self.sink(self.rows)
-                self.rows = []
 
     def walk_only(self, root: str, ignore: Ignore, rel: str, *, alone: bool = False) -> None:
         """Scan one path and its subtree (with ``alone``, the path only), resolving each
@@ -512,7 +576,7 @@ def scan(
     hash_files: bool = True,
     only: Iterable[str] | None = None,
     follow_links: bool = False,
-    sink: Callable[[list[Row]], None] | None = None,
+    sink: Callable[[list[Part]], None] | None = None,
 ) -> ScanResult:
     """Scan the folder (or only the given paths and their subtrees) into a ``ScanResult``.
 
@@ -520,16 +584,17 @@ def scan(
     asks for it with a ``Need``). With ``only``, the tree holds those paths and their
     subtrees (an ``exact`` entry: the path alone), never their ancestors; a path absent
     from the tree and from ``unknown`` is absent on disk. ``follow_links`` is
-    ``symlinks = follow`` (see the module docstring). With ``sink`` (and no hashing), the
-    tree goes to ``sink`` in parts, as ``Row`` tuples, and the result's ``tree`` is left
-    empty.
+    ``symlinks = follow`` (see the module docstring). With ``sink`` (no hashing, the whole
+    folder), the tree goes to ``sink`` in parts, folder by folder as ``Row`` tuples, and
+    the result's ``tree`` is left empty.
     """
-    if sink is not None and hash_files:
-        raise ValueError("a scan with a sink hands over unhashed nodes only")
+    if sink is not None and (hash_files or only is not None):
+        raise ValueError("a scan with a sink walks the whole folder and hashes nothing")
     top = os.fspath(root)
     scanner = _Scanner(cache, hash_files, follow_links=follow_links, root=top, ignore=ignore)
-    scanner.sink = sink
-    if only is None:
+    if sink is not None:
+        scanner.walk_rows(_Dir(top, "", "", ignore), sink)
+    elif only is None:
         scanner.walk([_Dir(top, "", "", ignore)])
     else:
         if not os.path.isdir(top):
@@ -542,6 +607,4 @@ def scan(
             if not is_within_any(rel, wanted):
                 scanner.walk_only(top, ignore, rel, alone=True)
     scanner.hash_pending()
-    if sink is not None and scanner.rows:
-        sink(scanner.rows)
     return scanner.result
