@@ -32,11 +32,12 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +148,17 @@ LISTINGS_KEPT = 16  # folder listings a scan of many paths keeps (it asks them i
 SINK_NODES = 5_000  # a sink gets the tree in parts of about this many rows
 Row = tuple[str, str, int | None, int | None, int]
 """What a sink gets per path: (path, kind, size, mtime_ns, inode); no size for a folder."""
-Part = tuple[str, list[Row]]
-"""One folder of a sink's part: (its path, "" for the root; the rows of its entries)."""
+FOLDER_HELD = 4_096  # entries of one folder held at once by a sink's walk
+Part = tuple[str, list[Row], frozenset[str] | bool | None]
+"""One folder in a sink's part: (its path, "" for the root; rows; None: the rows are the
+whole folder). A folder of more than ``FOLDER_HELD`` entries comes as several parts: rows
+with ``True`` (more to come), then no rows and the keys (names) of all its rows."""
+
+
+def _has_name(d: _Dir, name: str) -> bool:
+    return os.path.lexists(os.path.join(d.abs_path, name))
+
+
 _FILE = Kind.FILE.value
 _DIRECTORY = Kind.DIR.value
 _LINK_SKIPPED = "symbolic link: not synced (symlinks = skip)"
@@ -164,14 +174,17 @@ _Entry = tuple[str, os.DirEntry[str]]
 
 
 def _add_non_ascii(
-    out: list[_Entry], twins: list[_Entry], odd: dict[str, list[os.DirEntry[str]]]
+    out: list[_Entry],
+    twins: list[_Entry],
+    odd: dict[str, list[os.DirEntry[str]]],
+    is_plain: Callable[[str], bool],
 ) -> None:
     """Two spellings of one name: the NFC spelling owns the key (an ASCII name is its own
-    NFC spelling), else the first by code points; every other spelling is a twin."""
-    plain = {key for key, _ in out}
+    NFC spelling: ``is_plain`` tells whether the folder has it), else the first by code
+    points; every other spelling is a twin."""
     for key, group in odd.items():
         group.sort(key=lambda e: (e.name != key, e.name))
-        if key not in plain:
+        if not is_plain(key):
             out.append((key, group.pop(0)))
         twins.extend((key, e) for e in group)
 
@@ -282,12 +295,22 @@ class _Scanner:
     def _entries(self, d: _Dir) -> tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]:
         """The listing's (key, entry) pairs, twins, and bad names as (name as asked for,
         name as shown, why): a scan of one path reports only the bad name it asked for."""
+        out, odd, bad = self._split(d, self.listing(d))
+        twins: list[_Entry] = []
+        if odd:
+            _add_non_ascii(out, twins, odd, {key for key, _ in out}.__contains__)
+        return out, twins, bad
+
+    def _split(
+        self, d: _Dir, entries: Iterable[os.DirEntry[str]]
+    ) -> tuple[list[_Entry], dict[str, list[os.DirEntry[str]]], list[tuple[str, str, str]]]:
+        """(key, entry) of the plain names, the other spellings by NFC key (for
+        ``_add_non_ascii`` once the whole folder is read), and the bad names."""
         limit = MAX_PATH_BYTES - len(d.key_prefix.encode("utf-8"))
         out: list[_Entry] = []
-        twins: list[_Entry] = []
         bad: list[tuple[str, str, str]] = []
         odd: dict[str, list[os.DirEntry[str]]] = {}
-        for entry in self.listing(d):
+        for entry in entries:
             name = entry.name
             if name.isascii():
                 if len(name) > MAX_SEGMENT_BYTES or _CONTROL_RE.search(name):
@@ -304,9 +327,7 @@ class _Scanner:
                 bad.append((key, _display(d.disk_prefix + name), _TOO_LONG))
             else:
                 odd.setdefault(key, []).append(entry)
-        if odd:
-            _add_non_ascii(out, twins, odd)
-        return out, twins, bad
+        return out, odd, bad
 
     def twin(self, d: _Dir, key: str, entry: os.DirEntry[str]) -> None:
         """Keep another spelling of ``key`` for the planner to rename; never descend into it.
@@ -432,24 +453,104 @@ class _Scanner:
         parts: list[Part] = []
         pending = 0
         while stack:
-            d = stack.pop()
-            rows: list[Row] = []
-            parts.append((d.key_prefix[:-1], rows))  # every folder, an unlistable one too
-            listed, twins = self.entries(d)
-            nested = self.with_nested_ignore(d, listed)
-            if nested is not None:
-                for key, entry in listed:
-                    row = self.walk_entry(nested, key, entry, stack)
-                    if row is not None:
-                        rows.append(row)
-                for key, entry in twins:
-                    self.twin(nested, key, entry)
-            pending += len(rows) + 1
-            if pending >= SINK_NODES:
-                sink(parts)
-                parts, pending = [], 0
+            for part in self.folder_rows(stack.pop(), stack):
+                parts.append(part)
+                pending += len(part[1]) + 1
+                if pending >= SINK_NODES:
+                    sink(parts)
+                    parts, pending = [], 0
         if parts:
             sink(parts)
+
+    def folder_rows(self, d: _Dir, stack: list[_Dir]) -> Iterator[Part]:
+        """One folder's parts: one whole part, or for a folder of more than
+        ``FOLDER_HELD`` entries, parts of that many as it is read and then its keys, so no
+        listing is ever held whole."""
+        folder = d.key_prefix[:-1]
+        try:
+            handle = os.scandir(d.abs_path)
+        except OSError:
+            self.listing(d)  # records why (or raises for the root), as a held listing does
+            yield (folder, [], None)  # unlistable: no rows below it
+            return
+        with handle:
+            try:
+                head = list(itertools.islice(handle, FOLDER_HELD))
+            except OSError:
+                self.listing(d)
+                yield (folder, [], None)
+                return
+            if len(head) < FOLDER_HELD:
+                yield (folder, self.rows_of(d, head, stack), None)
+                return
+            yield from self.streamed_rows(d, itertools.chain(head, handle), stack)
+
+    def rows_of(self, d: _Dir, entries: list[os.DirEntry[str]], stack: list[_Dir]) -> list[Row]:
+        out, odd, bad = self._split(d, entries)
+        for _, shown, reason in bad:
+            self.problem(shown, reason)
+        twins: list[_Entry] = []
+        if odd:
+            _add_non_ascii(out, twins, odd, {key for key, _ in out}.__contains__)
+        nested = self.with_nested_ignore(d, out)
+        if nested is None:
+            return []
+        rows = []
+        for key, entry in out:
+            row = self.walk_entry(nested, key, entry, stack)
+            if row is not None:
+                rows.append(row)
+        for key, entry in twins:
+            self.twin(nested, key, entry)
+        return rows
+
+    def streamed_rows(
+        self, d: _Dir, entries: Iterator[os.DirEntry[str]], stack: list[_Dir]
+    ) -> Iterator[Part]:
+        """A big folder in parts of ``FOLDER_HELD`` entries; only its other spellings
+        (rare) and the keys of its rows are held, the last for the database to find what
+        left the folder."""
+        folder = d.key_prefix[:-1]
+        nested = self.nested_ignore_of(d)
+        if nested is None:
+            yield (folder, [], None)
+            return
+        keys: set[str] = set()
+        odd: dict[str, list[os.DirEntry[str]]] = {}
+        while True:
+            try:
+                chunk = list(itertools.islice(entries, FOLDER_HELD))
+            except OSError as exc:  # the folder went away while it was read
+                self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
+                yield (folder, [], None)
+                return
+            if not chunk:
+                break
+            out, more, bad = self._split(d, chunk)
+            for _, shown, reason in bad:
+                self.problem(shown, reason)
+            for key, group in more.items():
+                odd.setdefault(key, []).extend(group)
+            yield (folder, self._visit_all(nested, out, stack, keys), True)
+        twins: list[_Entry] = []
+        if odd:  # an ASCII key is plain when the disk has that spelling itself
+            out = []
+            _add_non_ascii(out, twins, odd, lambda key: key.isascii() and _has_name(d, key))
+            yield (folder, self._visit_all(nested, out, stack, keys), True)
+        for key, entry in twins:
+            self.twin(nested, key, entry)
+        yield (folder, [], frozenset(keys))
+
+    def _visit_all(
+        self, d: _Dir, out: list[_Entry], stack: list[_Dir], keys: set[str]
+    ) -> list[Row]:
+        rows = []
+        for key, entry in out:
+            row = self.walk_entry(d, key, entry, stack)
+            if row is not None:
+                rows.append(row)
+                keys.add(key)
+        return rows
 
     def hash_pending(self) -> None:
         """Hash every file the cache did not know, a few at a time (reads release the GIL)."""
@@ -488,9 +589,28 @@ class _Scanner:
         entry = next((e for key, e in listed if key == IGNORE_FILE), None)
         if entry is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             return d
+        return self._read_nested(d, entry.path)
+
+    def nested_ignore_of(self, d: _Dir) -> _Dir | None:
+        """``with_nested_ignore`` for a folder whose listing is not held: one ``lstat``."""
+        if not d.key_prefix:
+            return d
+        path = os.path.join(d.abs_path, IGNORE_FILE)
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return d
+        except FileNotFoundError:
+            return d
+        except OSError as exc:
+            folder = d.key_prefix[:-1]
+            self.problem(f"{folder}/{IGNORE_FILE}", f"cannot stat: {exc.strerror}", unknown=folder)
+            return None
+        return self._read_nested(d, path)
+
+    def _read_nested(self, d: _Dir, path: str) -> _Dir | None:
         folder = d.key_prefix[:-1]
         try:
-            with open(entry.path, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8") as fh:
                 text = fh.read()
             return _Dir(d.abs_path, d.disk_prefix, d.key_prefix, d.ignore.with_folder(folder, text))
         except (OSError, UnicodeDecodeError, UsageError) as exc:

@@ -69,6 +69,10 @@ _UPSERT = (
     "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode"
 )
 _DELETE = "DELETE FROM scan_rows WHERE path = ?"
+_LOOKUP = 500  # paths per lookup of a big folder's part (under SQLite's 999 parameters)
+_BY_PATH = "SELECT path, kind, size, mtime_ns, inode FROM scan_rows WHERE path IN ({})"
+_COUNT_CHILDREN = "SELECT count(*) FROM scan_rows WHERE parent = ?"
+_CHILD_KINDS = "SELECT path, kind FROM scan_rows WHERE parent = ?"
 _DELETE_BELOW = "DELETE FROM scan_rows WHERE path >= ? AND path < ?"
 
 Queued = tuple[int, str, str | None, str | None, str | None]
@@ -99,17 +103,22 @@ class ScanRows:
                 raw(conn).executemany(_UPSERT, [_with_parent(row) for row in rows])
 
     def update(self, parts: list[Part]) -> None:
-        """Take one part of a walk: per folder walked, (folder, the rows of its entries);
-        write where they differ from the stored rows of that folder (promise 1)."""
+        """Take one part of a walk, folder by folder (``syncd.local.scan.Part``); write
+        where it differs from the stored rows of that folder (promise 1)."""
         with self._store.transaction() as conn:
             cursor = raw(conn)
-            for folder, rows in parts:
-                stored = cursor.execute(_CHILDREN, (folder,)).fetchall()
-                if len(stored) == len(rows):
-                    rows.sort()  # unique paths first: path order, as the index gives it
-                    if stored == rows:
-                        continue  # the common case: nothing changed in this folder
-                _write_difference(cursor, folder, stored, rows)
+            for folder, rows, keys in parts:
+                if keys is None:  # the whole folder
+                    stored = cursor.execute(_CHILDREN, (folder,)).fetchall()
+                    if len(stored) == len(rows):
+                        rows.sort()  # unique paths first: path order, as the index gives it
+                        if stored == rows:
+                            continue  # the common case: nothing changed in this folder
+                    _write_difference(cursor, folder, stored, rows)
+                elif keys is True:  # part of a big folder: what left it is found at its end
+                    _write_changed(cursor, folder, rows)
+                else:
+                    _drop_others(cursor, folder, keys)
 
     def count(self) -> tuple[int, int]:
         """(paths, files) of the walk."""
@@ -237,3 +246,36 @@ def _write_difference(cursor: Connection, folder: str, stored: list[Row], rows: 
     cursor.executemany(_DELETE, [(path,) for path in gone])
     cursor.executemany(_DELETE_BELOW, [(p + "/", p + "0") for p in below])
     cursor.executemany(_UPSERT, changed)
+
+
+def _write_changed(cursor: Connection, folder: str, rows: list[Row]) -> None:
+    """Write the rows of part of a folder that differ from the stored ones (by path)."""
+    stored: dict[str, Row] = {}
+    for start in range(0, len(rows), _LOOKUP):
+        some = rows[start : start + _LOOKUP]
+        sql = _BY_PATH.format(", ".join("?" * len(some)))
+        stored.update((row[0], row) for row in cursor.execute(sql, [row[0] for row in some]))
+    changed = [row for row in rows if stored.get(row[0]) != row]
+    below = [
+        row[0]
+        for row in changed
+        if row[1] != _DIR and stored.get(row[0], ("", ""))[1] == _DIR  # a folder now a file
+    ]
+    cursor.executemany(_DELETE_BELOW, [(p + "/", p + "0") for p in below])
+    cursor.executemany(_UPSERT, [(row[0], folder, *row[1:]) for row in changed])
+
+
+def _drop_others(cursor: Connection, folder: str, keys: frozenset[str]) -> None:
+    """The end of a big folder: delete its stored rows whose keys the walk did not
+    find (with what is below them), after counting whether there are any."""
+    (count,) = cursor.execute(_COUNT_CHILDREN, (folder,)).fetchone()
+    if count == len(keys):
+        return  # every stored row was found (the parts upserted them all)
+    cut = len(folder) + 1 if folder else 0
+    gone = [
+        (path, kind)
+        for path, kind in cursor.execute(_CHILD_KINDS, (folder,)).fetchall()
+        if path[cut:] not in keys
+    ]
+    cursor.executemany(_DELETE, [(path,) for path, _ in gone])
+    cursor.executemany(_DELETE_BELOW, [(p + "/", p + "0") for p, kind in gone if kind == _DIR])
