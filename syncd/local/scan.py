@@ -155,8 +155,15 @@ whole folder). A folder of more than ``FOLDER_HELD`` entries comes as several pa
 with ``True`` (more to come), then no rows and the keys (names) of all its rows."""
 
 
-def _has_name(d: _Dir, name: str) -> bool:
-    return os.path.lexists(os.path.join(d.abs_path, name))
+def _plain_names(d: _Dir, wanted: set[str]) -> set[str]:
+    """Which of ``wanted`` (ASCII names) the folder lists under exactly that spelling: a
+    second listing, names only, for the rare big folder where another spelling's NFC key
+    is ASCII (a compatibility singleton such as the Kelvin sign)."""
+    try:
+        with os.scandir(d.abs_path) as listing:
+            return {entry.name for entry in listing if entry.name in wanted}
+    except OSError:
+        return set()
 
 
 _FILE = Kind.FILE.value
@@ -533,9 +540,11 @@ class _Scanner:
                 odd.setdefault(key, []).extend(group)
             yield (folder, self._visit_all(nested, out, stack, keys), True)
         twins: list[_Entry] = []
-        if odd:  # an ASCII key is plain when the disk has that spelling itself
+        if odd:  # an ASCII key is plain when the folder lists that spelling itself
+            ascii_keys = {key for key in odd if key.isascii()}
+            plain = _plain_names(d, ascii_keys) if ascii_keys else set()
             out = []
-            _add_non_ascii(out, twins, odd, lambda key: key.isascii() and _has_name(d, key))
+            _add_non_ascii(out, twins, odd, plain.__contains__)
             yield (folder, self._visit_all(nested, out, stack, keys), True)
         for key, entry in twins:
             self.twin(nested, key, entry)

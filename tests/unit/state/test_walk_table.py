@@ -199,3 +199,32 @@ def test_a_version_1_database_is_migrated_and_every_path_compared(tmp_path: Path
         assert rows(store) == []  # the old walk is not trusted
         walk(store, folder)
         assert queued(store) == ["top.txt"]  # gone from the disk: found although unwalked
+
+
+def test_a_big_folder_read_in_parts_gives_the_rows_and_twins_of_a_whole_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    make_tree(folder)
+    write(folder / "big/Kelvin-\u212a2.txt", "k2")  # another spelling of the next name ...
+    write(folder / "big/Kelvin-K2.txt", "plain")  # ... which owns the key
+    write(folder / "big/caf\u00e9.txt", "nfc")
+    write(folder / "big/cafe\u0301.txt", "nfd")  # a twin of the NFC name
+    results = {}
+    for held in (4096, 3):
+        monkeypatch.setattr(scan_module, "FOLDER_HELD", held)
+        with Store.open(tmp_path / f"held-{held}.sqlite3") as store:
+            found = scan(
+                folder,
+                ignore=Ignore(),
+                cache=None,
+                hash_files=False,
+                sink=store.scan_rows.update,
+            )
+            twins = sorted((t.path, t.disk_name) for t in found.twins)
+            results[held] = (rows(store), twins)
+    assert results[3] == results[4096]
+    assert sorted(results[3][1]) == [
+        ("big/Kelvin-K2.txt", "big/Kelvin-\u212a2.txt"),
+        ("big/caf\u00e9.txt", "big/cafe\u0301.txt"),
+    ]
