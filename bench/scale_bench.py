@@ -8,8 +8,9 @@ seeded tree of small files in a nested folder shape and prints, in one run:
 2. syncd: the first sync up (batch extension on, as the server offers it), a no-op sync,
    a sync after rewriting 0.1% of the files, and a ``syncd run`` start over the indexed
    tree until it is ready (its first pass done, the feed followed);
-3. each with wall time and peak RSS: GNU ``/usr/bin/time``'s maximum resident set for a
-   command that ends, VmHWM from ``/proc/PID/status`` for the daemon.
+3. each with wall time, CPU time (user + sys: the figure to compare on a shared machine)
+   and peak RSS: GNU ``/usr/bin/time``'s for a command that ends, VmHWM from
+   ``/proc/PID/status`` for the daemon (no CPU time there).
 
 Each syncd phase is a fresh process, as a user runs it. The server runs with its default
 options; its memory is not counted (the goals are the client's).
@@ -49,15 +50,17 @@ SEED = 14
 FILES_PER_FOLDER = 25  # mean; the sizes follow a Pareto law, a few folders hold many
 EXTENSIONS = ("jpg", "txt", "py", "json", "md", "png", "c", "h", "js", "heic")
 CHANGED_SHARE = 0.001
+LAST_CPU: float | None = None  # user + sys seconds of the last ``timed`` command
 
 
 @dataclass
 class Measure:
-    """One timed phase: wall seconds and peak RSS in MiB (None when not measured)."""
+    """One timed phase: wall seconds, peak RSS in MiB and CPU seconds (None: not measured)."""
 
     name: str
     seconds: float
     rss_mib: float | None
+    cpu: float | None = None
 
 
 @dataclass
@@ -115,12 +118,15 @@ def change_some(tree: Path, paths: list[str], share: float = CHANGED_SHARE) -> l
 
 
 def timed(cmd: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)):
-    """Run ``cmd`` under GNU time: (wall seconds, peak RSS MiB or None, completed process)."""
+    """Run ``cmd`` under GNU time: (wall seconds, peak RSS MiB or None, completed process);
+    the CPU seconds (user + sys) of the last command are in ``LAST_CPU``."""
+    global LAST_CPU
     report = None
+    LAST_CPU = None
     if os.path.exists(GNU_TIME):
         fd, report = tempfile.mkstemp(prefix="scale-time-")
         os.close(fd)
-        cmd = [GNU_TIME, "-f", "%M", "-o", report, *cmd]
+        cmd = [GNU_TIME, "-f", "%U %S %M", "-o", report, *cmd]
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=4 * 3600)
     elapsed = time.perf_counter() - started
@@ -128,8 +134,10 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, .
     if report is not None:
         text = Path(report).read_text().strip().splitlines()
         os.unlink(report)
-        if text and text[-1].isdigit():
-            rss = int(text[-1]) / 1024  # GNU time reports KiB
+        fields = text[-1].split() if text else []
+        if len(fields) == 3 and fields[2].isdigit():
+            rss = int(fields[2]) / 1024  # GNU time reports KiB
+            LAST_CPU = float(fields[0]) + float(fields[1])
     if proc.returncode not in ok:
         tail = "\n".join(proc.stderr.splitlines()[-15:])
         raise SystemExit(f"{' '.join(cmd[:8])} ... exited {proc.returncode}:\n{tail}")
@@ -139,7 +147,7 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, .
 def find_pass(tree: Path) -> Measure:
     """The floor of a no-op: one ``find`` that stats every file (size, mtime, inode)."""
     seconds, rss, _ = timed(["find", str(tree), "-printf", "%s %T@ %i\n"])
-    return Measure("find -printf '%s %T@ %i'", seconds, rss)
+    return Measure("find -printf '%s %T@ %i'", seconds, rss, LAST_CPU)
 
 
 def unison_rows(base: Path, tree: Path, paths: list[str]) -> tuple[Unison, list[Measure]]:
@@ -147,7 +155,7 @@ def unison_rows(base: Path, tree: Path, paths: list[str]) -> tuple[Unison, list[
     rows = []
     for name in ("unison first run", "unison no-op"):
         seconds, rss = run_unison(unison)
-        rows.append(Measure(name, seconds, rss))
+        rows.append(Measure(name, seconds, rss, LAST_CPU))
     return unison, rows
 
 
@@ -182,8 +190,10 @@ def syncd_rows(server: ServerProcess, key: str, work: Path, tree: Path, paths: l
     def sync(name: str) -> None:
         cmd = client_argv("sync", server.url, workspace, tree, state)
         seconds, rss, _ = timed(cmd, env=env)
-        rows.append(Measure(name, seconds, rss))
-        print(f"  {name}: {seconds:.2f} s, {rss or 0:.0f} MiB", flush=True)
+        rows.append(Measure(name, seconds, rss, LAST_CPU))
+        print(
+            f"  {name}: {seconds:.2f} s, CPU {LAST_CPU or 0:.2f} s, {rss or 0:.0f} MiB", flush=True
+        )
 
     sync("syncd first sync up")
     sync("syncd no-op")
@@ -219,7 +229,7 @@ def measure_size(
     rows, _changed = syncd_rows(server, key, base, tree, paths)
     if unison is not None:  # the same 0.1% change the syncd row saw
         seconds, rss = run_unison(unison)
-        rows.insert(3, Measure("unison after the same change", seconds, rss))
+        rows.insert(3, Measure("unison after the same change", seconds, rss, LAST_CPU))
     size.rows += rows
     shutil.rmtree(base, ignore_errors=True)
     return size
@@ -229,10 +239,13 @@ def print_sizes(sizes: list[Size]) -> None:
     for size in sizes:
         floor = size.rows[0].seconds
         print(f"\n{size.files:,} files in {size.folders:,} folders, {size.nbytes / 1e6:.1f} MB")
-        print(f"{'phase':<34} {'wall s':>8} {'x find':>7} {'peak RSS MiB':>13}")
+        print(f"{'phase':<34} {'wall s':>8} {'x find':>7} {'CPU s':>7} {'peak RSS MiB':>13}")
         for row in size.rows:
             rss = f"{row.rss_mib:.0f}" if row.rss_mib is not None else "-"
-            print(f"{row.name:<34} {row.seconds:>8.2f} {row.seconds / floor:>7.1f} {rss:>13}")
+            cpu = f"{row.cpu:.2f}" if row.cpu is not None else "-"
+            print(
+                f"{row.name:<34} {row.seconds:>8.2f} {row.seconds / floor:>7.1f} {cpu:>7} {rss:>13}"
+            )
     if not os.path.exists(GNU_TIME):
         print("note: GNU time missing (apt-get install time): peak RSS of commands not measured")
 

@@ -69,14 +69,13 @@ class DiskSource:
         )
 
     def walk(self) -> ScanResult:
-        self.store.scan_rows.clear()
         return scan(
             self.root,
             ignore=self.ignore,
             cache=None,
             hash_files=False,
             follow_links=self.follow_links,
-            sink=self.store.scan_rows.put_rows,
+            sink=self.store.scan_rows.update,  # the differences from the last walk
         )
 
     def hash(self, node: LocalNode) -> str:

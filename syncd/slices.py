@@ -4,10 +4,12 @@ The engine's rounds (``Engine.run_rounds``) plan and run one scope at a time; th
 hands them the slices of a full sync. It is used where the mirror is in the state
 (``Engine.can_slice``); other syncs hold their trees whole, as before.
 
-1. The folder is walked once (stat only) into ``scan_rows`` as the walk goes, the change
-   feed is followed into the mirror, and SQL queues the paths where walk, base and
-   mirror disagree (``ScanRows.queue_dirty``). Only those are planned: an unchanged path
-   costs its ``lstat`` and its share of a few indexed joins, never a Python object.
+1. The folder is walked once (stat only) into ``scan_rows`` as the walk goes (only what
+   changed since the last walk is written), the change feed is followed into the
+   mirror, and SQL queues the paths where walk, base and mirror disagree
+   (``ScanRows.queue_dirty``), comparing only the paths written since they last agreed.
+   Only those are planned: an unchanged path costs its ``lstat`` and a comparison with
+   its stored row, never a Python object or a join.
 2. The queue is cut into slices (``syncd.planner.slicing``), each one scoped round of
    the engine: a scan of those paths, their mirror and base rows, the pure planner, the
    worker and its journal. Each slice reads fresh facts, so it sees what the slices
@@ -131,9 +133,11 @@ def judge_deletes(
     policy = engine._policy(is_merge=False)
     if policy.allow_mass_delete:
         return
+    bounds = store.scan_rows.delete_bounds()
+    if bounds == (0, 0):
+        return  # nothing can be deleted: no guard refuses (and no side need be counted)
     _, walked_files = store.scan_rows.count()
     totals = (walked_files, engine.remote.files(), store.base_files())
-    bounds = store.scan_rows.delete_bounds()
     if not guards.check_counts(([], []), bounds, totals, policy):
         return  # even if every candidate were deleted, no guard would refuse
     gone: tuple[list[str], list[str]] = ([], [])

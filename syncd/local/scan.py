@@ -22,17 +22,22 @@
    lists it once, however many of its entries are asked for; an ``exact`` entry of the
    scope (``syncd.scope``) is the path alone, without its subtree.
 7. With a ``sink`` the tree is handed over in parts as it grows and never held whole:
-   the pre-walk of a sync in slices writes it to the state database.
+   the pre-walk of a sync in slices writes it to the state database. A part holds whole
+   folders, each as (folder, the rows of its entries), so the database compares each
+   folder with what it stored; every folder walked has its entry, an unlistable one too
+   (with no rows). That walk takes a folder's kind and inode from the listing and
+   ``lstat``s files only, and builds no node.
 """
 
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +47,7 @@ from syncd.errors import ItemError, RootVanished, UsageError
 from syncd.local.errors import RootUnreadable
 from syncd.local.hashing import StatSig, hash_file_stable
 from syncd.local.ignore import (
+    BUILTIN_FIRST,
     IGNORE_FILE,
     Ignore,
     is_builtin_ignored,
@@ -142,7 +148,26 @@ LISTINGS_KEPT = 16  # folder listings a scan of many paths keeps (it asks them i
 SINK_NODES = 5_000  # a sink gets the tree in parts of about this many rows
 Row = tuple[str, str, int | None, int | None, int]
 """What a sink gets per path: (path, kind, size, mtime_ns, inode); no size for a folder."""
-_WALKED = {stat.S_IFREG: Kind.FILE.value, stat.S_IFDIR: Kind.DIR.value}
+FOLDER_HELD = 4_096  # entries of one folder held at once by a sink's walk
+Part = tuple[str, list[Row], frozenset[str] | bool | None]
+"""One folder in a sink's part: (its path, "" for the root; rows; None: the rows are the
+whole folder). A folder of more than ``FOLDER_HELD`` entries comes as several parts: rows
+with ``True`` (more to come), then no rows and the keys (names) of all its rows."""
+
+
+def _plain_names(d: _Dir, wanted: set[str]) -> set[str]:
+    """Which of ``wanted`` (ASCII names) the folder lists under exactly that spelling: a
+    second listing, names only, for the rare big folder where another spelling's NFC key
+    is ASCII (a compatibility singleton such as the Kelvin sign)."""
+    try:
+        with os.scandir(d.abs_path) as listing:
+            return {entry.name for entry in listing if entry.name in wanted}
+    except OSError:
+        return set()
+
+
+_FILE = Kind.FILE.value
+_DIRECTORY = Kind.DIR.value
 _LINK_SKIPPED = "symbolic link: not synced (symlinks = skip)"
 _LINK_OUTSIDE = "symbolic link to outside the folder: never followed"
 _LINK_TO_DIR = "symbolic link to a folder: never followed (its files would sync twice)"
@@ -156,14 +181,17 @@ _Entry = tuple[str, os.DirEntry[str]]
 
 
 def _add_non_ascii(
-    out: list[_Entry], twins: list[_Entry], odd: dict[str, list[os.DirEntry[str]]]
+    out: list[_Entry],
+    twins: list[_Entry],
+    odd: dict[str, list[os.DirEntry[str]]],
+    is_plain: Callable[[str], bool],
 ) -> None:
     """Two spellings of one name: the NFC spelling owns the key (an ASCII name is its own
-    NFC spelling), else the first by code points; every other spelling is a twin."""
-    plain = {key for key, _ in out}
+    NFC spelling: ``is_plain`` tells whether the folder has it), else the first by code
+    points; every other spelling is a twin."""
     for key, group in odd.items():
         group.sort(key=lambda e: (e.name != key, e.name))
-        if key not in plain:
+        if not is_plain(key):
             out.append((key, group.pop(0)))
         twins.extend((key, e) for e in group)
 
@@ -185,8 +213,6 @@ class _Scanner:
         self.root_ignore = ignore or Ignore()
         self.result = ScanResult()
         self.pending: list[tuple[str, str, str | None]] = []  # (rel, abs path, disk_name)
-        self.sink: Callable[[list[Row]], None] | None = None
-        self.rows: list[Row] = []  # a sink's part: rows, not nodes (no per-file object)
         # A scan of many paths: each folder listed once, each ancestor resolved once.
         self._listed: dict[str, tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]] = {}
         self._resolved: dict[str, tuple[_Dir | None, str]] = {}
@@ -276,12 +302,22 @@ class _Scanner:
     def _entries(self, d: _Dir) -> tuple[list[_Entry], list[_Entry], list[tuple[str, str, str]]]:
         """The listing's (key, entry) pairs, twins, and bad names as (name as asked for,
         name as shown, why): a scan of one path reports only the bad name it asked for."""
+        out, odd, bad = self._split(d, self.listing(d))
+        twins: list[_Entry] = []
+        if odd:
+            _add_non_ascii(out, twins, odd, {key for key, _ in out}.__contains__)
+        return out, twins, bad
+
+    def _split(
+        self, d: _Dir, entries: Iterable[os.DirEntry[str]]
+    ) -> tuple[list[_Entry], dict[str, list[os.DirEntry[str]]], list[tuple[str, str, str]]]:
+        """(key, entry) of the plain names, the other spellings by NFC key (for
+        ``_add_non_ascii`` once the whole folder is read), and the bad names."""
         limit = MAX_PATH_BYTES - len(d.key_prefix.encode("utf-8"))
         out: list[_Entry] = []
-        twins: list[_Entry] = []
         bad: list[tuple[str, str, str]] = []
         odd: dict[str, list[os.DirEntry[str]]] = {}
-        for entry in self.listing(d):
+        for entry in entries:
             name = entry.name
             if name.isascii():
                 if len(name) > MAX_SEGMENT_BYTES or _CONTROL_RE.search(name):
@@ -298,9 +334,7 @@ class _Scanner:
                 bad.append((key, _display(d.disk_prefix + name), _TOO_LONG))
             else:
                 odd.setdefault(key, []).append(entry)
-        if odd:
-            _add_non_ascii(out, twins, odd)
-        return out, twins, bad
+        return out, odd, bad
 
     def twin(self, d: _Dir, key: str, entry: os.DirEntry[str]) -> None:
         """Keep another spelling of ``key`` for the planner to rename; never descend into it.
@@ -364,12 +398,6 @@ class _Scanner:
             st, source = found
             fmt = stat.S_IFREG
         disk_name = None if d.same_spelling and key == name else d.disk_prefix + name
-        if self.sink is not None and fmt in _WALKED:
-            self.rows.append((rel, _WALKED[fmt], st.st_size, st.st_mtime_ns, st.st_ino))
-            if is_dir:
-                self.rows[-1] = (rel, _WALKED[fmt], None, None, st.st_ino)
-                stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
-            return
         if is_dir:
             res.tree[rel] = LocalNode(rel, Kind.DIR, inode=st.st_ino, disk_name=disk_name)
             stack.append(_Dir(entry.path, (disk_name or rel) + "/", rel + "/", d.ignore))
@@ -383,6 +411,155 @@ class _Scanner:
             self.pending.append((rel, source, disk_name))
             return
         res.tree[rel] = LocalNode(rel, Kind.FILE, sig[0], sig[1], sig[2], digest, disk_name)
+
+    def walk_entry(
+        self, d: _Dir, key: str, entry: os.DirEntry[str], stack: list[_Dir]
+    ) -> Row | None:
+        """``visit`` for a sink's walk: the entry's row (None: no row, recorded why).
+
+        The kind and the inode come with the listing; only a file is ``lstat``ed, for its
+        size and mtime. A folder that vanished since the listing is found when it is
+        listed (its rows are then none), a file that vanished when it is ``lstat``ed.
+        """
+        name = entry.name
+        if key[:1] in BUILTIN_FIRST and is_builtin_name(key, at_root=not d.key_prefix):
+            if is_our_temp_file(name) and entry.is_file(follow_symlinks=False):
+                self.result.temp_files.append(Path(entry.path))
+            return None
+        rel = d.key_prefix + key
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if d.ignore.specs and d.ignore.matches_rules(rel, is_dir):
+                self.result.ignored.add(rel)
+                return None
+            if is_dir:
+                disk = rel if d.same_spelling and key == name else d.disk_prefix + name
+                stack.append(_Dir(entry.path, disk + "/", rel + "/", d.ignore))
+                return (rel, _DIRECTORY, None, None, entry.inode())
+            if entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                return (rel, _FILE, st.st_size, st.st_mtime_ns, st.st_ino)
+        except FileNotFoundError:
+            self.result.unknown.add(rel)  # vanished since the listing: the next cycle decides
+            return None
+        except OSError as exc:
+            self.problem(rel, f"cannot stat: {exc.strerror}", unknown=rel)
+            return None
+        if entry.is_symlink():
+            found = self.followed(rel, entry.path)
+            if found is None:
+                return None
+            st = found[0]
+            return (rel, _FILE, st.st_size, st.st_mtime_ns, st.st_ino)
+        self.problem(rel, "not a regular file (device, socket or pipe)", unknown=rel)
+        return None
+
+    def walk_rows(self, start: _Dir, sink: Callable[[list[Part]], None]) -> None:
+        """Walk the whole folder into ``sink`` a few thousand rows at a time (promise 7)."""
+        stack = [start]
+        parts: list[Part] = []
+        pending = 0
+        while stack:
+            for part in self.folder_rows(stack.pop(), stack):
+                parts.append(part)
+                pending += len(part[1]) + 1
+                if pending >= SINK_NODES:
+                    sink(parts)
+                    parts, pending = [], 0
+        if parts:
+            sink(parts)
+
+    def folder_rows(self, d: _Dir, stack: list[_Dir]) -> Iterator[Part]:
+        """One folder's parts: one whole part, or for a folder of more than
+        ``FOLDER_HELD`` entries, parts of that many as it is read and then its keys, so no
+        listing is ever held whole."""
+        folder = d.key_prefix[:-1]
+        try:
+            handle = os.scandir(d.abs_path)
+        except OSError:
+            self.listing(d)  # records why (or raises for the root), as a held listing does
+            yield (folder, [], None)  # unlistable: no rows below it
+            return
+        with handle:
+            try:
+                head = list(itertools.islice(handle, FOLDER_HELD))
+            except OSError:
+                self.listing(d)
+                yield (folder, [], None)
+                return
+            if len(head) < FOLDER_HELD:
+                yield (folder, self.rows_of(d, head, stack), None)
+                return
+            yield from self.streamed_rows(d, itertools.chain(head, handle), stack)
+
+    def rows_of(self, d: _Dir, entries: list[os.DirEntry[str]], stack: list[_Dir]) -> list[Row]:
+        out, odd, bad = self._split(d, entries)
+        for _, shown, reason in bad:
+            self.problem(shown, reason)
+        twins: list[_Entry] = []
+        if odd:
+            _add_non_ascii(out, twins, odd, {key for key, _ in out}.__contains__)
+        nested = self.with_nested_ignore(d, out)
+        if nested is None:
+            return []
+        rows = []
+        for key, entry in out:
+            row = self.walk_entry(nested, key, entry, stack)
+            if row is not None:
+                rows.append(row)
+        for key, entry in twins:
+            self.twin(nested, key, entry)
+        return rows
+
+    def streamed_rows(
+        self, d: _Dir, entries: Iterator[os.DirEntry[str]], stack: list[_Dir]
+    ) -> Iterator[Part]:
+        """A big folder in parts of ``FOLDER_HELD`` entries; only its other spellings
+        (rare) and the keys of its rows are held, the last for the database to find what
+        left the folder."""
+        folder = d.key_prefix[:-1]
+        nested = self.nested_ignore_of(d)
+        if nested is None:
+            yield (folder, [], None)
+            return
+        keys: set[str] = set()
+        odd: dict[str, list[os.DirEntry[str]]] = {}
+        while True:
+            try:
+                chunk = list(itertools.islice(entries, FOLDER_HELD))
+            except OSError as exc:  # the folder went away while it was read
+                self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
+                yield (folder, [], None)
+                return
+            if not chunk:
+                break
+            out, more, bad = self._split(d, chunk)
+            for _, shown, reason in bad:
+                self.problem(shown, reason)
+            for key, group in more.items():
+                odd.setdefault(key, []).extend(group)
+            yield (folder, self._visit_all(nested, out, stack, keys), True)
+        twins: list[_Entry] = []
+        if odd:  # an ASCII key is plain when the folder lists that spelling itself
+            ascii_keys = {key for key in odd if key.isascii()}
+            plain = _plain_names(d, ascii_keys) if ascii_keys else set()
+            out = []
+            _add_non_ascii(out, twins, odd, plain.__contains__)
+            yield (folder, self._visit_all(nested, out, stack, keys), True)
+        for key, entry in twins:
+            self.twin(nested, key, entry)
+        yield (folder, [], frozenset(keys))
+
+    def _visit_all(
+        self, d: _Dir, out: list[_Entry], stack: list[_Dir], keys: set[str]
+    ) -> list[Row]:
+        rows = []
+        for key, entry in out:
+            row = self.walk_entry(d, key, entry, stack)
+            if row is not None:
+                rows.append(row)
+                keys.add(key)
+        return rows
 
     def hash_pending(self) -> None:
         """Hash every file the cache did not know, a few at a time (reads release the GIL)."""
@@ -421,9 +598,28 @@ class _Scanner:
         entry = next((e for key, e in listed if key == IGNORE_FILE), None)
         if entry is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             return d
+        return self._read_nested(d, entry.path)
+
+    def nested_ignore_of(self, d: _Dir) -> _Dir | None:
+        """``with_nested_ignore`` for a folder whose listing is not held: one ``lstat``."""
+        if not d.key_prefix:
+            return d
+        path = os.path.join(d.abs_path, IGNORE_FILE)
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return d
+        except FileNotFoundError:
+            return d
+        except OSError as exc:
+            folder = d.key_prefix[:-1]
+            self.problem(f"{folder}/{IGNORE_FILE}", f"cannot stat: {exc.strerror}", unknown=folder)
+            return None
+        return self._read_nested(d, path)
+
+    def _read_nested(self, d: _Dir, path: str) -> _Dir | None:
         folder = d.key_prefix[:-1]
         try:
-            with open(entry.path, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8") as fh:
                 text = fh.read()
             return _Dir(d.abs_path, d.disk_prefix, d.key_prefix, d.ignore.with_folder(folder, text))
         except (OSError, UnicodeDecodeError, UsageError) as exc:
@@ -444,9 +640,6 @@ class _Scanner:
                 self.visit(nested, key, entry, stack)
             for key, entry in twins:
                 self.twin(nested, key, entry)
-            if self.sink is not None and len(self.rows) >= SINK_NODES:
-                self.sink(self.rows)
-                self.rows = []
 
     def walk_only(self, root: str, ignore: Ignore, rel: str, *, alone: bool = False) -> None:
         """Scan one path and its subtree (with ``alone``, the path only), resolving each
@@ -512,7 +705,7 @@ def scan(
     hash_files: bool = True,
     only: Iterable[str] | None = None,
     follow_links: bool = False,
-    sink: Callable[[list[Row]], None] | None = None,
+    sink: Callable[[list[Part]], None] | None = None,
 ) -> ScanResult:
     """Scan the folder (or only the given paths and their subtrees) into a ``ScanResult``.
 
@@ -520,16 +713,17 @@ def scan(
     asks for it with a ``Need``). With ``only``, the tree holds those paths and their
     subtrees (an ``exact`` entry: the path alone), never their ancestors; a path absent
     from the tree and from ``unknown`` is absent on disk. ``follow_links`` is
-    ``symlinks = follow`` (see the module docstring). With ``sink`` (and no hashing), the
-    tree goes to ``sink`` in parts, as ``Row`` tuples, and the result's ``tree`` is left
-    empty.
+    ``symlinks = follow`` (see the module docstring). With ``sink`` (no hashing, the whole
+    folder), the tree goes to ``sink`` in parts, folder by folder as ``Row`` tuples, and
+    the result's ``tree`` is left empty.
     """
-    if sink is not None and hash_files:
-        raise ValueError("a scan with a sink hands over unhashed nodes only")
+    if sink is not None and (hash_files or only is not None):
+        raise ValueError("a scan with a sink walks the whole folder and hashes nothing")
     top = os.fspath(root)
     scanner = _Scanner(cache, hash_files, follow_links=follow_links, root=top, ignore=ignore)
-    scanner.sink = sink
-    if only is None:
+    if sink is not None:
+        scanner.walk_rows(_Dir(top, "", "", ignore), sink)
+    elif only is None:
         scanner.walk([_Dir(top, "", "", ignore)])
     else:
         if not os.path.isdir(top):
@@ -542,6 +736,4 @@ def scan(
             if not is_within_any(rel, wanted):
                 scanner.walk_only(top, ignore, rel, alone=True)
     scanner.hash_pending()
-    if sink is not None and scanner.rows:
-        sink(scanner.rows)
     return scanner.result

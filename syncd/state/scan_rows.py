@@ -4,19 +4,25 @@ Reached as ``store.scan_rows``. A full sync of a large tree never holds a whole 
 memory (``syncd.slices``): it writes the folder's walk here (stat only), compares it with
 the base and the mirror in SQL, and reads back only the paths where they disagree.
 
-1. ``put`` takes the walk in parts as it goes; ``clear`` starts a new walk. A walk is
-   only read by the sync that wrote it: a crash leaves a stale one that the next full
-   sync replaces.
-2. ``queue_dirty`` writes the disagreeing paths to ``slice_paths`` in path order, each
+1. The walk is kept between syncs. ``update`` takes it folder by folder as it goes and
+   compares each folder's fresh listing with that folder's stored rows (one indexed
+   range): only the differences are written, and a folder gone, ignored or unlistable
+   loses its rows with everything below, so after the walk the table is exactly what a
+   rewrite from scratch would hold. ``clear`` forgets it all.
+2. Every write to ``scan_rows``, ``base`` or ``remote`` marks its path in
+   ``changed_paths`` (triggers, in the writer's transaction), and a path is unmarked only
+   when the three rows agree. ``queue_dirty`` therefore compares the marked paths only,
+   not the whole tree, and a crash at any point leaves every disagreement marked.
+3. ``queue_dirty`` writes the disagreeing paths to ``slice_paths`` in path order, each
    with its kind on each side, so slices are read a part at a time by ``seq`` and no
    read stays open while the worker writes. It is conservative: a path is left out only
    when its walk, base and mirror rows agree on every fact the planner compares (kind;
    for a file size, mtime, inode and remote revision). Leaving a path in costs one
    planning, leaving one out would miss a change.
-3. The global questions: moves whose ends may lie in different slices (``local_moves``
+4. The global questions: moves whose ends may lie in different slices (``local_moves``
    by inode, ``remote_moves`` by content hash), the bounds on deletes for the mass-delete
-   guard (``delete_bounds``), and which side holds a path (``kinds``), each an indexed
-   query.
+   guard (``delete_bounds``), and which side holds a path (``kinds``). Each end of a
+   move and each delete is a disagreeing path, so these read the queue, not the tree.
 """
 
 from __future__ import annotations
@@ -25,37 +31,49 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from syncd.planner.trees import Kind, LocalNode
-from syncd.state.sql import SUBTREE, raw, subtree_params
+from syncd.state.sql import SUBTREE, Connection, raw, subtree_params
 
 if TYPE_CHECKING:
-    from syncd.local.scan import Row
+    from syncd.local.scan import Part, Row
     from syncd.state.store import Store
 
 _FILE = Kind.FILE.value
+_DIR = Kind.DIR.value
 
-_DIRTY = f"""
-SELECT s.path FROM scan_rows s LEFT JOIN base b ON b.path = s.path
- WHERE b.path IS NULL OR s.kind != b.kind OR (s.kind = '{_FILE}' AND (
-       s.size IS NOT b.size OR s.mtime_ns IS NOT b.local_mtime_ns
-       OR s.inode IS NOT b.local_inode))
-UNION
-SELECT b.path FROM base b WHERE NOT EXISTS (SELECT 1 FROM scan_rows s WHERE s.path = b.path)
-UNION
-SELECT r.path FROM remote r LEFT JOIN base b ON b.path = r.path
- WHERE b.path IS NULL OR r.kind != b.kind OR (r.kind = '{_FILE}' AND (
-       r.revision IS NOT b.remote_revision OR r.size IS NOT b.size))
-UNION
-SELECT b.path FROM base b WHERE NOT EXISTS (SELECT 1 FROM remote r WHERE r.path = b.path)
+_JOINED = """
+  FROM changed_paths c
+  LEFT JOIN scan_rows s ON s.path = c.path
+  LEFT JOIN base b ON b.path = c.path
+  LEFT JOIN remote r ON r.path = c.path
 """
+
+_SETTLED = f"""
+DELETE FROM changed_paths WHERE path IN (
+SELECT c.path {_JOINED}
+ WHERE (s.path IS NULL AND b.path IS NULL AND r.path IS NULL)
+    OR (s.kind = b.kind AND r.kind = b.kind AND (b.kind != '{_FILE}' OR (
+        s.size IS b.size AND s.mtime_ns IS b.local_mtime_ns AND s.inode IS b.local_inode
+        AND r.revision IS b.remote_revision AND r.size IS b.size))))
+"""
+"""Unmark the paths whose walk, base and mirror rows agree (promise 3's test)."""
 
 _QUEUE = f"""
 INSERT INTO slice_paths (path, scan_kind, base_kind, remote_kind)
-SELECT d.path, s.kind, b.kind, r.kind FROM ({_DIRTY}) d
-  LEFT JOIN scan_rows s ON s.path = d.path
-  LEFT JOIN base b ON b.path = d.path
-  LEFT JOIN remote r ON r.path = d.path
- ORDER BY d.path
+SELECT c.path, s.kind, b.kind, r.kind {_JOINED} ORDER BY c.path
 """
+
+_CHILDREN = "SELECT path, kind, size, mtime_ns, inode FROM scan_rows WHERE parent = ? ORDER BY path"
+_UPSERT = (
+    "INSERT INTO scan_rows (path, parent, kind, size, mtime_ns, inode) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, kind = excluded.kind, "
+    "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode"
+)
+_DELETE = "DELETE FROM scan_rows WHERE path = ?"
+_LOOKUP = 500  # paths per lookup of a big folder's part (under SQLite's 999 parameters)
+_BY_PATH = "SELECT path, kind, size, mtime_ns, inode FROM scan_rows WHERE path IN ({})"
+_COUNT_CHILDREN = "SELECT count(*) FROM scan_rows WHERE parent = ?"
+_CHILD_KINDS = "SELECT path, kind FROM scan_rows WHERE parent = ?"
+_DELETE_BELOW = "DELETE FROM scan_rows WHERE path >= ? AND path < ?"
 
 Queued = tuple[int, str, str | None, str | None, str | None]
 """(seq, path, kind in the walk, in the base, in the mirror); a kind is None where absent."""
@@ -68,26 +86,39 @@ class ScanRows:
         self._store = store
 
     def clear(self) -> None:
-        """Forget the last walk and its queue (promise 1)."""
+        """Forget the walk and its queue: the next walk writes every row again."""
         with self._store.transaction() as conn:
             cursor = raw(conn)
             cursor.execute("DELETE FROM scan_rows")
             cursor.execute("DELETE FROM slice_paths")
 
     def put(self, nodes: Iterable[LocalNode]) -> None:
-        """Add nodes to the walk, in one transaction."""
+        """Write nodes into the walk as they are, in one transaction."""
         self.put_rows([(n.path, n.kind.value, n.size, n.mtime_ns, n.inode) for n in nodes])
 
     def put_rows(self, rows: list[Row]) -> None:
-        """Add one part of the walk (the scan's sink rows), in one transaction."""
-        if not rows:
-            return
+        """Write rows into the walk as they are, in one transaction (no folder compared)."""
+        if rows:
+            with self._store.transaction() as conn:
+                raw(conn).executemany(_UPSERT, [_with_parent(row) for row in rows])
+
+    def update(self, parts: list[Part]) -> None:
+        """Take one part of a walk, folder by folder (``syncd.local.scan.Part``); write
+        where it differs from the stored rows of that folder (promise 1)."""
         with self._store.transaction() as conn:
-            raw(conn).executemany(
-                "INSERT OR REPLACE INTO scan_rows (path, kind, size, mtime_ns, inode) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            cursor = raw(conn)
+            for folder, rows, keys in parts:
+                if keys is None:  # the whole folder
+                    stored = cursor.execute(_CHILDREN, (folder,)).fetchall()
+                    if len(stored) == len(rows):
+                        rows.sort()  # unique paths first: path order, as the index gives it
+                        if stored == rows:
+                            continue  # the common case: nothing changed in this folder
+                    _write_difference(cursor, folder, stored, rows)
+                elif keys is True:  # part of a big folder: what left it is found at its end
+                    _write_changed(cursor, folder, rows)
+                else:
+                    _drop_others(cursor, folder, keys)
 
     def count(self) -> tuple[int, int]:
         """(paths, files) of the walk."""
@@ -97,10 +128,14 @@ class ScanRows:
         return paths, files
 
     def queue_dirty(self) -> int:
-        """Queue the paths where walk, base and mirror disagree (promise 2); how many."""
+        """Queue the paths where walk, base and mirror disagree (promise 3); how many.
+
+        Only marked paths are compared (promise 2): a no-op after a no-op compares none.
+        """
         with self._store.transaction() as conn:
             cursor = raw(conn)
             cursor.execute("DELETE FROM slice_paths")
+            cursor.execute(_SETTLED)
             cursor.execute(_QUEUE)
             return cursor.execute("SELECT count(*) FROM slice_paths").fetchone()[0]
 
@@ -125,11 +160,12 @@ class ScanRows:
 
     def local_moves(self) -> list[tuple[str, str]]:
         """(base path, walked path) pairs of one inode: gone from the disk at the first,
-        new at the second (what the planner pairs as a local move)."""
+        new at the second (what the planner pairs as a local move). Read after
+        ``queue_dirty``: both ends disagree, so the gone end is in the queue."""
         sql = """
-        SELECT b.path, s.path FROM base b JOIN scan_rows s ON s.inode = b.local_inode
-         WHERE b.path != s.path AND s.kind = b.kind
-           AND NOT EXISTS (SELECT 1 FROM scan_rows x WHERE x.path = b.path)
+        SELECT b.path, s.path FROM slice_paths q JOIN base b ON b.path = q.path
+          JOIN scan_rows s ON s.inode = b.local_inode
+         WHERE q.scan_kind IS NULL AND b.path != s.path AND s.kind = b.kind
            AND NOT EXISTS (SELECT 1 FROM base y WHERE y.path = s.path)
         """
         with self._store.read() as conn:
@@ -137,28 +173,32 @@ class ScanRows:
 
     def remote_moves(self) -> list[tuple[str, str]]:
         """(base path, mirror path) pairs of one content hash: gone from the server at the
-        first, new at the second (what the planner pairs as a remote move)."""
+        first, new at the second (what the planner pairs as a remote move). Read after
+        ``queue_dirty``, like ``local_moves``: both ends are in the queue."""
+        gone = f"SELECT 1 FROM slice_paths WHERE remote_kind IS NULL AND base_kind = '{_FILE}'"
         sql = f"""
-        SELECT b.path, r.path FROM base b JOIN remote r ON r.hash = b.hash AND r.size = b.size
-         WHERE b.kind = '{_FILE}' AND r.kind = '{_FILE}' AND b.path != r.path
-           AND NOT EXISTS (SELECT 1 FROM remote x WHERE x.path = b.path)
-           AND NOT EXISTS (SELECT 1 FROM base y WHERE y.path = r.path)
+        SELECT b.path, r.path FROM slice_paths q JOIN base b ON b.path = q.path
+          JOIN remote r ON r.hash = b.hash AND r.size = b.size
+         WHERE q.remote_kind IS NULL AND b.kind = '{_FILE}' AND r.kind = '{_FILE}'
+           AND b.path != r.path AND NOT EXISTS (SELECT 1 FROM base y WHERE y.path = r.path)
         """
         with self._store.read() as conn:
+            if raw(conn).execute(gone).fetchone() is None:
+                return []  # nothing gone from the server: no hash index is built
             return [(a, b) for a, b in raw(conn).execute(sql)]
 
     def delete_bounds(self) -> tuple[int, int]:
         """(local, remote): at most how many base files a plan could delete on each side.
 
         A local delete follows a file the server lost (or holds as a folder), a remote
-        one a file the disk lost; the guard needs the exact count only above these.
+        one a file the disk lost; the guard needs the exact count only above these. Each
+        is a disagreeing path, so the queue holds it (read after ``queue_dirty``).
         """
         sql = f"""
         SELECT
-          (SELECT count(*) FROM base b LEFT JOIN remote r ON r.path = b.path
-            WHERE b.kind = '{_FILE}' AND (r.path IS NULL OR r.kind != b.kind)),
-          (SELECT count(*) FROM base b LEFT JOIN scan_rows s ON s.path = b.path
-            WHERE b.kind = '{_FILE}' AND (s.path IS NULL OR s.kind != b.kind))
+          count(*) FILTER (WHERE remote_kind IS NULL OR remote_kind != base_kind),
+          count(*) FILTER (WHERE scan_kind IS NULL OR scan_kind != base_kind)
+          FROM slice_paths WHERE base_kind = '{_FILE}'
         """
         with self._store.read() as conn:
             local, remote = raw(conn).execute(sql).fetchone()
@@ -183,3 +223,59 @@ class ScanRows:
         with self._store.read() as conn:
             walk, base, mirror = raw(conn).execute(sql, (path, path, path)).fetchone()
         return walk, base, mirror
+
+
+def _with_parent(row: Row) -> tuple[str, str, str, int | None, int | None, int]:
+    path = row[0]
+    return (path, path.rpartition("/")[0], *row[1:])
+
+
+def _write_difference(cursor: Connection, folder: str, stored: list[Row], rows: list[Row]) -> None:
+    """Write one folder's fresh rows where they differ from its stored ones; a folder gone
+    or turned into a file loses the rows below it (the walk no longer goes there)."""
+    gone = {row[0]: row for row in stored}
+    changed: list[tuple[str, str, str, int | None, int | None, int]] = []
+    below: list[str] = []
+    for row in rows:
+        before = gone.pop(row[0], None)
+        if before != row:
+            changed.append((row[0], folder, *row[1:]))
+            if before is not None and before[1] == _DIR and row[1] != _DIR:
+                below.append(row[0])
+    below += [path for path, row in gone.items() if row[1] == _DIR]
+    cursor.executemany(_DELETE, [(path,) for path in gone])
+    cursor.executemany(_DELETE_BELOW, [(p + "/", p + "0") for p in below])
+    cursor.executemany(_UPSERT, changed)
+
+
+def _write_changed(cursor: Connection, folder: str, rows: list[Row]) -> None:
+    """Write the rows of part of a folder that differ from the stored ones (by path)."""
+    stored: dict[str, Row] = {}
+    for start in range(0, len(rows), _LOOKUP):
+        some = rows[start : start + _LOOKUP]
+        sql = _BY_PATH.format(", ".join("?" * len(some)))
+        stored.update((row[0], row) for row in cursor.execute(sql, [row[0] for row in some]))
+    changed = [row for row in rows if stored.get(row[0]) != row]
+    below = [
+        row[0]
+        for row in changed
+        if row[1] != _DIR and stored.get(row[0], ("", ""))[1] == _DIR  # a folder now a file
+    ]
+    cursor.executemany(_DELETE_BELOW, [(p + "/", p + "0") for p in below])
+    cursor.executemany(_UPSERT, [(row[0], folder, *row[1:]) for row in changed])
+
+
+def _drop_others(cursor: Connection, folder: str, keys: frozenset[str]) -> None:
+    """The end of a big folder: delete its stored rows whose keys the walk did not
+    find (with what is below them), after counting whether there are any."""
+    (count,) = cursor.execute(_COUNT_CHILDREN, (folder,)).fetchone()
+    if count == len(keys):
+        return  # every stored row was found (the parts upserted them all)
+    cut = len(folder) + 1 if folder else 0
+    gone = [
+        (path, kind)
+        for path, kind in cursor.execute(_CHILD_KINDS, (folder,)).fetchall()
+        if path[cut:] not in keys
+    ]
+    cursor.executemany(_DELETE, [(path,) for path, _ in gone])
+    cursor.executemany(_DELETE_BELOW, [(p + "/", p + "0") for p, kind in gone if kind == _DIR])

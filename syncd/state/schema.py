@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-SCHEMA_VERSION = 1
-"""Bumped on every change of a table; a database with a higher number is refused."""
+SCHEMA_VERSION = 2
+"""Bumped on every change of a table; a database with a higher number is refused, one
+with a lower number is moved on by ``MIGRATIONS`` when it is opened."""
 
 
 def now_iso() -> str:
@@ -146,14 +147,29 @@ hash_cache = _table(
 scan_rows = _table(
     "scan_rows",
     Column("path", TEXT, "NFC workspace path"),
+    Column("parent", TEXT, "the folder holding it ('' at the root): one range per folder"),
     Column("kind", KIND),
     Column("size", "INTEGER", "NULL for a directory"),
-    Column("mtime_ns", "INTEGER"),
+    Column("mtime_ns", "INTEGER", "NULL for a directory"),
     Column("inode", "INTEGER"),
-    indexes=(("scan_rows_inode", ("inode",)),),
+    indexes=(("scan_rows_inode", ("inode",)), ("scan_rows_parent", ("parent", "path"))),
     comment=(
-        "The last full sync's walk of the folder (stat only, no hashes), written as it "
-        "goes: what a sync in slices compares with the base and the mirror in SQL."
+        "The folder as the last full sync's walk saw it (stat only, no hashes), kept "
+        "between syncs: each walk writes only the differences, folder by folder, so the "
+        "table equals the disk as just walked. What a sync in slices compares with the "
+        "base and the mirror in SQL."
+    ),
+)
+
+changed_paths = _table(
+    "changed_paths",
+    Column("path", TEXT),
+    comment=(
+        "Every path where the walk, the base and the mirror may disagree: a trigger adds "
+        "a path whenever its row in scan_rows, base or remote is written, in that write's "
+        "transaction, and a path leaves only when the three rows were found to agree. So "
+        "no disagreement is ever missing here, even after a crash, and a no-op sync "
+        "compares only these paths instead of the whole tree."
     ),
 )
 
@@ -170,6 +186,56 @@ slice_paths = _table(
         "work of one sync in slices, read a slice at a time."
     ),
 )
+
+CHANGE_TRACKED = ("scan_rows", "base", "remote")
+"""The tables whose writes mark their paths in ``changed_paths``."""
+
+
+def _triggers(table: str) -> tuple[str, ...]:
+    # NOT EXISTS, not OR IGNORE: the writer's own conflict clause (an upsert) would
+    # override the trigger's and fail on a path already marked.
+    def mark(row: str) -> str:
+        return (
+            f"INSERT INTO changed_paths (path) SELECT {row}.path WHERE NOT EXISTS "
+            f"(SELECT 1 FROM changed_paths WHERE path = {row}.path);"
+        )
+
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_changed_insert AFTER INSERT ON {table} "
+        f"BEGIN {mark('NEW')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_changed_update AFTER UPDATE ON {table} "
+        f"BEGIN {mark('OLD')} {mark('NEW')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_changed_delete AFTER DELETE ON {table} "
+        f"BEGIN {mark('OLD')} END",
+    )
+
+
+TRIGGERS = tuple(sql for table in CHANGE_TRACKED for sql in _triggers(table))
+"""Created with the tables, and again after a migration (``IF NOT EXISTS``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """From one schema version to the next: ``before`` runs first, then the store creates
+    what is missing (tables, indexes, triggers), then ``after``; all in one transaction."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...] = ()
+
+
+MIGRATIONS = {
+    1: Migration(
+        # scan_rows gains ``parent`` and becomes lasting; it is only a walk, so it is
+        # remade empty. Every path of the base and the mirror is marked for comparison:
+        # the next walk marks what the disk holds, so no disagreement is missed.
+        before=("DROP TABLE IF EXISTS scan_rows", "DROP TABLE IF EXISTS slice_paths"),
+        after=(
+            "INSERT OR IGNORE INTO changed_paths (path) "
+            "SELECT path FROM base UNION SELECT path FROM remote",
+        ),
+    ),
+}
+"""``MIGRATIONS[v]`` moves a database of version ``v`` to ``v + 1``."""
 
 
 class JournalStatus(StrEnum):
@@ -256,6 +322,7 @@ TABLES = (
     remote,
     hash_cache,
     scan_rows,
+    changed_paths,
     slice_paths,
     journal,
     conflicts,

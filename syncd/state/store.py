@@ -216,7 +216,8 @@ class Store:
 
     def _prepare(self) -> None:
         """Check the version with a plain read (so ``status`` never waits for the
-        daemon's write lock); take the write lock only to create missing tables."""
+        daemon's write lock); take the write lock only to create missing tables or to
+        move an older layout on (``schema.MIGRATIONS``)."""
         with self.read() as conn:
             tables = {
                 row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -231,19 +232,10 @@ class Store:
                     f"than this syncd understands ({s.SCHEMA_VERSION})",
                     hint="upgrade syncd, or pass another --state-dir",
                 )
-        if not tables.issuperset(t.name for t in s.TABLES):
+        is_old = version is not None and int(version) < s.SCHEMA_VERSION
+        if is_old or not tables.issuperset(t.name for t in s.TABLES):
             with self.transaction() as conn:
-                created = {
-                    row[0]
-                    for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                }
-                for table in s.TABLES:  # only the missing ones
-                    if table.name not in created:
-                        conn.execute(table.create_sql)
-                        for sql in table.index_sql:
-                            conn.execute(sql)
-                if version is None:
-                    write_meta(conn, {MetaKey.SCHEMA_VERSION: str(s.SCHEMA_VERSION)})
+                _create(conn)
 
     def on_close(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` first thing in ``close()`` (the journal flushes its buffer)."""
@@ -443,6 +435,34 @@ class Store:
 
 _BASE_COLS = tuple(c.name for c in s.base.columns)
 _COPY_ATTEMPTS = 5
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    """Move an older layout on, one version at a time, and create what is missing; in
+    the caller's transaction, so a crash leaves the old layout whole."""
+
+    def tables() -> set[str]:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    # the version again, under the write lock: another process may have moved it on
+    version = read_meta(conn, MetaKey.SCHEMA_VERSION) if "meta" in tables() else None
+    steps = [] if version is None else list(range(int(version), s.SCHEMA_VERSION))
+    for step in steps:
+        for sql in s.MIGRATIONS[step].before:
+            conn.execute(sql)
+    created = tables()
+    for table in s.TABLES:  # only the missing ones
+        if table.name not in created:
+            conn.execute(table.create_sql)
+            for sql in table.index_sql:
+                conn.execute(sql)
+    for sql in s.TRIGGERS:
+        conn.execute(sql)
+    for step in steps:
+        for sql in s.MIGRATIONS[step].after:
+            conn.execute(sql)
+    if version is None or steps:
+        write_meta(conn, {MetaKey.SCHEMA_VERSION: str(s.SCHEMA_VERSION)})
 
 
 def _copy_into(db_path: Path, memory: sqlite3.Connection) -> None:

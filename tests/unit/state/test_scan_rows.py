@@ -50,8 +50,10 @@ def test_far_moves_are_paired_by_inode_and_by_hash(store: Store) -> None:
     synced(store, "m/y", inode=8)
     store.scan_rows.clear()
     store.scan_rows.put([LocalNode("z/x", F, 5, 100, 7), LocalNode("m/y", F, 5, 100, 8)])
+    store.scan_rows.queue_dirty()  # moves are read from the queue
     assert store.scan_rows.local_moves() == [("a/x", "z/x")]
     store.remote.apply(
         upserts=[RemoteNode("q/y", F, 5, "t", 9, "sha256:x")], deletes=["m/y"], cursor=9
     )
+    store.scan_rows.queue_dirty()
     assert ("m/y", "q/y") in store.scan_rows.remote_moves()
