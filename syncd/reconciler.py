@@ -203,15 +203,11 @@ class Engine:
         return report
 
     def can_slice(self) -> bool:
-        """A full sync goes in slices (``syncd.slices``) where the SQL questions can be
-        asked: with a change feed (the mirror is in the state) and a disk that keeps case
-        and spelling apart (names that fold together may lie far apart in path order)."""
-        return (
-            self.slice_paths > 0
-            and self.remote.has_mirror()
-            and not self.folds_case
-            and not self.folds_unicode
-        )
+        """A full sync, real or dry, goes in slices (``syncd.slices``) where the SQL
+        questions can be asked: with a change feed (the mirror is in the state). On a disk
+        that folds case, names that fold together are asked for in SQL and planned in
+        one slice; a listing of a base-only server is whole by nature."""
+        return self.slice_paths > 0 and self.remote.has_mirror()
 
     def run_rounds(
         self,

@@ -1,8 +1,8 @@
 """A full sync of a tree of any size in bounded memory: walk, compare in SQL, run in slices.
 
 The engine's rounds (``Engine.run_rounds``) plan and run one scope at a time; this module
-hands them the slices of a full sync. It is used where the mirror is in the state
-(``Engine.can_slice``); other syncs hold their trees whole, as before.
+hands them the slices of a full sync, real or dry. It is used where the mirror is in the
+state (``Engine.can_slice``); a sync against a base-only server holds its trees whole.
 
 1. The folder is walked once (stat only) into ``scan_rows`` as the walk goes, the change
    feed is followed into the mirror, and SQL queues the paths where walk, base and
@@ -33,6 +33,10 @@ hands them the slices of a full sync. It is used where the mirror is in the stat
    real run would make, one slice's ops held at a time, and is refused (exit 5) exactly
    when the real run would be (``plan_slices`` says why planning the slices on the facts
    before the sync gives the real run's plans).
+9. On a disk that folds case, names that fold together (``Readme`` and ``README``) are
+   found in SQL (``syncd.state.fold_clashes``) and planned in one slice, as the ends of
+   a far move are: the planner renames one of them only with both in view. A disk that
+   folds Unicode spelling alone needs nothing: every tree is keyed by NFC already.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from syncd.paths import ancestors, is_within_any
 from syncd.planner import guards, ops, slicing
 from syncd.report import Report
 from syncd.scope import exact
+from syncd.state import fold_clashes
 from syncd.state.schema import MetaKey
 
 if TYPE_CHECKING:
@@ -72,7 +77,7 @@ def sync_in_slices(engine: Engine, report: Report, *, dry_run: bool = False) -> 
     if not store.has_base() and not store.meta.is_merge_pending():
         store.meta.set(MetaKey.MERGE_PENDING, "1")  # promise 5
     queued = store.scan_rows.queue_dirty()
-    groups = move_groups(store)
+    groups = move_groups(store, folds_case=engine.folds_case)
     excluded = engine.excluded()
     first = {exact(t.path) for t in walked.twins}  # renamed beside their name first
     first |= {rule for rule in excluded if store.scan_rows.holds_under(rule)}  # promise 7
@@ -108,10 +113,13 @@ def _with_first(first: set[str], rest: Iterator[set[str]]) -> Iterator[set[str]]
     yield from rest
 
 
-def move_groups(store: Store) -> list[list[str]]:
-    """The ends of every move the planner could pair, widened to whole folders and
-    joined where they meet (promise 3)."""
+def move_groups(store: Store, *, folds_case: bool = False) -> list[list[str]]:
+    """The ends of every move the planner could pair, widened to whole folders, and on
+    a disk that folds case the names that fold together; joined where they meet
+    (promises 3 and 9)."""
     pairs: list[tuple[str, str]] = []
+    if folds_case:
+        pairs.extend(slicing.clash_pairs(fold_clashes.clashes(store)))
     for gone, new in store.scan_rows.local_moves():
         pairs.append((_widen(store, gone, 0, gone=True), _widen(store, new, 0, gone=False)))
     for gone, new in store.scan_rows.remote_moves():
