@@ -186,7 +186,7 @@ def test_a_dry_run_in_slices_prints_what_the_real_run_then_does(make_client, syn
     write(a.folder / "d03/sub0/f0003.txt", "edited on the disk\n")
     write(b.folder / "d03/sub0/f0003.txt", "edited on the server, differently\n")
     for i in range(30):
-        write(a.folder / f"d{i % 12:02d}/new-local-{i}.txt", f"local {i}\n")
+        write(a.folder / f"d{i % 11 + 1:02d}/new-local-{i}.txt", f"local {i}\n")
         write(b.folder / f"d11/new-remote-{i}.txt", f"remote {i}\n")
     b.sync()
 
