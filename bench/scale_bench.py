@@ -5,7 +5,8 @@ seeded tree of small files in a nested folder shape and prints, in one run:
 
 1. the anchor: ``find TREE -printf '%s %T@ %i'`` (every file stat'ed once), and unison
    local to local (first run, no-op, after the same 0.1% change) where installed;
-2. syncd: the first sync up (batch extension on, as the server offers it), a no-op sync,
+2. syncd: a dry run of the first sync (it plans and prints every upload), the first sync
+   up (batch extension on, as the server offers it), a no-op sync,
    a sync after rewriting 0.1% of the files, and a ``syncd run`` start over the indexed
    tree until it is ready (its first pass done, the feed followed);
 3. each with wall time, CPU time (user + sys: the figure to compare on a shared machine)
@@ -181,20 +182,21 @@ class ReadyDaemon(DaemonProcess):
 
 
 def syncd_rows(server: ServerProcess, key: str, work: Path, tree: Path, paths: list[str]):
-    """The four syncd phases on ``tree``; the 0.1% change happens between no-op and sync."""
+    """The syncd phases on ``tree``; the 0.1% change happens between no-op and sync."""
     workspace = create_workspace(server, key, f"scale-{len(paths)}")
     state = work / "state"
     env = {**os.environ, "SYNCD_API_KEY": key}
     rows = []
 
-    def sync(name: str) -> None:
-        cmd = client_argv("sync", server.url, workspace, tree, state)
+    def sync(name: str, *args: str) -> None:
+        cmd = client_argv("sync", server.url, workspace, tree, state, *args)
         seconds, rss, _ = timed(cmd, env=env)
         rows.append(Measure(name, seconds, rss, LAST_CPU))
         print(
             f"  {name}: {seconds:.2f} s, CPU {LAST_CPU or 0:.2f} s, {rss or 0:.0f} MiB", flush=True
         )
 
+    sync("syncd dry run of the first sync", "--dry-run")  # plans every file, prints it
     sync("syncd first sync up")
     sync("syncd no-op")
     changed = change_some(tree, paths)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -165,18 +165,25 @@ class Engine:
         return view
 
     # -- one sync ----------------------------------------------------------------------
-    def sync(self, *, dry_run: bool = False, scope: set[str] | None = None) -> Report:
+    def sync(
+        self,
+        *,
+        dry_run: bool = False,
+        scope: set[str] | None = None,
+        on_plan: Callable[[ops.Op], None] | None = None,
+    ) -> Report:
         """Bring both sides into agreement; with ``scope``, only those paths and subtrees.
 
         A scoped sync is what the daemon runs for dirty paths: the scan, the remote tree and
         the base are cut down to the scope, so nothing outside it is planned. The base and
         the feed's mirror are read only under the scope (both ends of a local move are
         dirty paths, so a move finds its base row), which keeps a small change cheap in a
-        large tree.
+        large tree. A dry run hands each op it plans to ``on_plan`` (the CLI prints it), so
+        a dry run in slices holds one slice's plan at a time.
         """
         if dry_run and not self.store.is_copy:
             raise RuntimeError("a dry run plans on a private copy of the state (Store.open_copy)")
-        report = Report()
+        report = Report(on_plan=on_plan)
         self.check_root(dry_run=dry_run)
         excluded = self.excluded()
         if scope is not None:  # a rule added or removed since the last sync: its subtree too
@@ -184,25 +191,23 @@ class Engine:
         self.seen_excluded = excluded
         if scope is not None and self.links:  # a target's change is its links' change too
             scope = scope | {link for link, t in self.links.items() if is_within_any(t, scope)}
-        if scope is None and not dry_run and self.can_slice():
+        if scope is None and self.can_slice():
             from syncd import slices
 
-            slices.sync_in_slices(self, report)
+            slices.sync_in_slices(self, report, dry_run=dry_run)
+            if dry_run:
+                return report
         elif not self.run_rounds(report, scope=scope, dry_run=dry_run):
             return report  # a dry run
         self.finish(report, scope)
         return report
 
     def can_slice(self) -> bool:
-        """A full sync goes in slices (``syncd.slices``) where the SQL questions can be
-        asked: with a change feed (the mirror is in the state) and a disk that keeps case
-        and spelling apart (names that fold together may lie far apart in path order)."""
-        return (
-            self.slice_paths > 0
-            and self.remote.has_mirror()
-            and not self.folds_case
-            and not self.folds_unicode
-        )
+        """A full sync, real or dry, goes in slices (``syncd.slices``) where the SQL
+        questions can be asked: with a change feed (the mirror is in the state). On a disk
+        that folds case, names that fold together are asked for in SQL and planned in
+        one slice; a listing of a base-only server is whole by nature."""
+        return self.slice_paths > 0 and self.remote.has_mirror()
 
     def run_rounds(
         self,
@@ -221,12 +226,12 @@ class Engine:
             )
             if plan.refusals:
                 report.refusals = list(plan.refusals)
-                report.planned = list(plan.ops)
                 if dry_run:
+                    report.add_planned(plan.ops)
                     return False
                 raise safety_stop(plan.refusals)
             if dry_run:
-                report.planned = list(plan.ops)
+                report.add_planned(plan.ops)
                 return False
             if not plan.ops:
                 break

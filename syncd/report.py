@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from syncd.planner import ops
@@ -26,6 +27,20 @@ class Report:
     folded_failed: list[tuple[str, str]] = field(default_factory=list)
     folded_conflicts: list[str] = field(default_factory=list)
     folded_changes: list[dict[str, str]] = field(default_factory=list)
+    # A dry run's plan: handed to ``on_plan`` as it is made when a printer is given.
+    on_plan: Callable[[ops.Op], None] | None = None
+    planned_count: int = 0
+
+    def add_planned(self, planned: Iterable[ops.Op]) -> None:
+        """Take the ops a dry run planned: to ``on_plan`` as each slice is planned, so a
+        dry run in slices holds one slice's plan at a time; kept in ``planned`` when no
+        printer was given (``syncd explain`` reads them)."""
+        for op in planned:
+            self.planned_count += 1
+            if self.on_plan is None:
+                self.planned.append(op)
+            else:
+                self.on_plan(op)
 
     def fold(self) -> set[str]:
         """Keep the counts, failures, conflicts and last changes of the outcomes so far,

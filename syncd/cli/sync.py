@@ -48,13 +48,13 @@ def sync(ctx: click.Context, config_file: str | None, **kwargs: Any) -> None:
     with display, open_session(settings, progress=display, command="syncd sync") as session:
         if not settings.dry_run:
             session.engine.trash.prune()
-        report = session.engine.sync(dry_run=bool(settings.dry_run))
+        # A dry run prints each op as it is planned: in slices, one slice's at a time.
+        show = (lambda op: click.echo(ops.describe(op))) if settings.dry_run else None
+        report = session.engine.sync(dry_run=bool(settings.dry_run), on_plan=show)
     if settings.dry_run:
-        for op in report.planned:
-            click.echo(ops.describe(op))
         for refusal in report.refusals:
             click.echo(f"refused: {refusal.message}", err=True)
-        click.echo(f"dry run: {len(report.planned)} operations planned, nothing changed")
+        click.echo(f"dry run: {report.planned_count} operations planned, nothing changed")
         if report.refusals:
             raise safety_stop(report.refusals)
         return

@@ -16,6 +16,8 @@ scope per slice (``syncd.scope``), planned and run one after the other by ``sync
    the slice where the first of their paths comes, and their paths are not planned again
    when the stream reaches them.
 4. Slices come in path order, so a folder comes before what is below it.
+5. Names that a case-folding disk would merge are a group too (``clash_pairs``): the
+   planner renames one of them only with the other in view.
 """
 
 from __future__ import annotations
@@ -104,3 +106,10 @@ def join_groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     for end in ends:
         out.setdefault(find(end), []).append(end)
     return list(out.values())
+
+
+def clash_pairs(clashes: Iterable[Sequence[str]]) -> Iterator[tuple[str, str]]:
+    """Each set of paths that fold together as pairs for ``join_groups`` (promise 5)."""
+    for paths in clashes:
+        for other in paths[1:]:
+            yield paths[0], other

@@ -17,6 +17,7 @@ import pytest
 from syncd.soak.faults import Fault
 from syncd.soak.harness import client_argv, wait_until
 from syncd.soak.proxy import FaultProxy
+from tests.integration.sync.test_dry_run import LOGGED_OP, everything
 from tests.support.clients import (
     SyncClient,
     remote_tree,
@@ -154,3 +155,73 @@ def test_a_first_sync_killed_between_slices_resumes_with_the_rest(
     after = server_files(sync_server, key, workspace)
     assert set(after) == paths
     assert {p: after[p] for p in at_kill} == at_kill
+
+
+CONFLICT_TIME = re.compile(r"\d{4}-\d\d-\d\d \d{6}")
+
+
+def dry_run_in_slices(client: SyncClient, *args: str, expect: int = 0) -> tuple[list[str], str]:
+    """``sync --dry-run``: the ops it printed (conflict times cut out) and its stderr,
+    after checking that it went in several slices and changed nothing."""
+    before = everything(client)
+    proc = client.sync("--dry-run", *args, expect=expect)
+    assert everything(client) == before, "the dry run changed something"
+    assert len(slices(proc.stderr)) >= 2, proc.stderr[-3000:]
+    assert "nothing changed" in proc.stdout
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("op=")]
+    assert f"dry run: {len(printed)} operations planned" in proc.stdout
+    return sorted(CONFLICT_TIME.sub("T", line) for line in printed), proc.stderr
+
+
+def test_a_dry_run_in_slices_prints_what_the_real_run_then_does(make_client, sync_server, account):
+    """Planned slice by slice on the facts before the sync, the dry run's plan is the
+    real run's, whose slices each ran after the ones before: a far move, deletes on both
+    sides, new files on both sides and a conflict, over many slices."""
+    a, b = synced_pair(make_client)
+    (a.folder / "d00").rename(a.folder / "zz-moved")  # far in path order: one move
+    for i in (7, 19, 31):
+        (a.folder / f"d07/sub{i % 3}/f{i:04d}.txt").unlink()
+    for i in (10, 22):
+        (b.folder / f"d10/sub{i % 3}/f{i:04d}.txt").unlink()
+    write(a.folder / "d03/sub0/f0003.txt", "edited on the disk\n")
+    write(b.folder / "d03/sub0/f0003.txt", "edited on the server, differently\n")
+    for i in range(30):
+        write(a.folder / f"d{i % 11 + 1:02d}/new-local-{i}.txt", f"local {i}\n")
+        write(b.folder / f"d11/new-remote-{i}.txt", f"remote {i}\n")
+    b.sync()
+
+    planned, _ = dry_run_in_slices(a)
+    assert "op=MoveRemote path=d00 dest=zz-moved reason=LOCAL_MOVED" in planned
+    kinds = {line.split()[0] for line in planned}
+    assert {"op=MoveRemote", "op=DeleteRemote", "op=TrashLocal", "op=KeepBoth"} <= kinds
+    assert {"op=Upload", "op=Download"} <= kinds
+    proc = a.sync()
+    logged = (LOGGED_OP.search(line) for line in proc.stderr.splitlines())
+    done = sorted(CONFLICT_TIME.sub("T", m.group(1)) for m in logged if m)
+    assert done == planned
+    b.sync()
+    assert a.tree() == b.tree() == remote_tree(sync_server, *account)
+
+
+def test_a_dry_run_in_slices_is_refused_as_the_real_run_is(make_client, sync_server, account):
+    """Each slice deletes fewer than the limit; the dry run judges them together, prints
+    the same refusal as the real run and exits 5; with consent it plans them all."""
+    a = make_client("a")
+    paths = fill(a.folder, 300)
+    a.sync()
+    sync_settled(a)
+    for rel in sorted(paths)[:250]:
+        (a.folder / rel).unlink()
+    planned, stderr = dry_run_in_slices(a, "--max-delete", "50", expect=5)
+    refused = [line for line in stderr.splitlines() if "would delete 250 of 300" in line]
+    assert refused, stderr[-3000:]
+    real = a.sync("--max-delete", "50", expect=5)
+    assert refused[0].removeprefix("refused: ") in real.stderr
+    assert set(remote_tree(sync_server, *account)) == paths
+    consented, _ = dry_run_in_slices(a, "--max-delete", "50", "--allow-mass-delete")
+    assert consented == planned
+    deleted = {line.split()[1].removeprefix("path=") for line in planned}
+    assert all(line.startswith("op=DeleteRemote") for line in planned)
+    assert {p for p in paths if any(p == d or p.startswith(d + "/") for d in deleted)} == set(
+        sorted(paths)[:250]
+    )

@@ -3,7 +3,7 @@ planner must see whole, far moves planned in one slice."""
 
 from __future__ import annotations
 
-from syncd.planner.slicing import holds_subtree, join_groups, slices
+from syncd.planner.slicing import clash_pairs, holds_subtree, join_groups, slices
 from syncd.scope import exact
 
 F, D = "file", "directory"
@@ -58,3 +58,22 @@ def test_holds_subtree() -> None:
 def test_join_groups_meets_shared_and_nested_ends() -> None:
     groups = join_groups([("a", "z"), ("a/b", "q"), ("x", "y")])
     assert sorted(sorted(g) for g in groups) == [["a", "a/b", "q", "z"], ["x", "y"]]
+
+
+def test_names_that_fold_together_are_planned_in_one_slice() -> None:
+    """``README`` and ``readme`` lie far apart in path order; the clash is a group."""
+    queued = rows(
+        ("README", F, F, F),
+        *((f"m{i}", F, None, None) for i in range(4)),
+        ("readme", None, None, F),
+    )
+    groups = join_groups(clash_pairs([["README", "readme"]]))
+    out = list(slices(queued, groups, 2))
+    assert out[0] == {"README", "readme"}
+    assert not any("readme" in s for s in out[1:])
+    assert sum(len(s) for s in out[1:]) == 4
+
+
+def test_clash_pairs_join_with_a_move_that_meets_them() -> None:
+    pairs = [*clash_pairs([["A", "a"], ["B", "b"]]), ("a/x", "z")]
+    assert sorted(sorted(g) for g in join_groups(pairs)) == [["A", "a", "a/x", "z"], ["B", "b"]]
