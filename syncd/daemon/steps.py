@@ -3,6 +3,9 @@
 1. A scoped pass syncs the dirty paths, then the paths the change feed brought during it
    (``Report.remote_changed``), in at most ``FOLLOW_ROUNDS`` further scoped passes; remote
    paths are marked dirty first, so a crash between the passes forgets none of them.
+   What the feed brought beyond those rounds is marked dirty too and named in
+   ``PassReport.left``: the feed's cursor has moved past it, so only the dirty set still
+   knows it, and the loop runs the next pass at once.
 2. A path leaves the dirty set only when the pass that covered it did not fail on it;
    marks that arrived during the pass stay (``DirtyPaths.clear`` drops exactly these). A
    path that failed without being dirty (a full pass found it) is marked, so the retry of
@@ -56,6 +59,7 @@ class PassReport:
 
     reports: list[Report] = field(default_factory=list)
     covered: set[str] = field(default_factory=set)
+    left: set[str] = field(default_factory=set)  # brought by the feed, left for the next pass
 
     @property
     def failed(self) -> list[tuple[str, str]]:
@@ -91,6 +95,11 @@ def run_scoped(session: Session, dirty: set[str]) -> PassReport:
         result.covered |= extra
         report = engine.sync(scope=extra)
         result.reports.append(report)
+    else:
+        # The rounds ran out while the feed kept bringing paths (another client writing
+        # fast): the cursor is past them, so they must stay dirty or wait for a rescan.
+        result.left = {p for p in report.remote_changed if not is_covered(p, result.covered)}
+        store.dirty.mark(result.left)
     _finish(session, result, "scoped")
     return result
 

@@ -75,6 +75,15 @@ def test_follow_rounds_are_bounded():
     assert len(engine.scopes) == 4  # the pass and three follow-ups; the rest waits
 
 
+def test_what_the_feed_brought_beyond_the_rounds_stays_dirty_for_the_next_pass():
+    """The cursor moved past r3: dropping it would leave it unsynced until a rescan."""
+    store = FakeStore()
+    engine = FakeEngine([({f"r{i}"}, []) for i in range(10)])
+    result = run_scoped(FakeSession(engine, store), set())
+    assert result.left == {"r3"}
+    assert store.dirty.paths == {"r3"}
+
+
 def test_full_pass_covers_what_was_dirty_before_it():
     store = FakeStore(FakeDirty({"x", "y"}))
     engine = FakeEngine([])
