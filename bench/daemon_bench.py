@@ -4,7 +4,11 @@ Prints, for ``syncd run`` on this machine:
 
 1. change-propagation latency client A -> server -> client B (p50, p99) over N small
    changes, measured from the write in A's folder to the new bytes in B's folder: first
-   with the daemons' default settings (the headline), then with a 0.05 s debounce;
+   with the daemons' default settings (the headline), then with a 0.05 s debounce; each
+   change is written once the previous one arrived, and then (``--paced``) saves are
+   written every ``PACE`` seconds whatever arrived, as a "save all" or a script does:
+   faster than one debounce window holds, so a rule that took quick saves for a burst
+   shows here on any machine, busy or not;
 2. the CPU time (user + system) an idle daemon uses over S seconds;
 3. the RSS of a daemon once it indexed (scanned, uploaded, recorded) F files, and the
    time and RSS of a restart over that indexed tree (the steady state after a reboot);
@@ -43,6 +47,7 @@ from syncd.soak.harness import (  # noqa: E402
 )
 
 RESOLUTION = 0.002  # the poll interval of a latency measurement
+PACE = 0.05  # seconds between two paced saves
 
 
 @dataclass
@@ -83,16 +88,23 @@ class TunedDaemon(BenchDaemon):
 
 
 def pair_latencies(
-    kind: type[BenchDaemon], server: ServerProcess, key: str, work: Path, changes: int
-) -> tuple[list[float], BenchDaemon, BenchDaemon]:
-    """Two daemons of ``kind`` on a new workspace; the latencies of ``changes`` writes."""
+    kind: type[BenchDaemon],
+    server: ServerProcess,
+    key: str,
+    work: Path,
+    changes: int,
+    paced: int = 0,
+) -> tuple[list[float], list[float], BenchDaemon, BenchDaemon]:
+    """Two daemons of ``kind`` on a new workspace; the latencies of ``changes`` writes,
+    each after the previous one arrived, then of ``paced`` saves every ``PACE`` seconds."""
     workspace = create_workspace(server, key, name=f"lat-{kind.__name__.lower()}")
     a = kind(server, key, workspace, work / "a", work / "state-a").start()
     b = kind(server, key, workspace, work / "b", work / "state-b").start()
     try:
         a.wait_ready()
         b.wait_ready()
-        return measure_latency(a.folder, b.folder, changes), a, b
+        one_by_one = measure_latency(a.folder, b.folder, changes)
+        return one_by_one, measure_paced(a.folder, b.folder, paced), a, b
     except BaseException:
         a.stop(timeout=30)
         b.stop(timeout=30)
@@ -125,6 +137,40 @@ def measure_latency(a: Path, b: Path, changes: int) -> list[float]:
             raise RuntimeError(f"change {i} did not arrive within 60 s")
         latencies.append(time.perf_counter() - started)
     return latencies
+
+
+def measure_paced(a: Path, b: Path, changes: int, files: int = 20) -> list[float]:
+    """Save a small file in ``a`` every ``PACE`` seconds, cycling over ``files`` names;
+    each save's time until ``b`` holds it or a later save of the same file. Seconds each.
+    """
+    started: list[float] = []
+    latencies: dict[int, float] = {}
+    (a / "paced").mkdir(exist_ok=True)
+
+    def look() -> None:
+        now = time.perf_counter()
+        for name in range(files):
+            waiting = [i for i in range(name, len(started), files) if i not in latencies]
+            if not waiting:
+                continue
+            try:
+                held = int((b / "paced" / f"{name}.txt").read_bytes().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            for i in waiting:
+                if i <= held:
+                    latencies[i] = now - started[i]
+
+    t0 = time.perf_counter()
+    for i in range(changes):
+        while time.perf_counter() < t0 + i * PACE:
+            look()
+            time.sleep(RESOLUTION)  # the poll interval of the measurement
+        started.append(time.perf_counter())
+        (a / "paced" / f"{i % files}.txt").write_bytes(f"change {i} {time.time_ns()}\n".encode())
+    if not wait_until(lambda: look() or len(latencies) == changes, 60, RESOLUTION):
+        raise RuntimeError(f"{changes - len(latencies)} paced saves did not arrive within 60 s")
+    return [latencies[i] for i in range(changes)]
 
 
 def make_tree(folder: Path, count: int) -> None:
@@ -168,6 +214,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--idle", type=float, default=60.0, help="idle seconds to measure")
     parser.add_argument("--files", type=int, default=100_000, help="files to index for RSS")
+    parser.add_argument("--paced", type=int, default=100, help=f"saves every {PACE} s (0: none)")
     parser.add_argument("--no-syncthing", action="store_true")
     parser.add_argument(
         "--latency-only", action="store_true", help="skip the idle CPU and the RSS figures"
@@ -178,10 +225,14 @@ def main() -> None:
     try:
         with ServerProcess(work / "server") as server:
             key = server.create_account("bench")
-            tuned, ta, tb = pair_latencies(TunedDaemon, server, key, work / "tuned", args.changes)
+            tuned, tuned_paced, ta, tb = pair_latencies(
+                TunedDaemon, server, key, work / "tuned", args.changes, args.paced
+            )
             ta.stop(timeout=30)
             tb.stop(timeout=30)
-            lat, a, b = pair_latencies(BenchDaemon, server, key, work / "default", args.changes)
+            lat, paced, a, b = pair_latencies(
+                BenchDaemon, server, key, work / "default", args.changes, args.paced
+            )
             try:
                 n = len(lat)
                 rows.append((f"syncd latency A->B p50 ({n} changes, defaults)", _ms(lat, 0.5)))
@@ -189,6 +240,13 @@ def main() -> None:
                 n = len(tuned)
                 rows.append((f"syncd latency p50 ({n}, debounce 0.05 s)", _ms(tuned, 0.5)))
                 rows.append((f"syncd latency p99 ({n}, debounce 0.05 s)", _ms(tuned, 0.99)))
+                every = f"a save every {PACE * 1000:.0f} ms"
+                for values, label in ((paced, "defaults"), (tuned_paced, "debounce 0.05 s")):
+                    if values:
+                        n = len(values)
+                        for q, name in ((0.5, "p50"), (0.99, "p99")):
+                            row = f"syncd latency {name}, {every} ({n}, {label})"
+                            rows.append((row, _ms(values, q)))
                 if not args.latency_only:
                     time.sleep(1.0)  # let the last echo settle before the idle window
                     before = a.cpu_seconds()

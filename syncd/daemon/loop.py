@@ -102,6 +102,7 @@ class Daemon:
         self.desktop = DesktopNotifier(enabled=settings.notifications)
         self.watcher: Watcher | None = None
         self._watch_shown: dict[str, Any] | None = None
+        self._left: set[str] = set()  # what the last pass left dirty for the next one
 
     # -- control (signal handlers, other threads) ----------------------------------------
 
@@ -293,10 +294,14 @@ class Daemon:
         """One pass, its outcome told to the schedule; the feed starts after the first."""
         store = session.store
         dirty = set(store.dirty.rows())
+        self._left = set()
         outcome = self._step(session, schedule, run, dirty=dirty)
         self._publish_watch(session)
-        has_dirty = outcome is PassResult.DONE and bool(store.dirty.rows())
+        # Paths the pass left for the next one are no failed items: no retry backoff.
+        has_dirty = outcome is PassResult.DONE and bool(set(store.dirty.rows()) - self._left)
         schedule.pass_ended(outcome, self._clock(), has_dirty=has_dirty)
+        if outcome is PassResult.DONE and self._left:
+            schedule.local_changed()  # the next pass now, for what the feed still brought
         if schedule.is_feed_due:
             schedule.feed_known(self._start_remote(session), self._clock())
         if not self.started.is_set():
@@ -356,6 +361,7 @@ class Daemon:
             log.exception("event=sync_failed error=%s: %s", type(exc).__name__, exc)
             self.desktop.notify("error", "sync failed", f"{type(exc).__name__}: {exc}"[:200])
             return PassResult.ERROR
+        self._left = report.left
         self._tell_desktop(session, report)
         self.space_watch.arm(o for r in report.reports for o in r.outcomes)
         failed = len(report.failed)

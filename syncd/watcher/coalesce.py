@@ -13,10 +13,14 @@
    after the close instead of ``debounce``: its bytes are complete, and the grace only
    lets an editor's rename of the closed temp file reach us first (rule 3). Any later
    event for it (a new write) puts it back on the debounce, and so does a pending moved
-   or deleted directory above it (rule 4 keeps it with that directory). During a burst (more than
-   ``BURST_PATHS`` new paths within one debounce window: a copy, a checkout, an unpack)
-   closed files wait the debounce like the rest, so the burst is one pass, not hundreds.
-   The daemon's stable-hash check still guards a file reopened for writing.
+   or deleted directory above it (rule 4 keeps it with that directory). During a burst
+   (more than ``BURST_PATHS`` paths waiting at once: a copy, a checkout, an unpack writes
+   files faster than the daemon takes them) closed files wait the debounce like the rest,
+   so the burst leaves in a few large batches, not one pass per file. Files saved one
+   after another, each taken before the next arrives, are no burst however closely they
+   follow each other: each waits only the grace (a count over the last debounce window
+   made every ninth quick save wait the whole debounce). The daemon's stable-hash check
+   still guards a file reopened for writing.
 7. Pure and thread-safe: no I/O, the clock is injected, one lock guards all state, and
    ``wait`` sleeps on a condition until something can be ready (no polling loop).
 """
@@ -25,14 +29,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from syncd.paths import ancestors
 
 CLOSE_GRACE = 0.02  # seconds a closed file waits for an editor's rename of it
-BURST_PATHS = 8  # more new paths than this within one debounce window are a burst
+BURST_PATHS = 8  # more paths than this waiting at once are a burst
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,6 @@ class Coalescer:
         self._entries: dict[str, _Entry] = {}
         self._rescan_since: float | None = None
         self._woken = False
-        self._arrivals: deque[float] = deque()  # when each recent new path was first seen
 
     # -- producers (the watcher's threads) -------------------------------------------------
 
@@ -90,12 +92,9 @@ class Coalescer:
             entry = self._entries.get(path)
             if entry is None:
                 entry = self._entries[path] = _Entry(now, now, is_dir=is_dir, is_born=created)
-                self._arrivals.append(now)
             else:
                 entry.last = now
                 entry.is_dir = entry.is_dir or is_dir
-            while self._arrivals and self._arrivals[0] < now - self.debounce:
-                self._arrivals.popleft()
             # A file below a pending moved or deleted directory leaves with it (rule 4),
             # never ahead of it: a moved folder's children are not synced before the move.
             # A new directory holds nothing back: its files are new whichever goes first.
@@ -119,6 +118,8 @@ class Coalescer:
             entry = self._entries.get(path)
             if entry is not None and entry.is_born:
                 del self._entries[path]
+                # One path fewer may end a burst: closed files may be due sooner now.
+                self._cond.notify_all()
                 return
             self.add(path, is_dir)  # the condition's lock is re-entrant
 
@@ -201,7 +202,7 @@ class Coalescer:
 
     def _due(self, entry: _Entry) -> float:
         settle = self.debounce
-        if entry.is_closed and len(self._arrivals) <= BURST_PATHS:
+        if entry.is_closed and len(self._entries) <= BURST_PATHS:
             settle = min(self.debounce, CLOSE_GRACE)
         return min(entry.last + settle, entry.first + self.max_latency)
 

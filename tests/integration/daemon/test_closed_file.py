@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from syncd.soak.harness import ServerProcess
+from syncd.watcher.coalesce import BURST_PATHS
 from tests.integration.daemon.daemons import FastDaemon, eventually, start_all, write
 from tests.support.clients import create_workspace
 
@@ -46,6 +47,19 @@ def test_a_closed_small_file_arrives_in_the_other_folder(make_daemon):
         _with_notes(make_daemon("b", **LONG_DEBOUNCE)),
     )
     _closed_files_arrive(a, b)
+
+
+def test_closed_saves_in_quick_succession_each_arrive(make_daemon):
+    """More saves in a row than a burst holds, each written once the previous one
+    arrived: no burst, so each goes on its close, not after the 300 s debounce."""
+    a, b = start_all(
+        _with_notes(make_daemon("a", **LONG_DEBOUNCE)),
+        _with_notes(make_daemon("b", **LONG_DEBOUNCE)),
+    )
+    for i in range(2 * BURST_PATHS + 2):
+        name, data = f"notes/save{i % 5}.txt", f"save {i}\n".encode()
+        write(a.folder / name, data)
+        eventually(lambda name=name, data=data: _holds(b.folder / name, data), what=name)
 
 
 def test_a_closed_small_file_arrives_over_a_base_only_server(tmp_path):

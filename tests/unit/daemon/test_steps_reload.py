@@ -75,6 +75,32 @@ def test_follow_rounds_are_bounded():
     assert len(engine.scopes) == 4  # the pass and three follow-ups; the rest waits
 
 
+def test_what_the_feed_brought_beyond_the_rounds_stays_dirty_for_the_next_pass():
+    """The cursor moved past r3: dropping it would leave it unsynced until a rescan."""
+    store = FakeStore()
+    engine = FakeEngine([({f"r{i}"}, []) for i in range(10)])
+    result = run_scoped(FakeSession(engine, store), set())
+    assert result.left == {"r3"}
+    assert store.dirty.paths == {"r3"}
+
+
+def test_a_path_changed_again_after_its_round_is_synced_again():
+    """a.txt was synced in the first round; the feed then brought a newer a.txt."""
+    store = FakeStore(FakeDirty({"a.txt"}))
+    engine = FakeEngine([({"b.txt"}, []), ({"a.txt"}, []), (set(), [])])
+    run_scoped(FakeSession(engine, store), {"a.txt"})
+    assert engine.scopes == [{"a.txt"}, {"b.txt"}, {"a.txt"}]
+    assert store.dirty.paths == set()
+
+
+def test_a_path_left_for_the_next_pass_stays_dirty_though_a_round_covered_it():
+    store = FakeStore(FakeDirty({"a.txt"}))
+    engine = FakeEngine([({"b.txt"}, []), ({"c.txt"}, []), ({"d.txt"}, []), ({"a.txt"}, [])])
+    result = run_scoped(FakeSession(engine, store), {"a.txt"})
+    assert result.left == {"a.txt"}
+    assert store.dirty.paths == {"a.txt"}
+
+
 def test_full_pass_covers_what_was_dirty_before_it():
     store = FakeStore(FakeDirty({"x", "y"}))
     engine = FakeEngine([])

@@ -300,6 +300,44 @@ def test_a_burst_of_closed_files_still_coalesces() -> None:
     assert col.take_ready().paths == set(names)
 
 
+def test_closed_files_saved_one_after_another_are_no_burst() -> None:
+    """Many saves within one debounce window, each taken before the next: every one goes
+    after the grace; a count of the window's paths made the ninth wait the debounce."""
+    clock, col = _closing()
+    for i in range(3 * BURST_PATHS):
+        name = f"save{i % 4}"  # the same few files again and again, as a user saves them
+        col.add(name)
+        col.add(name, closed=True)
+        clock.now += CLOSE_GRACE
+        assert col.take_ready().paths == {name}, f"save {i} waited"
+        assert col.pending() == 0
+
+
+def test_a_closed_file_goes_while_an_open_one_keeps_waiting() -> None:
+    clock, col = _closing()
+    col.add("open.log", created=True)
+    col.add("open.log")  # written, still open for writing
+    for i in range(2 * BURST_PATHS):
+        col.add(f"f{i}", created=True, closed=True)
+        clock.now += CLOSE_GRACE
+        assert col.take_ready().paths == {f"f{i}"}
+    assert col.pending() == 1
+    col.add("open.log", closed=True)
+    clock.now += CLOSE_GRACE
+    assert col.take_ready().paths == {"open.log"}
+
+
+def test_the_tail_of_a_burst_goes_as_soon_as_it_is_no_burst() -> None:
+    clock, col = _closing()
+    names = [f"f{i}" for i in range(BURST_PATHS + 1)]
+    for name in names:
+        col.add(name, created=True, closed=True)
+    clock.now += CLOSE_GRACE
+    assert not col.take_ready()
+    col.remove("f0")  # born and gone: one path fewer, the rest is no burst any more
+    assert col.take_ready().paths == set(names[1:])
+
+
 def test_a_closed_file_below_a_pending_directory_leaves_with_it() -> None:
     clock, col = _closing()
     col.move("d", "e", is_dir=True)

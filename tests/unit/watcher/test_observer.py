@@ -16,6 +16,7 @@ from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, Inotify
 
 from syncd.errors import UsageError
 from syncd.watcher import TEMP_PREFIX, Coalescer, Watcher
+from syncd.watcher.coalesce import BURST_PATHS
 
 DEBOUNCE = 0.15
 DEADLINE = 10.0
@@ -134,6 +135,26 @@ def test_burst_of_1000_writes_is_one_dirty_path(
     col.settle(root)
     assert col.seen == {"big.bin"}
     assert sum("big.bin" in b for b in col.batches) == 1
+
+
+def test_closed_saves_go_at_once_while_a_file_open_for_writing_waits(root: Path) -> None:
+    """With a debounce no test waits for, a closed file can only arrive through the close;
+    many saves in a row each arrive, the file still open for writing does not."""
+    coalescer = Coalescer(300.0)
+    col = Collector(coalescer)
+    with Watcher(root, _ignore, coalescer, state_dir=root / ".state"):
+        with (root / "open.log").open("wb") as fh:
+            fh.write(b"half")
+            fh.flush()
+            for i in range(2 * BURST_PATHS + 2):
+                name = f"save{i % 5}.txt"
+                col.seen.discard(name)
+                (root / name).write_text(f"save {i}")
+                col.until(lambda c, name=name: name in c.seen)
+            assert "open.log" not in col.seen
+            assert coalescer.pending() == 1
+            fh.write(b" and the rest")
+        col.until(lambda c: "open.log" in c.seen)
 
 
 def test_our_temp_files_ignored_paths_and_state_dir_are_dropped(
