@@ -98,6 +98,7 @@ def sync_in_slices(engine: Engine, report: Report, *, dry_run: bool = False) -> 
             log.info("event=slice index=%d paths=%d", index, len(scope))
     finally:
         engine.consent = False
+    store.scan_rows.settle()  # the next no-op then compares nothing the slices settled
     report.problems = list(dict.fromkeys(report.problems))
     report.skipped = list(dict.fromkeys(report.skipped))
 

@@ -139,6 +139,13 @@ class ScanRows:
             cursor.execute(_QUEUE)
             return cursor.execute("SELECT count(*) FROM slice_paths").fetchone()[0]
 
+    def settle(self) -> None:
+        """Unmark the paths that agree now, after the slices ran: their base writes marked
+        them again, and a first sync marks every path, which the next no-op would
+        otherwise compare all over again."""
+        with self._store.transaction() as conn:
+            raw(conn).execute(_SETTLED)
+
     def queued(self, limit: int = 5_000) -> Iterator[Queued]:
         """The queue in path order, read ``limit`` rows at a time (short reads only)."""
         after = 0
