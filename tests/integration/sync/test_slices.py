@@ -100,14 +100,20 @@ def test_a_folder_moved_far_in_path_order_is_one_move(make_client, sync_server, 
     assert b.tree() == a.tree()
 
 
-def test_mass_deletes_are_judged_over_the_whole_sync(make_client, sync_server, account):
-    """Each slice deletes fewer than the limit; together they are refused before any runs."""
+def settled_with_250_deleted(make_client) -> tuple[SyncClient, set[str]]:
+    """A client that synced 300 files (returned) and then deleted 250 of them."""
     a = make_client("a")
     paths = fill(a.folder, 300)
     a.sync()
     sync_settled(a)
     for rel in sorted(paths)[:250]:
         (a.folder / rel).unlink()
+    return a, paths
+
+
+def test_mass_deletes_are_judged_over_the_whole_sync(make_client, sync_server, account):
+    """Each slice deletes fewer than the limit; together they are refused before any runs."""
+    a, paths = settled_with_250_deleted(make_client)
     proc = a.sync("--max-delete", "50", expect=5)
     assert "would delete 250 of 300 files on the server" in proc.stderr
     assert "op=DeleteRemote" not in proc.stderr
@@ -206,12 +212,7 @@ def test_a_dry_run_in_slices_prints_what_the_real_run_then_does(make_client, syn
 def test_a_dry_run_in_slices_is_refused_as_the_real_run_is(make_client, sync_server, account):
     """Each slice deletes fewer than the limit; the dry run judges them together, prints
     the same refusal as the real run and exits 5; with consent it plans them all."""
-    a = make_client("a")
-    paths = fill(a.folder, 300)
-    a.sync()
-    sync_settled(a)
-    for rel in sorted(paths)[:250]:
-        (a.folder / rel).unlink()
+    a, paths = settled_with_250_deleted(make_client)
     planned, stderr = dry_run_in_slices(a, "--max-delete", "50", expect=5)
     refused = [line for line in stderr.splitlines() if "would delete 250 of 300" in line]
     assert refused, stderr[-3000:]

@@ -23,6 +23,7 @@ from syncd.soak.faults import Fault
 from syncd.soak.harness import client_argv, wait_until
 from syncd.soak.proxy import FaultProxy
 from tests.support.clients import SyncClient, remote_tree, sync_settled, write
+from tests.support.schema_v1 import downgrade_to_v1
 
 PLANNED = re.compile(r"event=slices_planned changed=(\d+)")
 
@@ -150,14 +151,7 @@ def test_a_state_of_schema_version_1_is_migrated_and_converges(make_client, sync
     a, b = synced_pair(make_client)
     db = state_db(a)
     with sqlite3.connect(db) as conn:  # as syncd with schema 1 left it
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-            conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("DROP TABLE changed_paths")
-        conn.execute("DROP TABLE scan_rows")
-        conn.execute(
-            "CREATE TABLE scan_rows (path TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER, "
-            "mtime_ns INTEGER, inode INTEGER, PRIMARY KEY (path))"
-        )
+        downgrade_to_v1(conn)
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.close()
     (a.folder / "top.txt").unlink()  # gone here, and changed there

@@ -19,6 +19,7 @@ from syncd.local.scan import scan
 from syncd.planner.trees import BaseNode, Kind, RemoteNode
 from syncd.state.schema import MetaKey
 from syncd.state.store import Store
+from tests.support.schema_v1 import downgrade_to_v1
 
 F, D = Kind.FILE, Kind.DIR
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -184,14 +185,7 @@ def test_a_version_1_database_is_migrated_and_every_path_compared(tmp_path: Path
         assert queued(store) == []
     (folder / "top.txt").unlink()
     with sqlite3.connect(db) as conn:  # the layout of schema version 1
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-            conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("DROP TABLE changed_paths")
-        conn.execute("DROP TABLE scan_rows")
-        conn.execute(
-            "CREATE TABLE scan_rows (path TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER, "
-            "mtime_ns INTEGER, inode INTEGER, PRIMARY KEY (path))"
-        )
+        downgrade_to_v1(conn)
         conn.execute("INSERT INTO scan_rows VALUES ('top.txt', 'file', 1, 1, 1)")
         conn.execute("UPDATE meta SET value = '1' WHERE key = ?", (MetaKey.SCHEMA_VERSION,))
     with Store.open(db) as store:
