@@ -4,7 +4,7 @@ Nothing here decides anything: it opens the client, resolves the workspace, open
 state database, wraps them in the parts the ``Engine`` is handed (``DiskSource`` for the
 folder, ``ServerSource`` for the feed or listing, ``WorkerExecutor`` around the worker)
 and hands them over. ``sync``, ``run`` and ``status`` share it; the daemon too.
-A dry run (``settings.dry_run``) gets a private in-memory copy of the state database and a
+A dry run (``settings.dry_run``) gets a private temporary copy of the state database and a
 file-system probe that writes nothing, so it cannot change the state or the folder.
 Everything that can be wrong with the settings and the folder is found before the state
 database is created, so a run refused for bad usage leaves no state behind.

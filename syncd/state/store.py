@@ -16,7 +16,7 @@ capabilities, last sync; ``meta.py``), ``store.remote`` (the feed's mirror; ``mi
    the state, so a no-op sync does not pay for one at every start. Connections are kept
    for reuse, one per concurrent user.
 5. A database written by a newer syncd is refused with a ``UsageError``; nothing is changed.
-6. ``open_copy`` (``--dry-run``) plans on a private copy in memory: it reads the file
+6. ``open_copy`` (``--dry-run``) plans on a private temporary copy: it reads the file
    without creating, locking or writing anything next to it, and whatever the dry run
    writes (feed pages, a reset, hashes) vanishes with the copy.
 """
@@ -76,7 +76,7 @@ def _prepared(conn: sqlite3.Connection) -> sqlite3.Connection:
 
 class _Connections:
     """The store's sqlite3 connections: idle ones are reused, new ones made on demand; a
-    ``shared`` one (the in-memory copy) is every caller's."""
+    ``shared`` one (the private copy) is every caller's."""
 
     def __init__(
         self, connect: Callable[[], sqlite3.Connection], *, shared: sqlite3.Connection | None
@@ -131,7 +131,7 @@ class Store:
 
     def __init__(self, db_path: Path, connections: _Connections, *, is_copy: bool = False) -> None:
         self.path = db_path
-        self.is_copy = is_copy  # a private copy in memory: writes never reach ``path``
+        self.is_copy = is_copy  # a private temporary copy: writes never reach ``path``
         self._connections = connections
         self._write_lock = threading.RLock()
         self._local = threading.local()
@@ -181,8 +181,13 @@ class Store:
 
     @classmethod
     def open_copy(cls, db_path: Path) -> Store:
-        """A private in-memory copy of the database (an empty one when there is none yet)
-        for a dry run: nothing is created, locked or written in the state directory.
+        """A private copy of the database (an empty one when there is none yet) for a dry
+        run: nothing is created, locked or written in the state directory.
+
+        The copy is SQLite's private temporary database (the empty file name): pages past
+        its small cache go to a temp file that is deleted on close, so a dry run over a
+        million files does not hold their walk, base and mirror in memory (in ``:memory:``
+        the dry run of a first sync of 1,000,000 files peaked at 931 MiB).
 
         The file is read as ``immutable`` when no writer has a ``-wal`` open next to it,
         since opening a WAL database even ``mode=ro`` creates the ``-wal`` and ``-shm``
@@ -191,18 +196,18 @@ class Store:
         commits without creating anything. The copy takes the schema checks of ``open``.
         """
         db_path = Path(db_path)
-        memory = sqlite3.connect(":memory:", check_same_thread=False)
+        copy = sqlite3.connect("", check_same_thread=False)
         try:
             if db_path.exists():
-                _copy_into(db_path, memory)
+                _copy_into(db_path, copy)
         except sqlite3.DatabaseError as error:
-            memory.close()
+            copy.close()
             raise UsageError(
                 f"cannot open the state database {db_path}: {error}",
                 hint="move the file away to start over (the next sync is then a merge)",
             ) from error
         # One connection shared by every thread: a second one would see another database.
-        connections = _Connections(lambda: memory, shared=_prepared(memory))
+        connections = _Connections(lambda: copy, shared=_prepared(copy))
         store = cls(db_path, connections, is_copy=True)
         try:
             store._prepare()
