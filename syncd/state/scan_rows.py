@@ -23,6 +23,11 @@ the base and the mirror in SQL, and reads back only the paths where they disagre
    by inode, ``remote_moves`` by content hash), the bounds on deletes for the mass-delete
    guard (``delete_bounds``), and which side holds a path (``kinds``). Each end of a
    move and each delete is a disagreeing path, so these read the queue, not the tree.
+5. After the slices ran, ``settle`` writes into the walk what the base now records of
+   the marked paths (a download, an install: facts the worker observed on disk) and
+   unmarks what agrees, so the no-op after a first sync compares nothing it settled. A
+   walk row written so is only the last known state: the next walk compares each folder
+   with it like any other row, so a file changed or gone since is marked again.
 """
 
 from __future__ import annotations
@@ -56,6 +61,19 @@ SELECT c.path {_JOINED}
         AND r.revision IS b.remote_revision AND r.size IS b.size))))
 """
 """Unmark the paths whose walk, base and mirror rows agree (promise 3's test)."""
+
+_INSTALLED = f"""
+INSERT INTO scan_rows (path, parent, kind, size, mtime_ns, inode)
+SELECT b.path, rtrim(rtrim(b.path, replace(b.path, '/', '')), '/'), b.kind,
+       CASE WHEN b.kind = '{_FILE}' THEN b.size END,
+       CASE WHEN b.kind = '{_FILE}' THEN b.local_mtime_ns END, b.local_inode
+  FROM changed_paths c JOIN base b ON b.path = c.path
+ WHERE b.local_inode IS NOT NULL AND (b.kind != '{_FILE}' OR b.local_mtime_ns IS NOT NULL)
+ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, kind = excluded.kind,
+   size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode
+"""
+"""The disk as the base records it after the worker's writes, for the marked paths
+(promise 5): the walk could not see a download it came before."""
 
 _QUEUE = f"""
 INSERT INTO slice_paths (path, scan_kind, base_kind, remote_kind)
@@ -140,11 +158,12 @@ class ScanRows:
             return cursor.execute("SELECT count(*) FROM slice_paths").fetchone()[0]
 
     def settle(self) -> None:
-        """Unmark the paths that agree now, after the slices ran: their base writes marked
-        them again, and a first sync marks every path, which the next no-op would
-        otherwise compare all over again."""
+        """After the slices ran: take what the worker put on disk into the walk, and
+        unmark the paths that agree now (promise 5)."""
         with self._store.transaction() as conn:
-            raw(conn).execute(_SETTLED)
+            cursor = raw(conn)
+            cursor.execute(_INSTALLED)
+            cursor.execute(_SETTLED)
 
     def queued(self, limit: int = 5_000) -> Iterator[Queued]:
         """The queue in path order, read ``limit`` rows at a time (short reads only)."""

@@ -246,8 +246,33 @@ def test_a_first_sync_leaves_no_settled_path_marked_for_the_next_one(
     assert marked(a) < 30  # its 300 files and 48 folders agree now; only a few may not
     b.sync()
     assert b.tree() == a.tree()
-    # What b downloaded is not in its walk yet: marked until its next walk sees it.
+    assert marked(b) < 30  # what it downloaded is in its walk as the base records it
     sync_settled(a)
     sync_settled(b)
     assert marked(a) == 0
     assert marked(b) == 0
+
+
+def test_a_download_changed_or_deleted_before_the_next_walk_is_still_synced(
+    make_client, sync_server, account
+):
+    """The walk takes a download as the base records it; the next walk still sees a
+    change or a delete of it, and a second client's edit of it arrives."""
+    a, b = make_client("a"), make_client("b")
+    paths = sorted(fill(a.folder, 120))
+    a.sync()
+    b.sync()
+    assert b.tree() == a.tree()
+    edited, gone, remote_edit = paths[3], paths[60], paths[100]
+    write(b.folder / edited, "edited on b, a longer body than before\n")
+    (b.folder / gone).unlink()
+    write(a.folder / remote_edit, "edited on a\n")
+    a.sync()
+    b.sync()
+    a.sync()
+    server = remote_tree(sync_server, *account)
+    assert gone not in server
+    assert (a.folder / edited).read_text() == "edited on b, a longer body than before\n"
+    assert not (a.folder / gone).exists()
+    assert (b.folder / remote_edit).read_text() == "edited on a\n"
+    assert b.tree() == a.tree()
