@@ -1,9 +1,11 @@
 """Folders the kernel's inotify limits left unwatched, and the scans that stand in for them.
 
 1. inotify needs one watch per folder, counted against ``fs.inotify.max_user_watches``
-   (and one instance per observer against ``max_user_instances``). watchdog skips a
-   folder below the root whose watch fails, without a word; ``LimitedObserver`` hears
-   each such failure (ENOSPC, EMFILE) and records the folder in ``Unwatched``.
+   (and one instance per observer against ``max_user_instances``). ``LimitedObserver``
+   hears each refused watch (ENOSPC, EMFILE), records the folder in ``Unwatched`` and,
+   below the root, has watchdog skip that folder and watch the rest: watchdog 7.0 skips
+   any failing folder below the root, but 7.1 fails the whole start at the first refusal,
+   which would leave every folder to the fallback.
 2. The first hit is logged once, at WARNING, with the sysctl that raises the limit.
 3. ``Fallback`` asks the coalescer every ``interval`` seconds to scan the topmost
    unwatched folders, or the whole tree when the root itself is unwatched or the folders
@@ -41,7 +43,13 @@ SYSCTL = {
 MAX_SCOPED = 500  # more unwatched folders than this: one full rescan instead of a list
 FULL_SCAN_EVERY = 300.0  # seconds at least between two whole-tree scans of the fallback
 
-OnLimit = Callable[[bytes, OSError], None]
+OnLimit = Callable[[bytes, OSError], bool]
+"""Told of a refused watch; True when the folder lies below the root (skip it, go on)."""
+
+
+class _Skipped(OSError):
+    """A refused watch below the root, already recorded: an OSError without an errno,
+    which every watchdog 7 release takes as a folder to skip, never as a failed start."""
 
 
 class Unwatched:
@@ -166,8 +174,8 @@ class _Recording:
         try:
             return self._inotify.add_callback(path, *args)
         except OSError as exc:
-            if exc.errno in LIMIT_ERRNOS:
-                self._on_limit(path, exc)
+            if exc.errno in LIMIT_ERRNOS and self._on_limit(path, exc):
+                raise _Skipped(f"{exc.strerror}: {os.fsdecode(path)}") from exc
             raise
 
     def __getattr__(self, name: str) -> Any:

@@ -276,11 +276,13 @@ class Watcher:
             except Exception:  # a dead observer may fail to stop; it is gone either way
                 log.debug("watcher: error while stopping the observer", exc_info=True)
 
-    def _on_limit(self, path: bytes, exc: OSError) -> None:
-        """A folder the kernel would not watch: scanned by the fallback from now on."""
+    def _on_limit(self, path: bytes, exc: OSError) -> bool:
+        """A folder the kernel would not watch: scanned by the fallback from now on. True
+        when it lies below the root, so the rest of the tree is still watched."""
         rel = self.handler.relative(path)
         if rel is not None and exc.errno is not None:
             self.unwatched.add(rel, exc.errno)
+        return bool(rel)
 
     def _on_alarm(self, record: logging.LogRecord) -> None:
         if not self._is_stopping:
