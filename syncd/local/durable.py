@@ -13,6 +13,11 @@
    2.5 ms at 100 MB/s), so up to ``SYNCFS_DIRTY_PER_FILE`` per file syncfs is the cheaper
    on either kind of disk. Otherwise, or when syncfs fails, each file and folder is
    fsynced on its own.
+2b. A backlog of other programs' dirty data is paid once: after one syncfs has written it,
+   the next groups' syncfs find only their own bytes. So the first group of a run
+   (``Backlog``) weighs the backlog against the fsyncs of every file the run still has to
+   make durable, not only its own; the groups after it weigh only their own, so a program
+   that keeps dirtying the disk is never paid for twice by one run.
 3. The fsyncs of that fallback run a few at a time (``FSYNC_THREADS``): the file system
    folds fsyncs that wait together into one journal commit, so a group costs a few commits
    instead of one per file. Each file is still fsynced and each error still counted.
@@ -25,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -41,6 +47,7 @@ __all__ = [
     "SYNCFS_DIRTY_PER_FILE",
     "SYNCFS_FILE_SYSTEMS",
     "SYNCFS_MAX_DIRTY",
+    "Backlog",
     "GroupSync",
     "syncfs_budget",
 ]
@@ -99,6 +106,21 @@ def dirty_bytes() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return total
+
+
+class Backlog:
+    """The files one run has to make durable in groups (PROMISE 2b): the first group to
+    ask is told all of them, the others only their own. Thread-safe."""
+
+    def __init__(self, files: int) -> None:
+        self._files = files
+        self._lock = threading.Lock()
+
+    def files_for(self, group: int) -> int:
+        """The file count that ``group`` files of this run weigh a syncfs against."""
+        with self._lock:
+            files, self._files = max(group, self._files), 0
+        return files
 
 
 class GroupSync:

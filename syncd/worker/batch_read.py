@@ -22,7 +22,7 @@ from pathlib import Path
 
 from syncd.errors import ConnectionLost, ItemError, NotFound, Replan, SyncdError
 from syncd.local import write
-from syncd.local.durable import GroupSync
+from syncd.local.durable import Backlog, GroupSync
 from syncd.local.hashing import StatSig
 from syncd.local.space import LowDiskSpace, for_path
 from syncd.local.trash import make_dirs_durably
@@ -37,9 +37,12 @@ from syncd.worker.outcome import Outcome, Status
 log = logging.getLogger("syncd.worker")
 
 
-def run_reads(ctx: OpContext, group: Sequence[ops.Download]) -> list[Outcome]:
+def run_reads(
+    ctx: OpContext, group: Sequence[ops.Download], backlog: Backlog | None = None
+) -> list[Outcome]:
     """Fetch ``group`` (ops ``Batching.takes_read`` accepted) in one E6 read; one Outcome
-    per op, in order. ``ServerRefused`` / ``ServerUnreachable`` propagate (fatal)."""
+    per op, in order. ``backlog``: the run's other groups, for the choice of syncfs.
+    ``ServerRefused`` / ``ServerUnreachable`` propagate (fatal)."""
     targets = [ctx.local_path(op.path, op.local) for op in group]
     total = sum(op.remote.size or 0 for op in group if op.remote is not None)
     what = f"with its batch of {len(group)} files" if len(group) > 1 else None
@@ -48,11 +51,16 @@ def run_reads(ctx: OpContext, group: Sequence[ops.Download]) -> list[Outcome]:
             held.enter_context(ctx.claim_space(targets[0], total, path=group[0].path, what=what))
         except LowDiskSpace as exc:
             return [Outcome(op, Status.FAILED, error=for_path(exc, op.path)) for op in group]
-        return _read(ctx, group, targets, held)
+        files = backlog.files_for(len(group)) if backlog is not None else len(group)
+        return _read(ctx, group, targets, held, files)
 
 
 def _read(
-    ctx: OpContext, group: Sequence[ops.Download], targets: list[Path], held: ExitStack
+    ctx: OpContext,
+    group: Sequence[ops.Download],
+    targets: list[Path],
+    held: ExitStack,
+    files: int,
 ) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     index_of = {op.path: index for index, op in enumerate(group)}
@@ -60,7 +68,7 @@ def _read(
     try:
         for folder in sorted({target.parent for target in targets}):
             make_dirs_durably(folder)
-        durable = held.enter_context(GroupSync.open(ctx.root, files=len(group)))  # before any write
+        durable = held.enter_context(GroupSync.open(ctx.root, files=files))  # before any write
         with ctx.client.batch.read(ctx.workspace_id, [op.path for op in group]) as items:
             for item in items:
                 index = index_of[item.path]

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
+from syncd.local.durable import Backlog
 from syncd.planner import ops
 from syncd.worker.batch_read import run_reads
 from syncd.worker.batch_write import run_writes
@@ -83,12 +84,14 @@ class Worker:
         results: list[Outcome] = []
         inline = [u for u in units if u.kind is UnitKind.INLINE]
         work = [u for u in units if u.kind is not UnitKind.INLINE]
+        reads = sum(len(u.indices) for u in work if u.kind is UnitKind.READ)
+        backlog = Backlog(reads)  # the phase's batch reads choose their syncfs together
         if len(work) <= 1:
             self._log(phase)
             for unit in inline:  # state only: no reason to wait for a thread
-                results += self._record(unit, phase, entries, self._run(unit, phase))
+                results += self._record(unit, phase, entries, self._run(unit, phase, backlog))
             for unit in work:
-                results += self._record(unit, phase, entries, self._run(unit, phase))
+                results += self._record(unit, phase, entries, self._run(unit, phase, backlog))
             return results
         futures: dict[Future[list[Outcome]], Unit] = {}
         queue = list(reversed(work))
@@ -96,17 +99,17 @@ class Worker:
         error: BaseException | None = None
         while queue and len(futures) < limit:
             unit = queue.pop()
-            futures[pool.submit(self._run, unit, phase)] = unit
+            futures[pool.submit(self._run, unit, phase, backlog)] = unit
         try:  # while the first units run: the phase's lines, then its state-only ops
             self._log(phase)
             for unit in inline:
-                results += self._record(unit, phase, entries, self._run(unit, phase))
+                results += self._record(unit, phase, entries, self._run(unit, phase, backlog))
         except BaseException as exc:  # fatal: submit no more, drain, re-raise
             error = exc
         while queue or futures:
             while queue and len(futures) < limit and error is None:
                 unit = queue.pop()
-                futures[pool.submit(self._run, unit, phase)] = unit
+                futures[pool.submit(self._run, unit, phase, backlog)] = unit
             if not futures:
                 break
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -120,13 +123,13 @@ class Worker:
             raise error
         return results
 
-    def _run(self, unit: Unit, phase: tuple[ops.Op, ...]) -> list[Outcome]:
+    def _run(self, unit: Unit, phase: tuple[ops.Op, ...], backlog: Backlog) -> list[Outcome]:
         """The Outcomes of one unit, in the order of its indices."""
         group = [phase[i] for i in unit.indices]
         if unit.kind is UnitKind.WRITE:
             return run_writes(self.ctx, group)
         if unit.kind is UnitKind.READ:
-            return run_reads(self.ctx, group)  # type: ignore[arg-type]
+            return run_reads(self.ctx, group, backlog)  # type: ignore[arg-type]
         return [run_op(self.ctx, group[0])]
 
     def _start(self, phase: tuple[ops.Op, ...]) -> list[int | None]:

@@ -15,6 +15,7 @@ from syncd.local.ignore import is_our_temp_file
 from syncd.planner.ops import Download, Plan, Reason
 from syncd.transport.batch_read import ReadItem
 from syncd.worker.outcome import Status
+from syncd.worker.phases import GROUP_ITEMS
 from tests.unit.worker.conftest import Rig
 from tests.unit.worker.fakes import CutShort, digest, local_node
 from tests.unit.worker.test_queue import plan_of
@@ -268,3 +269,33 @@ def test_a_failing_syncfs_falls_back_to_fsync_of_every_file(
     assert len(failed) == 1  # then the fsync path for the rest of the batch
     assert len([e for e in durability if e[0] == "file"]) == 3
     assert len([e for e in durability if e[0] == "dir"]) == 1
+
+
+def test_a_backlog_is_paid_once_by_the_first_batch_of_a_run(
+    rig: Rig, durability: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dirty data beyond one batch's budget, within the run's: the first batch's syncfs
+    writes it out for every batch after it; the others, still seeing it, fsync each file
+    rather than pay for it again."""
+    files = 600
+    syncfs_calls: list[int] = []
+    monkeypatch.setattr(
+        durable_module, "_libc_syncfs", lambda: lambda fd: syncfs_calls.append(fd) or 0
+    )
+    dirty = durable_module.syncfs_budget(files) - 1
+    assert dirty > durable_module.syncfs_budget(GROUP_ITEMS)  # over any one batch's
+    monkeypatch.setattr(durable_module, "dirty_bytes", lambda: dirty)
+    monkeypatch.setattr(durable_module, "fs_type", lambda path: "ext4")
+    ops = [download(rig, f"f{n:03d}", b"%d" % n) for n in range(files)]
+    outcomes = rig.run(plan_of(ops), transfers=2)
+    assert {o.status for o in outcomes} == {Status.DONE}
+    assert len(syncfs_calls) == 2  # one batch: its files, then its renames
+    fsynced = len([e for e in durability if e[0] == "file"])
+    assert 0 < fsynced < files  # the other batches, file by file
+
+
+def test_a_backlog_tells_its_run_once() -> None:
+    backlog = durable_module.Backlog(600)
+    assert backlog.files_for(200) == 600
+    assert backlog.files_for(200) == 200
+    assert durable_module.Backlog(0).files_for(5) == 5
