@@ -13,6 +13,12 @@ Usage and options: bench/README.md.
 2. Seeding the big tree is not timed and, with ``eatmydata`` installed, pays no fsyncs.
 3. ``--profile DIR`` records each syncd phase with py-spy, client and server; profiled
    runs are slower, so their times are not figures.
+4. Nothing is deleted until the run ends (``Bench.discard`` moves a finished tree aside):
+   on ext4 without a journal, creating a file skips every inode freed in the last 60 s
+   (360 s while its inode table block is dirty), one check each, so a phase run right
+   after deleting a tree of 5,000 files paid ~30% more for its file creations, and
+   whichever of curl or syncd came next paid it. The trees of a run stay on disk until
+   its end (``--large-mb 1024 --pairs 3``: ~10 GiB).
 """
 
 from __future__ import annotations
@@ -101,6 +107,13 @@ class Bench:
         print(f"syncd {label}: {elapsed:.2f} s", flush=True)
         return elapsed
 
+    def discard(self, path: Path) -> None:
+        """Move a finished tree out of the way, deleted when the run ends (promise 4)."""
+        if path.exists():
+            graveyard = self.tmp / "discarded"
+            graveyard.mkdir(exist_ok=True)
+            path.rename(graveyard / f"{len(list(graveyard.iterdir()))}-{path.name}")
+
     def workload(self, kind: str, count: int, size_mb: int) -> None:
         """The syncd phases on one freshly built tree, each next to its anchors."""
         tree = self.tmp / kind / "a"
@@ -120,8 +133,8 @@ class Bench:
                 print(f"curl {kind}: PUT {put:.2f} s, GET {anchors['download']['curl GET']:.2f} s")
             finally:
                 nginx.close()
-                shutil.rmtree(self.tmp / kind / "nginx", ignore_errors=True)
-                shutil.rmtree(self.tmp / kind / "curl-down", ignore_errors=True)
+                self.discard(self.tmp / kind / "nginx")
+                self.discard(self.tmp / kind / "curl-down")
         if installed("unison") and kind != "mixed":
             unison = Unison(self.tmp / kind, tree)
             anchors["upload"]["unison"] = unison.run()
@@ -161,7 +174,7 @@ class Bench:
             row = Row(kind, "up + down", up + down, files, nbytes)
             row.anchors["syncthing a->b"] = moved
             self.rows.append(row)
-        shutil.rmtree(self.tmp / kind, ignore_errors=True)
+        self.discard(self.tmp / kind)
 
     def pairs(self, kind: str, tree: Path, paths: list[str], files: int, nbytes: int) -> None:
         """``--pairs N``: curl and syncd in turn, N times, each pair in the same moment.
@@ -189,7 +202,7 @@ class Bench:
                 nginx.close()
             ups.append((up, put))
             downs.append((down, got))
-            shutil.rmtree(base, ignore_errors=True)
+            self.discard(base)
         for phase, runs, anchor in (("upload", ups, "curl PUT"), ("download", downs, "curl GET")):
             seconds = statistics.median(syncd for syncd, _ in runs)
             row = Row(kind, f"{phase} x{len(runs)}", seconds, files, nbytes)
@@ -219,7 +232,7 @@ class Bench:
         note = "first sync: merge of equal trees" + (" (seeded with eatmydata)" if fast else "")
         self.rows.append(Row("tree", "merge (equal)", merge, count, 0, note=note))
         self.rows.append(Row("tree", "no-op", noop, count, 0))
-        shutil.rmtree(self.tmp / "tree", ignore_errors=True)
+        self.discard(self.tmp / "tree")
 
     def rclone(self, kind: str, tree: Path) -> dict[str, float]:
         """copy up, copy down, bisync no-op and 1% changed over ``rclone serve webdav``."""
@@ -264,7 +277,7 @@ class Bench:
         finally:
             serve.terminate()
             serve.wait(30)
-            shutil.rmtree(base, ignore_errors=True)
+            self.discard(base)
 
 
 def load_workloads(path: Path) -> SimpleNamespace:
