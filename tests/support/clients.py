@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
+
 from syncd.soak.harness import ServerProcess, client_argv, create_workspace, wait_until
 
 __all__ = [
@@ -80,16 +82,30 @@ def local_tree(root: Path) -> dict[str, str]:
 
 
 def remote_tree(server: ServerProcess, api_key: str, workspace: str) -> dict[str, str]:
-    """path -> sha256 of every file on the server, fetched over the base API."""
-    result = {}
+    """path -> sha256 of every file on the server, fetched over the base API.
+
+    A daemon may delete a file between the listing and its download; the 404 that gives
+    means the listing is stale, so the snapshot starts again rather than failing.
+    """
     with server.client(api_key) as http:
-        entries = http.get(f"/api/v1/workspaces/{workspace}/files").json()["entries"]
-        for entry in entries:
-            if entry["type"] != "file":
-                continue
-            body = http.get(f"/api/v1/workspaces/{workspace}/files/{_quote(entry['path'])}")
-            body.raise_for_status()
-            result[entry["path"]] = hashlib.sha256(body.content).hexdigest()
+        for _attempt in range(20):
+            result = _remote_snapshot(http, workspace)
+            if result is not None:
+                return result
+    raise AssertionError("the remote tree kept changing while it was read")
+
+
+def _remote_snapshot(http: httpx.Client, workspace: str) -> dict[str, str] | None:
+    result = {}
+    entries = http.get(f"/api/v1/workspaces/{workspace}/files").json()["entries"]
+    for entry in entries:
+        if entry["type"] != "file":
+            continue
+        body = http.get(f"/api/v1/workspaces/{workspace}/files/{_quote(entry['path'])}")
+        if body.status_code == 404:
+            return None
+        body.raise_for_status()
+        result[entry["path"]] = hashlib.sha256(body.content).hexdigest()
     return result
 
 
