@@ -501,6 +501,8 @@ def main() -> None:
         args.rclone = False
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
+    if args.tmp:
+        Path(args.tmp).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="syncd-sync-bench-", dir=args.tmp) as tmp:
         bench = Bench(args, Path(tmp), load_workloads(args.generator))
         bench.server = ServerProcess(Path(tmp) / "server").start()

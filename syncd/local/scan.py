@@ -422,7 +422,7 @@ class _Scanner:
         name = entry.name
         if key[:1] in BUILTIN_FIRST and is_builtin_name(key, at_root=not d.key_prefix):
             if is_our_temp_file(name) and entry.is_file(follow_symlinks=False):
-                self.result.temp_files.append(Path(entry.path))
+                self.result.temp_files.append(Path(d.abs_path, name))
             return None
         rel = d.key_prefix + key
         try:
@@ -432,7 +432,8 @@ class _Scanner:
                 return None
             if is_dir:
                 disk = rel if d.same_spelling and key == name else d.disk_prefix + name
-                stack.append(_Dir(entry.path, disk + "/", rel + "/", d.ignore))
+                abs_path = os.path.join(d.abs_path, name)
+                stack.append(_Dir(abs_path, disk + "/", rel + "/", d.ignore))
                 return (rel, _DIRECTORY, None, None, entry.inode())
             if entry.is_file(follow_symlinks=False):
                 st = entry.stat(follow_symlinks=False)
@@ -444,7 +445,7 @@ class _Scanner:
             self.problem(rel, f"cannot stat: {exc.strerror}", unknown=rel)
             return None
         if entry.is_symlink():
-            found = self.followed(rel, entry.path)
+            found = self.followed(rel, os.path.join(d.abs_path, name))
             if found is None:
                 return None
             st = found[0]
@@ -470,25 +471,46 @@ class _Scanner:
     def folder_rows(self, d: _Dir, stack: list[_Dir]) -> Iterator[Part]:
         """One folder's parts: one whole part, or for a folder of more than
         ``FOLDER_HELD`` entries, parts of that many as it is read and then its keys, so no
-        listing is ever held whole."""
+        listing is ever held whole.
+
+        The folder is opened once and listed by its descriptor, so each file's ``lstat``
+        is an ``fstatat`` of its name (the kernel resolves no path per file: about a
+        fifth of a no-op walk), and a folder swapped for a symlink since its parent was
+        listed is not followed (``O_NOFOLLOW``; the root itself may be a link).
+        """
         folder = d.key_prefix[:-1]
+        flags = os.O_RDONLY | os.O_DIRECTORY | (os.O_NOFOLLOW if d.key_prefix else 0)
         try:
-            handle = os.scandir(d.abs_path)
-        except OSError:
-            self.listing(d)  # records why (or raises for the root), as a held listing does
+            fd = os.open(d.abs_path, flags)
+        except OSError as exc:
+            self.unlistable(d, exc)
             yield (folder, [], None)  # unlistable: no rows below it
             return
-        with handle:
-            try:
-                head = list(itertools.islice(handle, FOLDER_HELD))
-            except OSError:
-                self.listing(d)
-                yield (folder, [], None)
-                return
-            if len(head) < FOLDER_HELD:
-                yield (folder, self.rows_of(d, head, stack), None)
-                return
-            yield from self.streamed_rows(d, itertools.chain(head, handle), stack)
+        try:
+            with os.scandir(fd) as handle:
+                try:
+                    head = list(itertools.islice(handle, FOLDER_HELD))
+                except OSError as exc:
+                    self.unlistable(d, exc)
+                    yield (folder, [], None)
+                    return
+                if len(head) < FOLDER_HELD:
+                    yield (folder, self.rows_of(d, head, stack), None)
+                    return
+                yield from self.streamed_rows(d, itertools.chain(head, handle), stack)
+        finally:
+            os.close(fd)  # the entries' ``stat`` uses it: closed once the folder is done
+
+    def unlistable(self, d: _Dir, exc: OSError) -> None:
+        """Record why a folder of a sink's walk cannot be listed (the root raises)."""
+        if not d.key_prefix:
+            self.listing(d)  # raises RootVanished or RootUnreadable
+            raise RootUnreadable(f"cannot list the local folder: {exc.strerror}") from exc
+        folder = d.key_prefix[:-1]
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)) or exc.errno == errno.ELOOP:
+            self.result.unknown.add(folder)  # gone or changed since the listing: unknown
+        else:
+            self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
 
     def rows_of(self, d: _Dir, entries: list[os.DirEntry[str]], stack: list[_Dir]) -> list[Row]:
         out, odd, bad = self._split(d, entries)
@@ -596,7 +618,7 @@ class _Scanner:
         entry = next((e for key, e in listed if key == IGNORE_FILE), None)
         if entry is None or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             return d
-        return self._read_nested(d, entry.path)
+        return self._read_nested(d, os.path.join(d.abs_path, entry.name))
 
     def nested_ignore_of(self, d: _Dir) -> _Dir | None:
         """``with_nested_ignore`` for a folder whose listing is not held: one ``lstat``."""

@@ -28,10 +28,16 @@ the base and the mirror in SQL, and reads back only the paths where they disagre
    unmarks what agrees, so the no-op after a first sync compares nothing it settled. A
    walk row written so is only the last known state: the next walk compares each folder
    with it like any other row, so a file changed or gone since is marked again.
+6. Each folder's rows have a digest in ``scan_folders``, written by ``update`` in the
+   transaction that made the rows equal the listing, and dropped by a trigger on any
+   other write to a row of that folder (``settle``, a delete below, ``clear``). A
+   folder whose fresh listing gives its stored digest is therefore unchanged, and its
+   rows are not read back. A big folder read in parts is compared row by row as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -92,6 +98,8 @@ _BY_PATH = "SELECT path, kind, size, mtime_ns, inode FROM scan_rows WHERE path I
 _COUNT_CHILDREN = "SELECT count(*) FROM scan_rows WHERE parent = ?"
 _CHILD_KINDS = "SELECT path, kind FROM scan_rows WHERE parent = ?"
 _DELETE_BELOW = "DELETE FROM scan_rows WHERE path >= ? AND path < ?"
+_DIGEST = "SELECT digest FROM scan_folders WHERE path = ?"
+_PUT_DIGEST = "INSERT OR REPLACE INTO scan_folders (path, digest) VALUES (?, ?)"
 
 Queued = tuple[int, str, str | None, str | None, str | None]
 """(seq, path, kind in the walk, in the base, in the mirror); a kind is None where absent."""
@@ -108,6 +116,7 @@ class ScanRows:
         with self._store.transaction() as conn:
             cursor = raw(conn)
             cursor.execute("DELETE FROM scan_rows")
+            cursor.execute("DELETE FROM scan_folders")
             cursor.execute("DELETE FROM slice_paths")
 
     def put(self, nodes: Iterable[LocalNode]) -> None:
@@ -122,17 +131,25 @@ class ScanRows:
 
     def update(self, parts: list[Part]) -> None:
         """Take one part of a walk, folder by folder (``syncd.local.scan.Part``); write
-        where it differs from the stored rows of that folder (promise 1)."""
+        where it differs from the stored rows of that folder (promise 1).
+
+        A whole folder whose rows give the digest stored for it (``scan_folders``) is
+        unchanged: its rows are not read back, which is most of what a no-op's walk
+        costs the database (promise 6).
+        """
         with self._store.transaction() as conn:
             cursor = raw(conn)
             for folder, rows, keys in parts:
                 if keys is None:  # the whole folder
+                    rows.sort()  # unique paths first: path order, as the index gives it
+                    digest = folder_digest(rows)
+                    known = cursor.execute(_DIGEST, (folder,)).fetchone()
+                    if known is not None and known[0] == digest:
+                        continue  # the common case: nothing changed in this folder
                     stored = cursor.execute(_CHILDREN, (folder,)).fetchall()
-                    if len(stored) == len(rows):
-                        rows.sort()  # unique paths first: path order, as the index gives it
-                        if stored == rows:
-                            continue  # the common case: nothing changed in this folder
-                    _write_difference(cursor, folder, stored, rows)
+                    if stored != rows:
+                        _write_difference(cursor, folder, stored, rows)
+                    cursor.execute(_PUT_DIGEST, (folder, digest))  # after the writes
                 elif keys is True:  # part of a big folder: what left it is found at its end
                     _write_changed(cursor, folder, rows)
                 else:
@@ -249,6 +266,11 @@ class ScanRows:
         with self._store.read() as conn:
             walk, base, mirror = raw(conn).execute(sql, (path, path, path)).fetchone()
         return walk, base, mirror
+
+
+def folder_digest(rows: list[Row]) -> bytes:
+    """The digest of one folder's rows in path order, as ``scan_folders`` keeps it."""
+    return hashlib.blake2b(repr(rows).encode(), digest_size=16).digest()
 
 
 def _with_parent(row: Row) -> tuple[str, str, str, int | None, int | None, int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped on every change of a table; a database with a higher number is refused, one
 with a lower number is moved on by ``MIGRATIONS`` when it is opened."""
 
@@ -161,6 +161,18 @@ scan_rows = _table(
     ),
 )
 
+scan_folders = _table(
+    "scan_folders",
+    Column("path", TEXT, "the folder ('' at the root)"),
+    Column("digest", "BLOB NOT NULL", "blake2b of the folder's scan_rows, in path order"),
+    comment=(
+        "A digest of each folder's rows in scan_rows, written by the walk once the rows "
+        "equal its listing, and deleted by a trigger on any write to a row of that folder "
+        "(``FOLDER_TRIGGERS``). So a digest, when there is one, is always that of the rows "
+        "stored: a walk whose listing gives the same digest skips reading the rows back."
+    ),
+)
+
 changed_paths = _table(
     "changed_paths",
     Column("path", TEXT),
@@ -210,7 +222,24 @@ def _triggers(table: str) -> tuple[str, ...]:
     )
 
 
-TRIGGERS = tuple(sql for table in CHANGE_TRACKED for sql in _triggers(table))
+def _folder_triggers() -> tuple[str, ...]:
+    def drop(row: str) -> str:
+        return f"DELETE FROM scan_folders WHERE path = {row}.parent;"
+
+    return (
+        "CREATE TRIGGER IF NOT EXISTS scan_rows_folder_insert AFTER INSERT ON scan_rows "
+        f"BEGIN {drop('NEW')} END",
+        "CREATE TRIGGER IF NOT EXISTS scan_rows_folder_update AFTER UPDATE ON scan_rows "
+        f"BEGIN {drop('OLD')} {drop('NEW')} END",
+        "CREATE TRIGGER IF NOT EXISTS scan_rows_folder_delete AFTER DELETE ON scan_rows "
+        f"BEGIN {drop('OLD')} END",
+    )
+
+
+FOLDER_TRIGGERS = _folder_triggers()
+"""Any write to a folder's rows in scan_rows drops that folder's digest."""
+
+TRIGGERS = (*(sql for table in CHANGE_TRACKED for sql in _triggers(table)), *FOLDER_TRIGGERS)
 """Created with the tables, and again after a migration (``IF NOT EXISTS``)."""
 
 
@@ -234,6 +263,9 @@ MIGRATIONS = {
             "SELECT path FROM base UNION SELECT path FROM remote",
         ),
     ),
+    # scan_folders is new (created empty by the store, with its triggers): the next walk
+    # compares every folder's rows once and writes their digests.
+    2: Migration(before=()),
 }
 """``MIGRATIONS[v]`` moves a database of version ``v`` to ``v + 1``."""
 
@@ -322,6 +354,7 @@ TABLES = (
     remote,
     hash_cache,
     scan_rows,
+    scan_folders,
     changed_paths,
     slice_paths,
     journal,

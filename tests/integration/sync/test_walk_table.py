@@ -22,6 +22,7 @@ from syncd.session import open_session
 from syncd.soak.faults import Fault
 from syncd.soak.harness import client_argv, wait_until
 from syncd.soak.proxy import FaultProxy
+from syncd.state.schema import SCHEMA_VERSION
 from tests.support.clients import SyncClient, remote_tree, sync_settled, write
 from tests.support.schema_v1 import downgrade_to_v1
 
@@ -161,7 +162,7 @@ def test_a_state_of_schema_version_1_is_migrated_and_converges(make_client, sync
     with sqlite3.connect(db) as conn:
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     conn.close()
-    assert version == ("2",)
+    assert version == (str(SCHEMA_VERSION),)
     assert (a.folder / "d2/sub/f02.txt").read_text() == "changed on the other device\n"
     assert "top.txt" not in remote_tree(sync_server, a.api_key, a.workspace)
     quiet = sync_settled(a)

@@ -17,7 +17,7 @@ from syncd.local import scan as scan_module
 from syncd.local.ignore import Ignore
 from syncd.local.scan import scan
 from syncd.planner.trees import BaseNode, Kind, RemoteNode
-from syncd.state.schema import MetaKey
+from syncd.state.schema import SCHEMA_VERSION, MetaKey
 from syncd.state.store import Store
 from tests.support.schema_v1 import downgrade_to_v1
 
@@ -189,7 +189,7 @@ def test_a_version_1_database_is_migrated_and_every_path_compared(tmp_path: Path
         conn.execute("INSERT INTO scan_rows VALUES ('top.txt', 'file', 1, 1, 1)")
         conn.execute("UPDATE meta SET value = '1' WHERE key = ?", (MetaKey.SCHEMA_VERSION,))
     with Store.open(db) as store:
-        assert store.meta.get(MetaKey.SCHEMA_VERSION) == "2"
+        assert store.meta.get(MetaKey.SCHEMA_VERSION) == str(SCHEMA_VERSION)
         assert rows(store) == []  # the old walk is not trusted
         walk(store, folder)
         assert queued(store) == ["top.txt"]  # gone from the disk: found although unwalked
