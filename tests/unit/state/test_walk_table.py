@@ -222,3 +222,32 @@ def test_a_big_folder_read_in_parts_gives_the_rows_and_twins_of_a_whole_listing(
         ("big/Kelvin-K2.txt", "big/Kelvin-\u212a2.txt"),
         ("big/caf\u00e9.txt", "big/cafe\u0301.txt"),
     ]
+
+
+def test_an_unchanged_folder_is_not_read_back_and_any_write_to_it_drops_its_digest(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "f"
+    make_tree(folder)
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        walk(store, folder)
+        sync_facts(store)
+        assert queued(store) == []
+        before = rows(store)
+        with store.read() as conn:
+            digests = dict(conn.execute("SELECT path, digest FROM scan_folders").fetchall())
+        assert {"", "a", "a/b"} <= digests.keys()
+        # a writer other than the walk (settle's install rows, say) records a file as it
+        # is not on the disk: the folder's digest goes, so the next walk puts it right
+        stale = next(r for r in before if r[0] == "a/b/c.txt")
+        store.scan_rows.put_rows([(stale[0], stale[2], 99, 1, stale[5])])
+        with store.read() as conn:
+            left = {p for (p,) in conn.execute("SELECT path FROM scan_folders").fetchall()}
+        assert "a/b" not in left and "" in left
+        walk(store, folder)
+        assert rows(store) == before
+        assert queued(store) == []  # back as base and mirror record it
+        # a change on disk in a folder that has its digest is still found
+        (folder / "a/b/c.txt").write_text("changed, longer")
+        walk(store, folder)
+        assert queued(store) == ["a/b/c.txt"]
