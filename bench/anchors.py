@@ -7,6 +7,8 @@
    stays in memory (nginx writes nothing to a temp file before the final one).
 3. unison runs local to local (the tree against a hub folder), first run, no-op and after
    the same 1% change that syncd sees; ``.syncd*`` names are ignored.
+4. syncd itself runs from bytecode written once before the run (``precompile_syncd``), as
+   an installed copy does, not compiled again by every process.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ http {{
     }}
 }}
 """
+
+
+def precompile_syncd() -> None:
+    """Write syncd's bytecode once, as ``pip install`` does. Where
+    ``PYTHONDONTWRITEBYTECODE`` is set (some shells and containers set it), every syncd
+    process of a run would otherwise compile each module it imports again: a start-up
+    cost of the machine, not of syncd."""
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "syncd"), quiet=1)
 
 
 def installed(*names: str) -> bool:

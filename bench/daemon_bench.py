@@ -38,6 +38,7 @@ from typing import ClassVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.anchors import precompile_syncd  # noqa: E402
 from bench.syncthing import syncthing_pair  # noqa: E402
 from syncd.soak.harness import (  # noqa: E402
     DaemonProcess,
@@ -220,6 +221,7 @@ def main() -> None:
         "--latency-only", action="store_true", help="skip the idle CPU and the RSS figures"
     )
     args = parser.parse_args()
+    precompile_syncd()
     work = Path(tempfile.mkdtemp(prefix="syncd-daemon-bench-"))
     rows: list[tuple[str, str]] = []
     try:

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.anchors import Unison, installed  # noqa: E402
+from bench.anchors import Unison, installed, precompile_syncd  # noqa: E402
 from syncd.soak.harness import (  # noqa: E402
     DaemonProcess,
     ServerProcess,
@@ -267,6 +267,7 @@ def main() -> None:
         "1,000,000 files takes an hour or more); default: every size",
     )
     args = parser.parse_args()
+    precompile_syncd()
     try:
         counts = [int(n) for n in args.files.split(",")]
     except ValueError:

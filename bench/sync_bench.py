@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import syncthing  # noqa: E402
-from bench.anchors import Nginx, Unison, curl_all, installed  # noqa: E402
+from bench.anchors import Nginx, Unison, curl_all, installed, precompile_syncd  # noqa: E402
 from syncd.soak.harness import (  # noqa: E402
     ServerProcess,
     client_argv,
@@ -490,6 +490,7 @@ def main() -> None:
     parser.add_argument("--generator", type=Path, default=WORKLOADS, help="make_workload.py")
     parser.add_argument("--tmp", type=Path, help="work folder (default: a temp dir)")
     args = parser.parse_args()
+    precompile_syncd()
     only = set(args.workloads.split(","))
     q = args.quick
     args.small_files = args.small_files or (500 if q else 5000)
