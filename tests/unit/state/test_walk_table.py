@@ -74,6 +74,13 @@ def sync_facts(store: Store) -> None:
     store.remote.apply(upserts=remote, deletes=[], cursor=1)
 
 
+def walk_in_sync(store: Store, folder: Path) -> None:
+    """Walk the folder and make base and mirror agree with it: nothing is left to compare."""
+    walk(store, folder)
+    sync_facts(store)
+    assert queued(store) == []
+
+
 def queued(store: Store) -> list[str]:
     store.scan_rows.queue_dirty()
     return [row[1] for row in store.scan_rows.queued()]
@@ -158,9 +165,7 @@ def test_a_base_or_mirror_write_without_a_walk_is_compared_at_the_next_sync(
     folder = tmp_path / "folder"
     make_tree(folder)
     with Store.open(tmp_path / "state.sqlite3") as store:
-        walk(store, folder)
-        sync_facts(store)
-        assert queued(store) == []
+        walk_in_sync(store, folder)
         write(folder / "new.txt", "made and synced by a scoped pass")
         st = os.lstat(folder / "new.txt")
         store.put_base(
@@ -180,9 +185,7 @@ def test_a_version_1_database_is_migrated_and_every_path_compared(tmp_path: Path
     make_tree(folder)
     db = tmp_path / "state.sqlite3"
     with Store.open(db) as store:
-        walk(store, folder)
-        sync_facts(store)
-        assert queued(store) == []
+        walk_in_sync(store, folder)
     (folder / "top.txt").unlink()
     with sqlite3.connect(db) as conn:  # the layout of schema version 1
         downgrade_to_v1(conn)
@@ -230,9 +233,7 @@ def test_an_unchanged_folder_is_not_read_back_and_any_write_to_it_drops_its_dige
     folder = tmp_path / "f"
     make_tree(folder)
     with Store.open(tmp_path / "state.sqlite3") as store:
-        walk(store, folder)
-        sync_facts(store)
-        assert queued(store) == []
+        walk_in_sync(store, folder)
         before = rows(store)
         with store.read() as conn:
             digests = dict(conn.execute("SELECT path, digest FROM scan_folders").fetchall())
