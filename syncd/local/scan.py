@@ -261,18 +261,24 @@ class _Scanner:
         try:
             with os.scandir(d.abs_path) as it:
                 return list(it)
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            if not d.key_prefix:
+        except OSError as exc:
+            self.unlistable(d, exc)
+        return []
+
+    def unlistable(self, d: _Dir, exc: OSError) -> None:
+        """Record why a folder cannot be listed; for the root, raise (promise 4)."""
+        gone = isinstance(exc, (FileNotFoundError, NotADirectoryError))
+        if not d.key_prefix:
+            if gone:
                 raise RootVanished(
                     "the local folder is missing", hint="is the disk mounted?"
                 ) from exc
-            self.result.unknown.add(d.key_prefix[:-1])  # vanished mid-scan: unknown, not gone
-        except OSError as exc:
-            if not d.key_prefix:
-                raise RootUnreadable(f"cannot list the local folder: {exc.strerror}") from exc
-            folder = d.key_prefix[:-1]
+            raise RootUnreadable(f"cannot list the local folder: {exc.strerror}") from exc
+        folder = d.key_prefix[:-1]
+        if gone or exc.errno == errno.ELOOP:
+            self.result.unknown.add(folder)  # gone or changed since the listing: unknown
+        else:
             self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
-        return []
 
     def entries(self, d: _Dir, want: str | None = None) -> tuple[list[_Entry], list[_Entry]]:
         """List one folder as (NFC name, entry), and its twins apart; report bad names.
@@ -500,17 +506,6 @@ class _Scanner:
                 yield from self.streamed_rows(d, itertools.chain(head, handle), stack)
         finally:
             os.close(fd)  # the entries' ``stat`` uses it: closed once the folder is done
-
-    def unlistable(self, d: _Dir, exc: OSError) -> None:
-        """Record why a folder of a sink's walk cannot be listed (the root raises)."""
-        if not d.key_prefix:
-            self.listing(d)  # raises RootVanished or RootUnreadable
-            raise RootUnreadable(f"cannot list the local folder: {exc.strerror}") from exc
-        folder = d.key_prefix[:-1]
-        if isinstance(exc, (FileNotFoundError, NotADirectoryError)) or exc.errno == errno.ELOOP:
-            self.result.unknown.add(folder)  # gone or changed since the listing: unknown
-        else:
-            self.problem(folder, f"cannot list folder: {exc.strerror}", unknown=folder)
 
     def rows_of(self, d: _Dir, entries: list[os.DirEntry[str]], stack: list[_Dir]) -> list[Row]:
         out, odd, bad = self._split(d, entries)
